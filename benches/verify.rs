@@ -1,0 +1,121 @@
+//! The hot path: verify with a ±1 window, against the limit and the peers,
+//! side by side in one run.
+//!
+//! - `twostep`: `Totp::verify` (prepared midstates, constant-time scan).
+//! - `hmac_prepared`: the loop a user would write with RustCrypto: an `Hmac`
+//!   keyed once and cloned per step.
+//! - `totp_rs`: totp-rs 6 `check` with skew 1 (parses the token, re-keys HMAC
+//!   per step).
+//!
+//! Run: `cargo bench --bench verify`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hmac::{Hmac, KeyInit, Mac};
+use subtle::ConstantTimeEq;
+use twostep::{Algorithm, Code, Digits, Secret, Totp, TotpParams, Window};
+
+const NOW: u64 = 1_700_000_000;
+const SECRET: &[u8] = b"12345678901234567890123456789012345678901234567890123456789012345";
+
+/// The plain RustCrypto loop: HMAC keyed once, cloned per step, every step
+/// compared (no early exit, like twostep).
+fn hmac_prepared<M: Mac + Clone>(mac: &M, now: u64, expected: u32) -> Option<u64> {
+    let current = now / 30;
+    let mut found = None;
+    for step in current - 1..=current + 1 {
+        let mut m = mac.clone();
+        m.update(&step.to_be_bytes());
+        let out = m.finalize().into_bytes();
+        let offset = usize::from(out[out.len() - 1] & 0x0f);
+        let bin = u32::from_be_bytes([
+            out[offset] & 0x7f,
+            out[offset + 1],
+            out[offset + 2],
+            out[offset + 3],
+        ]);
+        if bool::from((bin % 1_000_000).ct_eq(&expected)) {
+            found = Some(step);
+        }
+    }
+    found
+}
+
+fn seed(algorithm: Algorithm) -> &'static [u8] {
+    match algorithm {
+        Algorithm::Sha1 => &SECRET[..20],
+        Algorithm::Sha256 => &SECRET[..32],
+        _ => &SECRET[..64],
+    }
+}
+
+fn group(c: &mut Criterion, name: &str, algorithm: Algorithm, matching: bool) {
+    let secret = Secret::from_bytes(seed(algorithm)).unwrap();
+    let totp = Totp::new(&secret, TotpParams::default().with_algorithm(algorithm));
+    let right = totp.generate(NOW).unwrap().expose().to_string();
+    // A wrong code: one that matches no step of the ±1 window.
+    let wrong = (0..1_000_000u32)
+        .map(|v| format!("{v:06}"))
+        .find(|s| {
+            let code = Code::parse(s, Digits::SIX).unwrap();
+            totp.verify(NOW, &code, Window::DEFAULT, None).is_err()
+        })
+        .unwrap();
+    let typed = if matching { right } else { wrong };
+    let expected: u32 = typed.parse().unwrap();
+    let totp_rs = totp_rs::Builder::new()
+        .with_algorithm(match algorithm {
+            Algorithm::Sha1 => totp_rs::Algorithm::SHA1,
+            Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
+            _ => totp_rs::Algorithm::SHA512,
+        })
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(seed(algorithm).to_vec())
+        .build()
+        .unwrap();
+
+    let mut group = c.benchmark_group(name);
+    group.bench_function("twostep", |b| {
+        b.iter(|| {
+            let code = Code::parse(black_box(&typed), Digits::SIX).unwrap();
+            black_box(totp.verify(black_box(NOW), &code, Window::DEFAULT, None)).ok()
+        })
+    });
+    match algorithm {
+        Algorithm::Sha1 => {
+            let mac = Hmac::<sha1::Sha1>::new_from_slice(seed(algorithm)).unwrap();
+            group.bench_function("hmac_prepared", |b| {
+                b.iter(|| hmac_prepared(&mac, black_box(NOW), black_box(expected)))
+            });
+        }
+        Algorithm::Sha256 => {
+            let mac = Hmac::<sha2::Sha256>::new_from_slice(seed(algorithm)).unwrap();
+            group.bench_function("hmac_prepared", |b| {
+                b.iter(|| hmac_prepared(&mac, black_box(NOW), black_box(expected)))
+            });
+        }
+        _ => {
+            let mac = Hmac::<sha2::Sha512>::new_from_slice(seed(algorithm)).unwrap();
+            group.bench_function("hmac_prepared", |b| {
+                b.iter(|| hmac_prepared(&mac, black_box(NOW), black_box(expected)))
+            });
+        }
+    }
+    group.bench_function("totp_rs", |b| {
+        b.iter(|| totp_rs.check(black_box(&typed), black_box(NOW)))
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    group(c, "verify_w1_nomatch_sha1", Algorithm::Sha1, false);
+    group(c, "verify_w1_nomatch_sha256", Algorithm::Sha256, false);
+    group(c, "verify_w1_nomatch_sha512", Algorithm::Sha512, false);
+    group(c, "verify_w1_match_sha1", Algorithm::Sha1, true);
+}
+
+criterion_group!(verify, benches);
+criterion_main!(verify);
