@@ -34,3 +34,26 @@ pub enum Warning {
         name: String,
     },
 }
+
+impl core::fmt::Display for Warning {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Warning::ShortSecret { bits } => {
+                write!(f, "short secret: {bits} bits, fewer than the 128 RFC 4226 requires")
+            }
+            Warning::NonCanonicalSecret => f.write_str(
+                "secret written with lowercase, spaces, hyphens or padding, which some apps refuse",
+            ),
+            Warning::IssuerMismatch { label, parameter } => write!(
+                f,
+                "issuer in label ({label:?}) differs from issuer parameter ({parameter:?}); using the parameter"
+            ),
+            Warning::IssuerOnlyInLabel => f.write_str("issuer only in the label, no issuer parameter"),
+            Warning::IssuerOnlyInParameter => {
+                f.write_str("issuer only as a parameter, not as a label prefix")
+            }
+            Warning::NoIssuer => f.write_str("no issuer"),
+            Warning::IgnoredParameter { name } => write!(f, "ignored parameter {name:?}"),
+        }
+    }
+}
