@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! The hot path: verify with a ±1 window, against the limit and the peers,
 //! side by side in one run.
 //!

@@ -28,8 +28,13 @@ use twostep::{
 /// A failure: the message and the exit status.
 struct Failure(String, u8);
 
+/// Bad arguments or input: exit status 2.
+fn bad(message: impl Into<String>) -> Failure {
+    Failure(message.into(), 2)
+}
+
 fn usage<T>(message: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure(message.into(), 2))
+    Err(bad(message))
 }
 
 struct Args {
@@ -71,7 +76,7 @@ impl Args {
 
     fn required(&self, name: &str) -> Result<&str, Failure> {
         self.get(name)
-            .map_or_else(|| usage(format!("--{name} is required")), Ok)
+            .ok_or_else(|| bad(format!("--{name} is required")))
     }
 
     fn number(&self, name: &str, default: u64) -> Result<u64, Failure> {
@@ -79,7 +84,7 @@ impl Args {
             None => Ok(default),
             Some(v) => v
                 .parse()
-                .or_else(|_| usage(format!("--{name}: not a number: {v:?}"))),
+                .map_err(|_| bad(format!("--{name}: not a number: {v:?}"))),
         }
     }
 
@@ -91,7 +96,7 @@ impl Args {
     }
 
     fn secret(&self) -> Result<Secret, Failure> {
-        Secret::from_base32(self.required("secret")?).or_else(|e| usage(format!("--secret: {e}")))
+        Secret::from_base32(self.required("secret")?).map_err(|e| bad(format!("--secret: {e}")))
     }
 
     fn algorithm(&self) -> Result<Algorithm, Failure> {
@@ -109,12 +114,12 @@ impl Args {
     }
 
     fn digits(&self) -> Result<Digits, Failure> {
-        Digits::new(self.number("digits", 6)?).or_else(|e| usage(format!("--digits: {e}")))
+        Digits::new(self.number("digits", 6)?).map_err(|e| bad(format!("--digits: {e}")))
     }
 
     fn params(&self) -> Result<TotpParams, Failure> {
         let period =
-            Period::new(self.number("period", 30)?).or_else(|e| usage(format!("--period: {e}")))?;
+            Period::new(self.number("period", 30)?).map_err(|e| bad(format!("--period: {e}")))?;
         Ok(TotpParams::default()
             .with_algorithm(self.algorithm()?)
             .with_digits(self.digits()?)
@@ -127,7 +132,7 @@ impl Args {
             None => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
-                .or_else(|_| usage("the system clock is before 1970")),
+                .map_err(|_| bad("the system clock is before 1970")),
         }
     }
 }
@@ -145,7 +150,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
             let totp = Totp::new(&args.secret()?, args.params()?);
             let code = totp
                 .generate(args.time()?)
-                .or_else(|e| usage(e.to_string()))?;
+                .map_err(|e| bad(e.to_string()))?;
             Ok(format!("{}\n", code.expose()))
         }
         "hotp" => {
@@ -154,7 +159,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
             let counter = args.required("counter")?;
             let counter = counter
                 .parse()
-                .or_else(|_| usage(format!("--counter: not a number: {counter:?}")))?;
+                .map_err(|_| bad(format!("--counter: not a number: {counter:?}")))?;
             let hotp = Hotp::new(&args.secret()?, args.algorithm()?, args.digits()?);
             Ok(format!("{}\n", hotp.generate(counter).expose()))
         }
@@ -165,8 +170,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
             args.no_positional()?;
             let params = args.params()?;
             let window = args.number("window", 1)?;
-            let window =
-                Window::new(window, window).or_else(|e| usage(format!("--window: {e}")))?;
+            let window = Window::new(window, window).map_err(|e| bad(format!("--window: {e}")))?;
             let totp = Totp::new(&args.secret()?, params);
             let now = args.time()?;
             let outcome = Code::parse(args.required("code")?, params.digits())
@@ -198,7 +202,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
                 Some(_) => builder.with_secret(args.secret()?),
                 None => builder.build_os(),
             }
-            .or_else(|e| usage(e.to_string()))?;
+            .map_err(|e| bad(e.to_string()))?;
             Ok(format!("{}\n", enrollment.uri().expose_uri().as_str()))
         }
         "inspect" => {
@@ -206,7 +210,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
             let [uri] = args.positional.as_slice() else {
                 return usage("usage: otptool inspect URI");
             };
-            let uri = KeyUri::parse(uri).or_else(|e| usage(format!("invalid URI: {e}")))?;
+            let uri = KeyUri::parse(uri).map_err(|e| bad(format!("invalid URI: {e}")))?;
             let mut out = String::new();
             let (kind, last) = match uri.otp_type() {
                 OtpType::Totp { period } => ("totp", format!("period={}", period.seconds())),
@@ -235,7 +239,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
         "qr" => {
             let args = Args::parse(rest, &["uri", "format", "out"])?;
             args.no_positional()?;
-            let qr = Qr::new(args.required("uri")?).or_else(|e| usage(e.to_string()))?;
+            let qr = Qr::new(args.required("uri")?).map_err(|e| bad(e.to_string()))?;
             let bytes = match args.required("format")? {
                 "svg" => qr.to_svg().into_bytes(),
                 "terminal" => qr.to_terminal().into_bytes(),
@@ -243,11 +247,12 @@ fn run(argv: &[String]) -> Result<String, Failure> {
                 other => return usage(format!("--format: unknown {other:?} (svg, png, terminal)")),
             };
             match args.get("out") {
-                Some(path) => std::fs::write(path, &bytes)
-                    .or_else(|e| Err(Failure(format!("{path}: {e}"), 2)))?,
+                Some(path) => {
+                    std::fs::write(path, &bytes).map_err(|e| bad(format!("{path}: {e}")))?
+                }
                 None => std::io::stdout()
                     .write_all(&bytes)
-                    .or_else(|e| Err(Failure(e.to_string(), 2)))?,
+                    .map_err(|e| bad(e.to_string()))?,
             }
             Ok(String::new())
         }
@@ -259,7 +264,7 @@ fn run(argv: &[String]) -> Result<String, Failure> {
 
 #[cfg(feature = "qr-png")]
 fn png(qr: &Qr) -> Result<Vec<u8>, Failure> {
-    qr.to_png(8).or_else(|e| Err(Failure(e.to_string(), 2)))
+    qr.to_png(8).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(not(feature = "qr-png"))]

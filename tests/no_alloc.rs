@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! Producing and checking a code allocates nothing, shown with a counting
 #![allow(
     unsafe_code,

@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! Every QR rendering decodes (with the rqrr decoder) to exactly the URI.
 #![cfg(feature = "qr")]
 

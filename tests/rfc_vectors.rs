@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! Known-answer tests quoted from the RFCs.
 
 use twostep::{Algorithm, Code, Digits, Hotp, Period, Secret, Totp, TotpParams, Window};

@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! otpauth Key URIs: strict writing, lenient reading, typed errors.
 
 use proptest::prelude::*;

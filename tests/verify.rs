@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests and benches fail loudly"
+)]
 //! The window, the replay guard and bad input, as a host relies on them.
 
 use twostep::{Algorithm, Code, Digits, Period, Secret, Totp, TotpParams, VerifyError, Window};
