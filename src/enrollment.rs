@@ -163,6 +163,6 @@ impl Enrollment {
     /// The secret and parameters, to store.
     pub fn into_parts(self) -> (Secret, TotpParams) {
         let params = *self.totp.params();
-        (self.uri.secret().clone(), params)
+        (self.uri.into_secret(), params)
     }
 }

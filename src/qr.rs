@@ -20,7 +20,8 @@ pub enum QrError {
 /// A QR code: a square of dark and light modules.
 ///
 /// It encodes an otpauth URI and so the secret: `Debug` is redacted and the
-/// modules are zeroized on drop. Every rendering has a quiet zone of
+/// modules are zeroized on drop (the `qrcode` encoder's own working buffers
+/// are not; treat the process memory of an enrollment as sensitive). Every rendering has a quiet zone of
 /// [`Qr::QUIET_ZONE`] modules, as ISO/IEC 18004 requires.
 ///
 /// ```
@@ -49,13 +50,11 @@ impl Qr {
         let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
             .map_err(|_| QrError::TooLong)?;
         let width = code.width();
-        let mut colors = code.into_colors();
-        let modules = colors
-            .iter()
-            .map(|c| u8::from(*c == qrcode::Color::Dark))
+        let modules = code
+            .into_colors()
+            .into_iter()
+            .map(|c| u8::from(c == qrcode::Color::Dark))
             .collect();
-        // Color is not Zeroize; overwrite the copy by hand before it is freed.
-        colors.fill(qrcode::Color::Light);
         Ok(Qr {
             modules: Zeroizing::new(modules),
             width,

@@ -14,8 +14,8 @@ use crate::warning::Warning;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UriError {
-    /// Longer than [`KeyUri::MAX_LEN`] bytes.
-    #[error("URI of {len} bytes is too long: at most 4096 are read")]
+    /// Longer than [`KeyUri::MAX_LEN`] bytes, as given or as it would be written.
+    #[error("URI of {len} bytes is too long: at most 4096")]
     TooLong {
         /// The length in bytes.
         len: usize,
@@ -29,9 +29,9 @@ pub enum UriError {
     /// A `%` not followed by two hex digits, or text that is not UTF-8.
     #[error("bad percent-encoding")]
     BadEncoding,
-    /// An issuer or account name is empty (accounts only), contains a colon,
-    /// or begins or ends with white space (writing only).
-    #[error("invalid {field} name: it must be non-empty, without ':' or surrounding spaces")]
+    /// An issuer or account name is empty, contains a colon or a control
+    /// character, or (when writing) begins or ends with white space.
+    #[error("invalid {field} name: it must be non-empty, without ':', control characters or surrounding spaces")]
     InvalidName {
         /// `"issuer"` or `"account"`.
         field: &'static str,
@@ -173,22 +173,26 @@ impl KeyUri {
         algorithm: Algorithm,
         digits: Digits,
     ) -> Result<KeyUri, UriError> {
-        let strict = |name: &str, field| {
-            if name.is_empty() || name.contains(':') || name.trim() != name {
-                Err(UriError::InvalidName { field })
-            } else {
-                Ok(name.to_owned())
-            }
-        };
-        Ok(KeyUri {
+        KeyUri {
             otp_type,
-            issuer: Some(strict(issuer, "issuer")?),
-            account: strict(account, "account")?,
+            issuer: Some(checked_name(issuer, "issuer")?.to_owned()),
+            account: checked_name(account, "account")?.to_owned(),
             secret,
             algorithm,
             digits,
             warnings: Vec::new(),
-        })
+        }
+        .within_max_len()
+    }
+
+    /// Refuses a URI whose written form would exceed [`KeyUri::MAX_LEN`], so
+    /// that whatever this crate writes it can read back.
+    fn within_max_len(self) -> Result<KeyUri, UriError> {
+        let len = self.expose_uri().len();
+        if len > Self::MAX_LEN {
+            return Err(UriError::TooLong { len });
+        }
+        Ok(self)
     }
 
     /// Reads a URI leniently, as real services write them: `totp` or `hotp`
@@ -223,10 +227,8 @@ impl KeyUri {
             Some((issuer, account)) => (Some(issuer.trim()).filter(|i| !i.is_empty()), account),
             None => (None, label.as_str()),
         };
-        let account = account.trim();
-        if account.is_empty() || account.contains(':') {
-            return Err(UriError::InvalidName { field: "account" });
-        }
+        let account = checked_name(account.trim(), "account")?;
+        let label_issuer = label_issuer.map(|issuer| checked_name(issuer, "issuer")).transpose()?;
 
         let mut params = QueryParams::default();
         let mut warnings = Vec::new();
@@ -289,9 +291,9 @@ impl KeyUri {
                 None
             }
         };
-        if issuer.is_some_and(|issuer| issuer.contains(':')) {
-            return Err(UriError::InvalidName { field: "issuer" });
-        }
+        let issuer = issuer
+            .map(|issuer| checked_name(issuer, "issuer"))
+            .transpose()?;
 
         let algorithm = match params.algorithm.as_deref() {
             Some(name) => Algorithm::from_name(name).ok_or(UriError::UnsupportedAlgorithm)?,
@@ -314,7 +316,7 @@ impl KeyUri {
             OtpType::Totp { period }
         };
 
-        Ok(KeyUri {
+        KeyUri {
             otp_type,
             issuer: issuer.map(str::to_owned),
             account: account.to_owned(),
@@ -322,7 +324,8 @@ impl KeyUri {
             algorithm,
             digits,
             warnings,
-        })
+        }
+        .within_max_len()
     }
 
     /// Writes the URI: label `Issuer:account` percent-encoded, the `issuer`
@@ -384,6 +387,10 @@ impl KeyUri {
         &self.secret
     }
 
+    pub(crate) fn into_secret(self) -> Secret {
+        self.secret
+    }
+
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
@@ -422,6 +429,21 @@ struct QueryParams {
     digits: Option<Zeroizing<String>>,
     period: Option<Zeroizing<String>>,
     counter: Option<Zeroizing<String>>,
+}
+
+/// An issuer or account name must be non-empty, without `:` (the label
+/// separator) or control characters (which could forge text on a screen or
+/// in a log), and without surrounding white space (which readers trim).
+fn checked_name<'a>(name: &'a str, field: &'static str) -> Result<&'a str, UriError> {
+    if name.is_empty()
+        || name.contains(':')
+        || name.contains(char::is_control)
+        || name.trim() != name
+    {
+        Err(UriError::InvalidName { field })
+    } else {
+        Ok(name)
+    }
 }
 
 fn parameter_name(name: &str) -> &'static str {

@@ -50,6 +50,8 @@ fn writing_refuses_colons_and_empty_names() {
         ("Acme", "", "account"),
         ("Acme ", "bob", "issuer"),
         ("Acme", " bob", "account"),
+        ("Ac\u{1b}[31mme", "bob", "issuer"),
+        ("Acme", "bo\nb", "account"),
     ] {
         assert_eq!(
             KeyUri::new_totp(issuer, account, secret(), &p).unwrap_err(),

@@ -171,6 +171,18 @@ mod tests {
         assert!(Code::from_value(99_999_999, Digits::EIGHT).is_some());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_keeps_the_digits(input in "[ 0-9a-z\\-\t]{0,12}|.{0,12}") {
+            for digits in [Digits::SIX, Digits::SEVEN, Digits::EIGHT] {
+                if let Ok(code) = Code::parse(&input, digits) {
+                    let kept: String = input.chars().filter(char::is_ascii_digit).collect();
+                    proptest::prop_assert_eq!(code.expose().to_string(), kept);
+                }
+            }
+        }
+    }
+
     #[test]
     fn debug_is_redacted() {
         let code = Code::parse("987654", Digits::SIX).unwrap();
