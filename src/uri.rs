@@ -228,7 +228,9 @@ impl KeyUri {
             None => (None, label.as_str()),
         };
         let account = checked_name(account.trim(), "account")?;
-        let label_issuer = label_issuer.map(|issuer| checked_name(issuer, "issuer")).transpose()?;
+        let label_issuer = label_issuer
+            .map(|issuer| checked_name(issuer, "issuer"))
+            .transpose()?;
 
         let mut params = QueryParams::default();
         let mut warnings = Vec::new();
