@@ -3,13 +3,27 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account;
+mod clock;
+mod codec;
 mod enrollment;
+mod event;
 mod otp;
 #[cfg(feature = "qr")]
 mod qr;
 mod secret;
+mod service;
+mod store;
+mod throttle;
 mod uri;
 mod warning;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::RecordError;
+pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
+pub use service::{Mfa, MfaError, MfaStatus};
+pub use store::{MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
+pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 
 pub use enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
 pub use otp::{

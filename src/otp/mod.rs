@@ -7,6 +7,8 @@ mod prepared;
 
 pub use code::{Code, ExposedCode};
 pub use params::{Algorithm, Digits, ParamError, Period, TotpParams, Window};
+#[cfg(test)]
+pub(crate) use prepared::KEYS_PREPARED;
 
 use prepared::PreparedKey;
 

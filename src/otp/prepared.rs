@@ -210,8 +210,17 @@ pub(crate) enum PreparedKey {
     Sha512(HmacSha512),
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Keys prepared on this thread: every HMAC computation needs one, so a
+    /// path that leaves this unchanged computed no HMAC.
+    pub(crate) static KEYS_PREPARED: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
 impl PreparedKey {
     pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Self {
+        #[cfg(test)]
+        KEYS_PREPARED.with(|n| n.set(n.get() + 1));
         match algorithm {
             Algorithm::Sha1 => PreparedKey::Sha1(HmacSha1::new(key)),
             Algorithm::Sha256 => PreparedKey::Sha256(HmacSha256::new(key)),

@@ -1,0 +1,151 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "benches fail loudly"
+)]
+//! The full service path on `MemoryStore` against the bare verify, and two
+//! threads on distinct users against one.
+//!
+//! - `service_verify/memory_store`: `Mfa::verify` of a valid, fresh code:
+//!   load, decode, throttle check, verify, encode, compare-and-swap save.
+//! - `service_verify/twostep`: `Totp::verify` of a valid code alone.
+//! - `service_verify_threads/{one_thread,two_threads}`: time per service
+//!   verify, one thread on one user, or two threads each on its own user.
+//!
+//! Run: `cargo bench --bench service`.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use twostep::{Code, Enrollment, ManualClock, MemoryStore, Mfa, Secret, Totp, TotpParams, Window};
+
+const PERIOD: u64 = 30;
+
+/// One user's service, with its own clock so each thread moves its own time.
+struct Bench {
+    mfa: Mfa<Arc<MemoryStore>>,
+    clock: Arc<ManualClock>,
+    totp: Totp,
+    user: String,
+    next_step: AtomicU64,
+}
+
+impl Bench {
+    fn new(store: &Arc<MemoryStore>, user: &str) -> Bench {
+        let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+        let enrollment = Enrollment::builder("Acme", user)
+            .with_secret(secret.clone())
+            .unwrap();
+        let first_step = 1_700_000_000 / PERIOD;
+        let clock = Arc::new(ManualClock::new(first_step * PERIOD));
+        let mfa = Mfa::new(store.clone()).with_clock(clock.clone());
+        let code = enrollment
+            .totp()
+            .generate_at_step(first_step)
+            .expose()
+            .to_string();
+        mfa.bind(user, &enrollment, &code).unwrap();
+        Bench {
+            mfa,
+            clock,
+            totp: Totp::new(&secret, TotpParams::default()),
+            user: user.to_owned(),
+            next_step: AtomicU64::new(first_step + 1),
+        }
+    }
+
+    /// `iters` valid codes for the next steps, made before timing starts.
+    fn codes(&self, iters: u64) -> (u64, Vec<[u8; 6]>) {
+        let first = self.next_step.fetch_add(iters, Ordering::Relaxed);
+        let codes = (first..first + iters)
+            .map(|step| {
+                let mut digits = [0u8; 6];
+                let text = self.totp.generate_at_step(step).expose().to_string();
+                digits.copy_from_slice(text.as_bytes());
+                digits
+            })
+            .collect();
+        (first, codes)
+    }
+
+    /// Verifies each code at its own step; the time of the loop alone.
+    fn run(&self, first: u64, codes: &[[u8; 6]]) -> Duration {
+        let start = Instant::now();
+        for (step, code) in (first..).zip(codes) {
+            self.clock.set(step * PERIOD);
+            let typed = std::str::from_utf8(code).unwrap();
+            black_box(self.mfa.verify(&self.user, black_box(typed)).unwrap());
+        }
+        start.elapsed()
+    }
+}
+
+fn service_verify(c: &mut Criterion) {
+    let store = Arc::new(MemoryStore::new());
+    let bench = Bench::new(&store, "user-0");
+    let mut group = c.benchmark_group("service_verify");
+    group.bench_function("memory_store", |b| {
+        b.iter_custom(|iters| {
+            let (first, codes) = bench.codes(iters);
+            bench.run(first, &codes)
+        })
+    });
+    let now = 1_700_000_000;
+    let code = bench.totp.generate(now).unwrap().expose().to_string();
+    group.bench_function("twostep", |b| {
+        b.iter(|| {
+            let code = Code::parse(black_box(&code), bench.totp.params().digits()).unwrap();
+            black_box(
+                bench
+                    .totp
+                    .verify(black_box(now), &code, Window::DEFAULT, None),
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+
+    let users = [Bench::new(&store, "user-1"), Bench::new(&store, "user-2")];
+    let mut group = c.benchmark_group("service_verify_threads");
+    group.bench_function("one_thread", |b| {
+        b.iter_custom(|iters| {
+            let (first, codes) = users[0].codes(iters);
+            users[0].run(first, &codes)
+        })
+    });
+    // Two threads, each verifying half of the iterations for its own user:
+    // the time per verify is the inverse of the combined throughput.
+    group.bench_function("two_threads", |b| {
+        b.iter_custom(|iters| {
+            let half = iters.div_ceil(2);
+            let work: Vec<_> = users.iter().map(|u| (u, u.codes(half))).collect();
+            let barrier = Barrier::new(2);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = work
+                    .iter()
+                    .map(|(user, (first, codes))| {
+                        let barrier = &barrier;
+                        s.spawn(move || {
+                            barrier.wait();
+                            user.run(*first, codes)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap())
+                    .max()
+                    .unwrap()
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(service, service_verify);
+criterion_main!(service);

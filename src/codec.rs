@@ -1,0 +1,140 @@
+//! The bytes of a stored record: a magic tag, a format number, then fixed
+//! fields. Reading never panics and refuses anything not written by a
+//! known format.
+
+use zeroize::Zeroizing;
+
+/// Why stored bytes could not be read as a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The bytes do not start with the record tag.
+    #[error("not a twostep record")]
+    NotARecord,
+    /// Written by a newer version of twostep.
+    #[error("record format {0} is not supported by this version")]
+    UnsupportedFormat(u8),
+    /// The bytes end in the middle of a field.
+    #[error("record is truncated")]
+    Truncated,
+    /// A field holds an impossible value.
+    #[error("record field {0} is invalid")]
+    InvalidField(&'static str),
+    /// Bytes are left after the last field.
+    #[error("record has trailing bytes")]
+    TrailingBytes,
+}
+
+pub(crate) const MAGIC: [u8; 2] = *b"2s";
+
+/// Appends fields to a buffer that is zeroized when dropped.
+pub(crate) struct Writer(Zeroizing<Vec<u8>>);
+
+impl Writer {
+    pub(crate) fn new(format: u8) -> Self {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(96));
+        bytes.extend_from_slice(&MAGIC);
+        bytes.push(format);
+        Writer(bytes)
+    }
+
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    pub(crate) fn option_u64(&mut self, v: Option<u64>) {
+        match v {
+            Some(v) => {
+                self.u8(1);
+                self.u64(v);
+            }
+            None => self.u8(0),
+        }
+    }
+
+    /// A length (one byte) and the bytes; callers keep them under 256.
+    pub(crate) fn short_bytes(&mut self, v: &[u8]) {
+        self.u8(u8::try_from(v.len()).unwrap_or(u8::MAX));
+        self.0.extend(v.iter().take(usize::from(u8::MAX)));
+    }
+
+    pub(crate) fn finish(self) -> Zeroizing<Vec<u8>> {
+        self.0
+    }
+}
+
+/// Reads fields in order, failing on truncation.
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// Checks the tag and returns the format number and a reader after it.
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<(u8, Self), RecordError> {
+        match bytes {
+            [m0, m1, format, rest @ ..] if [*m0, *m1] == MAGIC => Ok((*format, Reader(rest))),
+            _ => Err(RecordError::NotARecord),
+        }
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or(RecordError::Truncated)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, RecordError> {
+        Ok(u8::from_be_bytes(self.take()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, RecordError> {
+        Ok(u32::from_be_bytes(self.take()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, RecordError> {
+        Ok(u64::from_be_bytes(self.take()?))
+    }
+
+    pub(crate) fn flag(&mut self, field: &'static str) -> Result<bool, RecordError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(RecordError::InvalidField(field)),
+        }
+    }
+
+    pub(crate) fn option_u64(&mut self, field: &'static str) -> Result<Option<u64>, RecordError> {
+        Ok(if self.flag(field)? {
+            Some(self.u64()?)
+        } else {
+            None
+        })
+    }
+
+    pub(crate) fn short_bytes(&mut self) -> Result<&'a [u8], RecordError> {
+        let len = usize::from(self.u8()?);
+        if self.0.len() < len {
+            return Err(RecordError::Truncated);
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    pub(crate) fn finish(self) -> Result<(), RecordError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(RecordError::TrailingBytes)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Audit events: what happened to whose factor, and when. Never a secret or
+//! a code.
+
+use std::sync::Mutex;
+
+/// Why a code was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The code was wrong.
+    Mismatch,
+    /// The input was not a code of the right length.
+    Malformed,
+}
+
+/// Something that happened to a user's factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A code was accepted and its step saved.
+    Verified {
+        /// The accepted time step.
+        step: u64,
+        /// Its distance from the current step.
+        drift: i64,
+    },
+    /// A code was refused and the failure counted.
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+        /// Consecutive failures now counted.
+        failures: u32,
+    },
+    /// A right code was refused because its step was already used: someone
+    /// else may know the code (RFC 6238 §5.2, OWASP ASVS V6).
+    ReplayRejected,
+    /// A check was refused without being made, because of earlier failures.
+    Throttled {
+        /// Seconds until the next check is allowed.
+        retry_after: u64,
+    },
+    /// A check was refused without being made: the factor is locked.
+    LockedOut,
+    /// The failures reached the lockout: the factor is now locked.
+    Locked {
+        /// Consecutive failures counted.
+        failures: u32,
+    },
+    /// The failure count was reset by an owner or an administrator.
+    Unlocked,
+    /// A factor was bound to the user (NIST SP 800-63B §4.1: notify the user).
+    FactorBound,
+    /// The user's factor was removed.
+    FactorRemoved,
+}
+
+/// Where the service delivers events. The host implements it, e.g. to write
+/// an audit log or notify the user on another channel.
+///
+/// Events that describe a change (verified, rejected, locked, unlocked,
+/// bound, removed) are delivered only after the change was saved. Refusals
+/// that change nothing (replayed, throttled, locked out) are delivered when
+/// they are answered.
+pub trait EventSink: Send + Sync {
+    /// Delivers one event about `user` at Unix time `at`. Must not block for
+    /// long: it runs on the request's thread.
+    fn record(&self, user: &str, at: u64, event: Event);
+}
+
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn record(&self, user: &str, at: u64, event: Event) {
+        (**self).record(user, at, event);
+    }
+}
+
+/// Discards every event (the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn record(&self, _: &str, _: u64, _: Event) {}
+}
+
+/// An event with its user and time, as kept by [`CollectingSink`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The user.
+    pub user: String,
+    /// Unix time.
+    pub at: u64,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Keeps every event in memory, for tests and examples.
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    events: Mutex<Vec<RecordedEvent>>,
+}
+
+impl CollectingSink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the events collected so far, oldest first.
+    pub fn take(&self) -> Vec<RecordedEvent> {
+        match self.events.lock() {
+            Ok(mut events) => std::mem::take(&mut *events),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+}
+
+impl EventSink for CollectingSink {
+    fn record(&self, user: &str, at: u64, event: Event) {
+        let recorded = RecordedEvent {
+            user: user.to_owned(),
+            at,
+            event,
+        };
+        match self.events.lock() {
+            Ok(mut events) => events.push(recorded),
+            Err(poisoned) => poisoned.into_inner().push(recorded),
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! Layer 6: what a host calls. Load → transition → save-if-version → retry.
+
+use crate::account::{MfaRecord, Refusal, Transition};
+use crate::clock::{Clock, SystemClock};
+use crate::codec::RecordError;
+use crate::enrollment::Enrollment;
+use crate::event::{EventSink, NoEvents};
+use crate::otp::{Verified, Window};
+use crate::store::{RecordKey, SaveOutcome, Store};
+use crate::throttle::{Gate, ThrottlePolicy};
+
+/// Why the service did not accept, or could not answer. `E` is the store's
+/// own error type.
+///
+/// Every variant but [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
+/// and [`CorruptRecord`](MfaError::CorruptRecord) is an answer about the
+/// person's input; those three are the infrastructure failing, and are never
+/// an acceptance.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MfaError<E> {
+    /// The user has no active factor.
+    #[error("no active MFA factor")]
+    NoFactor,
+    /// The user already has a factor; remove it before binding another.
+    #[error("an MFA factor is already active")]
+    FactorExists,
+    /// The input is not a code of the right length. Counted as a failure.
+    #[error("malformed code")]
+    Malformed,
+    /// The code is wrong. Counted as a failure.
+    #[error("code mismatch")]
+    Mismatch,
+    /// The code is right but already used (RFC 6238 §5.2). Not counted: a
+    /// double submission must not lock anyone out.
+    #[error("code already used; next code in {next_code_in} s")]
+    Replayed {
+        /// Seconds until the app shows a code that can be accepted.
+        next_code_in: u64,
+    },
+    /// Too many recent failures: try again in `retry_after` seconds. No code
+    /// was checked.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled {
+        /// Seconds until the next check is allowed.
+        retry_after: u64,
+    },
+    /// Locked after too many failures, until an owner unlocks the factor (or,
+    /// later, a recovery code is used). No code was checked.
+    #[error("locked after too many failed attempts")]
+    Locked,
+    /// The server's clock is before the factor's T0.
+    #[error("the server clock is before the factor's T0")]
+    BeforeT0,
+    /// Other requests for the same user kept changing the record; nothing was
+    /// accepted. Retrying later is safe.
+    #[error("too much contention on the user's record")]
+    Contended,
+    /// The stored record could not be read. Nothing was accepted.
+    #[error("stored MFA record is unreadable: {0}")]
+    CorruptRecord(#[source] RecordError),
+    /// The store failed. Nothing was accepted (if a write happened, the code
+    /// is now a replay).
+    #[error("store error: {0}")]
+    Store(#[source] E),
+}
+
+impl<E> From<Refusal> for MfaError<E> {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NoFactor => MfaError::NoFactor,
+            Refusal::FactorExists => MfaError::FactorExists,
+            Refusal::Malformed => MfaError::Malformed,
+            Refusal::Mismatch => MfaError::Mismatch,
+            Refusal::Replayed { next_code_in } => MfaError::Replayed { next_code_in },
+            Refusal::Throttled { retry_after } => MfaError::Throttled { retry_after },
+            Refusal::Locked => MfaError::Locked,
+            Refusal::BeforeT0 => MfaError::BeforeT0,
+        }
+    }
+}
+
+/// What is known about a user's MFA, read without changing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// When the active factor was bound, or `None` without one.
+    pub factor_bound_at: Option<u64>,
+    /// Consecutive failed checks.
+    pub failures: u32,
+    /// Whether a check may be made now.
+    pub gate: Gate,
+}
+
+/// The MFA service over a [`Store`]: what a host calls with a user id and
+/// what the person typed.
+///
+/// Each call loads the user's record, applies the change in memory, and saves
+/// it only if the stored version is still the one loaded; on a conflict it
+/// starts again from a fresh load, at most [`Mfa::with_max_attempts`] times.
+/// A code is accepted only after the record remembering its step is saved,
+/// so two servers given the same code at the same instant accept it once.
+///
+/// ```
+/// use twostep::{Enrollment, Mfa, MemoryStore, MfaError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mfa = Mfa::new(MemoryStore::new());
+/// # #[cfg(feature = "getrandom")] {
+/// let enrollment = Enrollment::builder("Acme", "alice").build_os()?;
+/// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+/// # let typed = enrollment.totp().generate(now)?.expose().to_string();
+/// mfa.bind("user-42", &enrollment, &typed)?;          // the first code from the app
+/// // At each sign-in, after the password:
+/// match mfa.verify("user-42", &typed) {
+///     Ok(_) => { /* signed in */ }
+///     Err(MfaError::Replayed { next_code_in }) => { /* "wait for the next code" */ }
+///     Err(e) => { /* refuse */ # let _ = e; }
+/// }
+/// # }
+/// # Ok(()) }
+/// ```
+pub struct Mfa<S: Store> {
+    store: S,
+    clock: Box<dyn Clock>,
+    events: Box<dyn EventSink>,
+    throttle: ThrottlePolicy,
+    window: Window,
+    max_attempts: u32,
+}
+
+impl<S: Store> std::fmt::Debug for Mfa<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mfa")
+            .field("throttle", &self.throttle)
+            .field("window", &self.window)
+            .field("max_attempts", &self.max_attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Mfa<S> {
+    /// Conflict retries before [`MfaError::Contended`], by default.
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 16;
+
+    /// A service over `store` with the system clock, no event sink, the
+    /// default throttle and a ±1 window.
+    pub fn new(store: S) -> Self {
+        Mfa {
+            store,
+            clock: Box::new(SystemClock),
+            events: Box::new(NoEvents),
+            throttle: ThrottlePolicy::DEFAULT,
+            window: Window::DEFAULT,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Reads time from `clock` (e.g. a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Delivers audit events to `sink`.
+    pub fn with_events(mut self, sink: impl EventSink + 'static) -> Self {
+        self.events = Box::new(sink);
+        self
+    }
+
+    /// Uses another failure budget.
+    pub fn with_throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = policy;
+        self
+    }
+
+    /// Accepts codes from another window of steps.
+    pub fn with_window(mut self, window: Window) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Gives up with [`MfaError::Contended`] after `attempts` conflicting
+    /// saves in one call (at least 1). Each conflict means another request
+    /// for the same user was saved, so `n` concurrent requests for one user
+    /// never need more than `n` attempts.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Checks what the person typed against the user's factor and, if it is
+    /// accepted, saves its step so that it can never be accepted again.
+    ///
+    /// # Errors
+    /// [`MfaError::Mismatch`], [`Malformed`](MfaError::Malformed),
+    /// [`Replayed`](MfaError::Replayed), [`Throttled`](MfaError::Throttled),
+    /// [`Locked`](MfaError::Locked) and [`NoFactor`](MfaError::NoFactor) are
+    /// answers; [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
+    /// and [`CorruptRecord`](MfaError::CorruptRecord) mean nothing was accepted.
+    pub fn verify(&self, user: &str, input: &str) -> Result<Verified, MfaError<S::Error>> {
+        let (throttle, window) = (self.throttle, self.window);
+        self.update(user, |record, now| {
+            record.verify(&throttle, window, now, input)
+        })
+    }
+
+    /// Binds the factor of `enrollment` to the user once `input`, the first
+    /// code from the person's app, checks out. The step of that code is saved
+    /// as used. Failures count against the user's throttle.
+    ///
+    /// # Errors
+    /// [`MfaError::FactorExists`] if the user already has one; otherwise as
+    /// [`Mfa::verify`].
+    pub fn bind(
+        &self,
+        user: &str,
+        enrollment: &Enrollment,
+        input: &str,
+    ) -> Result<Verified, MfaError<S::Error>> {
+        let (throttle, window) = (self.throttle, self.window);
+        let (secret, params) = (enrollment.secret(), *enrollment.params());
+        self.update(user, |record, now| {
+            record.bind(&throttle, window, now, secret, params, input)
+        })
+    }
+
+    /// Removes the user's factor. The host decides who may do this (the
+    /// user after a fresh check, or an owner).
+    ///
+    /// # Errors
+    /// [`MfaError::NoFactor`] if there is none, or an infrastructure error.
+    pub fn remove_factor(&self, user: &str) -> Result<(), MfaError<S::Error>> {
+        self.update(user, |record, _| record.remove_factor())
+    }
+
+    /// Clears the user's failure count, ending a lockout.
+    ///
+    /// # Errors
+    /// Only infrastructure errors.
+    pub fn unlock(&self, user: &str) -> Result<(), MfaError<S::Error>> {
+        self.update(user, |record, _| record.unlock())
+    }
+
+    /// The user's MFA state now.
+    ///
+    /// # Errors
+    /// Only infrastructure errors.
+    pub fn status(&self, user: &str) -> Result<MfaStatus, MfaError<S::Error>> {
+        let now = self.clock.now();
+        let (record, _) = self.load(user)?;
+        Ok(MfaStatus {
+            factor_bound_at: record.factor.as_ref().map(|f| f.bound_at),
+            failures: record.failures,
+            gate: self
+                .throttle
+                .gate(record.failures, record.last_failure_at, now),
+        })
+    }
+
+    fn load(
+        &self,
+        user: &str,
+    ) -> Result<(MfaRecord, Option<crate::store::Version>), MfaError<S::Error>> {
+        match self
+            .store
+            .load(RecordKey::User(user))
+            .map_err(MfaError::Store)?
+        {
+            None => Ok((MfaRecord::default(), None)),
+            Some(stored) => {
+                let bytes = zeroize::Zeroizing::new(stored.bytes);
+                let record = MfaRecord::decode(&bytes).map_err(MfaError::CorruptRecord)?;
+                Ok((record, Some(stored.version)))
+            }
+        }
+    }
+
+    /// Load → transition → save if changed and still at the loaded version →
+    /// deliver events → answer; on a conflict, again from a fresh load.
+    fn update<T>(
+        &self,
+        user: &str,
+        mut transition: impl FnMut(&mut MfaRecord, u64) -> Transition<T>,
+    ) -> Result<T, MfaError<S::Error>> {
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let (mut record, version) = self.load(user)?;
+            let result = transition(&mut record, now);
+            if result.changed {
+                let bytes = record.encode();
+                let saved = self
+                    .store
+                    .save(RecordKey::User(user), version, &bytes)
+                    .map_err(MfaError::Store)?;
+                if saved == SaveOutcome::Conflict {
+                    continue;
+                }
+            }
+            for event in result.events() {
+                self.events.record(user, now, event);
+            }
+            return result.outcome.map_err(MfaError::from);
+        }
+        Err(MfaError::Contended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::KEYS_PREPARED;
+    use crate::{CollectingSink, Event, ManualClock, MemoryStore, Secret};
+    use std::sync::Arc;
+
+    const T0: u64 = 1_700_000_020; // 20 s before the next step
+
+    fn setup() -> (
+        Mfa<MemoryStore>,
+        Arc<ManualClock>,
+        Arc<CollectingSink>,
+        Enrollment,
+    ) {
+        let clock = Arc::new(ManualClock::new(T0));
+        let sink = Arc::new(CollectingSink::new());
+        let mfa = Mfa::new(MemoryStore::new())
+            .with_clock(clock.clone())
+            .with_events(sink.clone());
+        let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+        let enrollment = Enrollment::builder("Acme", "alice")
+            .with_secret(secret)
+            .unwrap();
+        (mfa, clock, sink, enrollment)
+    }
+
+    fn code_at(enrollment: &Enrollment, now: u64) -> String {
+        enrollment
+            .totp()
+            .generate(now)
+            .unwrap()
+            .expose()
+            .to_string()
+    }
+
+    fn prepared() -> u64 {
+        KEYS_PREPARED.with(|n| n.get())
+    }
+
+    #[test]
+    fn throttle_follows_the_schedule_and_refuses_without_hmac() {
+        let (mfa, clock, sink, enrollment) = setup();
+        mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+            .unwrap();
+        sink.take();
+        let wrong = "000000";
+        assert!(enrollment
+            .totp()
+            .verify(
+                T0 + 10_000,
+                &crate::Code::parse(wrong, crate::Digits::SIX).unwrap(),
+                Window::new(10, 10).unwrap(),
+                None
+            )
+            .is_err());
+
+        // Three free failures.
+        for failures in 1..=3 {
+            assert!(matches!(mfa.verify("u", wrong), Err(MfaError::Mismatch)));
+            assert_eq!(mfa.status("u").unwrap().failures, failures);
+        }
+        // Then 15 s, 30 s, 1, 2, 4, 8 and 15 min, then the lockout.
+        for (delay, failures) in [
+            (15, 4),
+            (30, 5),
+            (60, 6),
+            (120, 7),
+            (240, 8),
+            (480, 9),
+            (900, 10),
+        ] {
+            let before = prepared();
+            assert!(matches!(
+                mfa.verify("u", wrong),
+                Err(MfaError::Throttled { retry_after }) if retry_after == delay
+            ));
+            clock.advance(delay - 1);
+            assert!(matches!(
+                mfa.verify("u", wrong),
+                Err(MfaError::Throttled { retry_after: 1 })
+            ));
+            assert_eq!(prepared(), before, "a throttled check computed an HMAC");
+            clock.advance(1);
+            assert!(matches!(mfa.verify("u", wrong), Err(MfaError::Mismatch)));
+            assert_eq!(mfa.status("u").unwrap().failures, failures);
+        }
+        // Locked: even the right code is refused, with no HMAC, at any time.
+        clock.advance(1_000_000);
+        let before = prepared();
+        let right = code_at(&enrollment, clock.now());
+        assert!(matches!(mfa.verify("u", &right), Err(MfaError::Locked)));
+        assert_eq!(prepared(), before);
+        assert_eq!(mfa.status("u").unwrap().gate, Gate::Locked);
+
+        let events = sink.take();
+        let locked: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e.event, Event::Locked { failures: 10 }))
+            .collect();
+        assert_eq!(locked.len(), 1);
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e.event, Event::Rejected { .. }))
+                .count(),
+            10
+        );
+
+        // An owner unlocks; the right code works and resets the count.
+        mfa.unlock("u").unwrap();
+        assert_eq!(mfa.verify("u", &right).unwrap().drift, 0);
+        assert_eq!(mfa.status("u").unwrap().failures, 0);
+        let events = sink.take();
+        assert!(matches!(events[0].event, Event::Unlocked));
+        assert!(matches!(
+            events.last().unwrap().event,
+            Event::Verified { .. }
+        ));
+    }
+
+    #[test]
+    fn replays_and_clock_errors_are_not_counted() {
+        let (mfa, clock, sink, enrollment) = setup();
+        let first = code_at(&enrollment, T0);
+        mfa.bind("u", &enrollment, &first).unwrap();
+        for _ in 0..20 {
+            assert!(matches!(
+                mfa.verify("u", &first),
+                Err(MfaError::Replayed { next_code_in: 20 })
+            ));
+        }
+        assert_eq!(mfa.status("u").unwrap().failures, 0);
+        clock.advance(20);
+        mfa.verify("u", &code_at(&enrollment, T0 + 20)).unwrap();
+        let events: Vec<_> = sink.take().into_iter().map(|e| e.event).collect();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == Event::ReplayRejected)
+                .count(),
+            20
+        );
+        assert!(matches!(events[0], Event::FactorBound));
+    }
+
+    #[test]
+    fn malformed_input_counts_as_a_failure() {
+        let (mfa, _, sink, enrollment) = setup();
+        mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+            .unwrap();
+        sink.take();
+        assert!(matches!(mfa.verify("u", "12345"), Err(MfaError::Malformed)));
+        assert_eq!(mfa.status("u").unwrap().failures, 1);
+        assert_eq!(
+            sink.take()[0].event,
+            Event::Rejected {
+                reason: crate::RejectReason::Malformed,
+                failures: 1
+            }
+        );
+    }
+
+    #[test]
+    fn bind_remove_and_no_factor() {
+        let (mfa, clock, sink, enrollment) = setup();
+        assert!(matches!(mfa.verify("u", "123456"), Err(MfaError::NoFactor)));
+        assert!(
+            mfa.store().load(RecordKey::User("u")).unwrap().is_none(),
+            "nothing written"
+        );
+        assert!(matches!(
+            mfa.bind("u", &enrollment, "000000"),
+            Err(MfaError::Mismatch)
+        ));
+        assert_eq!(mfa.status("u").unwrap().failures, 1);
+        mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+            .unwrap();
+        assert_eq!(mfa.status("u").unwrap().factor_bound_at, Some(T0));
+        clock.advance(30);
+        assert!(matches!(
+            mfa.bind("u", &enrollment, &code_at(&enrollment, T0 + 30)),
+            Err(MfaError::FactorExists)
+        ));
+        mfa.remove_factor("u").unwrap();
+        assert!(matches!(
+            mfa.verify("u", &code_at(&enrollment, T0 + 30)),
+            Err(MfaError::NoFactor)
+        ));
+        assert!(matches!(mfa.remove_factor("u"), Err(MfaError::NoFactor)));
+        let kinds: Vec<_> = sink.take().into_iter().map(|e| e.event).collect();
+        assert!(kinds.contains(&Event::FactorBound) && kinds.contains(&Event::FactorRemoved));
+    }
+}
