@@ -1,15 +1,13 @@
 #!/usr/bin/env python3
-"""Prints the README's benchmark table from criterion's last run.
+"""Prints the README's benchmark tables from criterion's last run.
 
-Usage: cargo bench --bench verify && python3 benches/table.py
-Reads target/criterion/<group>/<function>/new/estimates.json (median, ns)
-and gives each row's ratio to the limit (`hmac_prepared`) and the peers.
+Usage: cargo bench && python3 benches/table.py
+Reads target/criterion/<group>/<function>/new/estimates.json (medians).
 """
 import json
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
-OURS, LIMIT = "twostep", "hmac_prepared"
 
 
 def median_ns(group, function):
@@ -21,14 +19,29 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-groups = sorted(p.name for p in ROOT.iterdir() if median_ns(p.name, OURS))
-peers = sorted({f.name for g in groups for f in (ROOT / g).iterdir() if median_ns(g, f.name)} - {OURS, LIMIT})
-print(f"| group | {OURS} | {LIMIT} | " + " | ".join(peers) + f" | {OURS} / {LIMIT} | "
-      + " | ".join(f"{OURS} / {p}" for p in peers) + " |")
-print("|---" * (3 + 2 * len(peers) + 1) + "|")
+# The hot path: twostep against the limit and the peers.
+groups = sorted(p.name for p in ROOT.iterdir() if p.name.startswith("verify_") and median_ns(p.name, "twostep"))
+peers = sorted({f.name for g in groups for f in (ROOT / g).iterdir() if median_ns(g, f.name)} - {"twostep", "hmac_prepared"})
+others = ["hmac_prepared", *peers]
+print("| group | twostep | " + " | ".join(others) + " | " + " | ".join(f"twostep / {o}" for o in others) + " |")
+print("|---" * (2 + 2 * len(others)) + "|")
 for g in groups:
-    ours, limit = median_ns(g, OURS), median_ns(g, LIMIT)
-    others = [median_ns(g, p) for p in peers]
-    cells = [fmt(v) if v else "–" for v in [ours, limit, *others]]
-    ratios = [f"{ours / v:.2f}×" if ours and v else "–" for v in [limit, *others]]
+    ours = median_ns(g, "twostep")
+    values = [median_ns(g, o) for o in others]
+    cells = [fmt(ours)] + [fmt(v) if v else "–" for v in values]
+    ratios = [f"{ours / v:.2f}×" if v else "–" for v in values]
     print(f"| `{g}` | " + " | ".join(cells + ratios) + " |")
+
+# The service path.
+rows = [
+    ("service_verify", "memory_store", "twostep", "≤ 3× bare verify", lambda a, b: a / b, "×"),
+    ("service_verify_threads", "two_threads", "one_thread", "≥ 1.8× one thread's throughput", lambda a, b: b / a, "× throughput"),
+]
+if any(median_ns(g, a) for g, a, *_ in rows):
+    print()
+    print("| measure | median | against | median | ratio | target |")
+    print("|---|---|---|---|---|---|")
+    for group, a, b, target, ratio, unit in rows:
+        ma, mb = median_ns(group, a), median_ns(group, b)
+        if ma and mb:
+            print(f"| `{group}/{a}` | {fmt(ma)} | `{b}` | {fmt(mb)} | {ratio(ma, mb):.2f}{unit} | {target} |")

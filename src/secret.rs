@@ -2,7 +2,7 @@
 
 use core::fmt;
 use rand_core::CryptoRng;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::warning::Warning;
 
@@ -66,8 +66,11 @@ pub enum SecretError {
 /// assert!(github.warning().is_some()); // 80 bits: accepted, with a warning
 /// # Ok::<(), twostep::SecretError>(())
 /// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret {
-    bytes: Zeroizing<Vec<u8>>,
+    /// Inline, so that loading a stored factor allocates nothing.
+    buf: [u8; Secret::MAX_LEN],
+    len: u8,
 }
 
 impl Secret {
@@ -85,9 +88,9 @@ impl Secret {
 
     /// Generates a 160-bit secret from `rng`.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Secret {
-        let mut bytes = Zeroizing::new(vec![0u8; Self::DEFAULT_LEN]);
-        rng.fill_bytes(&mut bytes);
-        Secret { bytes }
+        let mut secret = Secret::zeroed(Self::DEFAULT_LEN);
+        rng.fill_bytes(secret.bytes_mut());
+        secret
     }
 
     /// Generates a secret of `len` bytes from `rng`.
@@ -101,9 +104,9 @@ impl Secret {
         if !(Self::MIN_GENERATED_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(SecretError::UnsupportedLength { len });
         }
-        let mut bytes = Zeroizing::new(vec![0u8; len]);
-        rng.fill_bytes(&mut bytes);
-        Ok(Secret { bytes })
+        let mut secret = Secret::zeroed(len);
+        rng.fill_bytes(secret.bytes_mut());
+        Ok(secret)
     }
 
     /// Generates a 160-bit secret from the operating system's generator.
@@ -113,9 +116,9 @@ impl Secret {
     #[cfg(feature = "getrandom")]
     #[cfg_attr(docsrs, doc(cfg(feature = "getrandom")))]
     pub fn generate_os() -> Result<Secret, SecretError> {
-        let mut bytes = Zeroizing::new(vec![0u8; Self::DEFAULT_LEN]);
-        getrandom::fill(&mut bytes).map_err(|_| SecretError::Entropy)?;
-        Ok(Secret { bytes })
+        let mut secret = Secret::zeroed(Self::DEFAULT_LEN);
+        getrandom::fill(secret.bytes_mut()).map_err(|_| SecretError::Entropy)?;
+        Ok(secret)
     }
 
     /// Takes raw key bytes, e.g. the ASCII seeds of the RFC test vectors.
@@ -123,7 +126,16 @@ impl Secret {
     /// # Errors
     /// [`SecretError::TooShort`] below 10 bytes, [`SecretError::TooLong`] above 128.
     pub fn from_bytes(bytes: &[u8]) -> Result<Secret, SecretError> {
-        Self::checked(Zeroizing::new(bytes.to_vec()))
+        let bits = bytes.len() * 8;
+        if bytes.len() < Self::MIN_LEN {
+            return Err(SecretError::TooShort { bits });
+        }
+        if bytes.len() > Self::MAX_LEN {
+            return Err(SecretError::TooLong { bits });
+        }
+        let mut secret = Secret::zeroed(bytes.len());
+        secret.bytes_mut().copy_from_slice(bytes);
+        Ok(secret)
     }
 
     /// Reads base32 (RFC 4648) leniently: lowercase, spaces, hyphens and `=`
@@ -141,41 +153,43 @@ impl Secret {
             .ok_or(SecretError::InvalidLength {
                 chars: canonical.len(),
             })?;
-        Self::checked(bytes)
+        Self::from_bytes(&bytes)
     }
 
-    fn checked(bytes: Zeroizing<Vec<u8>>) -> Result<Secret, SecretError> {
-        let bits = bytes.len() * 8;
-        if bytes.len() < Self::MIN_LEN {
-            Err(SecretError::TooShort { bits })
-        } else if bytes.len() > Self::MAX_LEN {
-            Err(SecretError::TooLong { bits })
-        } else {
-            Ok(Secret { bytes })
+    /// `len` zero bytes; `len` is at most [`Secret::MAX_LEN`] at every call.
+    fn zeroed(len: usize) -> Secret {
+        Secret {
+            buf: [0; Self::MAX_LEN],
+            len: u8::try_from(len.min(Self::MAX_LEN)).unwrap_or(u8::MAX),
         }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = usize::from(self.len);
+        self.buf.get_mut(..len).unwrap_or_default()
     }
 
     /// [`Warning::ShortSecret`] if the secret has fewer than 128 bits
     /// (accepted for compatibility, below RFC 4226's minimum).
     pub fn warning(&self) -> Option<Warning> {
-        (self.bytes.len() < Self::MIN_GENERATED_LEN).then_some(Warning::ShortSecret {
-            bits: self.bytes.len() * 8,
+        (self.len() < Self::MIN_GENERATED_LEN).then_some(Warning::ShortSecret {
+            bits: self.len() * 8,
         })
     }
 
     /// The length in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        usize::from(self.len)
     }
 
     /// Always `false`: a secret has at least [`Secret::MIN_LEN`] bytes.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 
     /// The raw key bytes. Handle with care: whoever has them can make codes.
     pub fn expose_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The key as uppercase, unpadded base32, what every authenticator app
@@ -183,16 +197,8 @@ impl Secret {
     pub fn expose_base32(&self) -> Zeroizing<String> {
         Zeroizing::new(base32::encode(
             base32::Alphabet::Rfc4648 { padding: false },
-            &self.bytes,
+            self.expose_bytes(),
         ))
-    }
-}
-
-impl Clone for Secret {
-    fn clone(&self) -> Self {
-        Secret {
-            bytes: self.bytes.clone(),
-        }
     }
 }
 

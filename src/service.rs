@@ -113,7 +113,7 @@ pub struct MfaStatus {
 /// match mfa.verify("user-42", &typed) {
 ///     Ok(_) => { /* signed in */ }
 ///     Err(MfaError::Replayed { next_code_in }) => { /* "wait for the next code" */ }
-///     Err(e) => { /* refuse */ # let _ = e; }
+///     Err(_) => { /* refuse */ }
 /// }
 /// # }
 /// # Ok(()) }
