@@ -14,6 +14,10 @@
 //! - `service_verify_threads/{one_thread,two_threads}`: time per service
 //!   verify, one thread on one user, or two threads each on its own user.
 //!
+//! - `recovery_verify/{single,set16}`: `Mfa::use_recovery_code` of a valid
+//!   code: a single rotating code (spend, draw and hash its replacement), or
+//!   one code of a set of 16 (all 16 hashed and compared, one spent).
+//!
 //! Run: `cargo bench --bench service`.
 
 use std::hint::black_box;
@@ -22,7 +26,11 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use twostep::{Code, Enrollment, ManualClock, MemoryStore, Mfa, Secret, Totp, TotpParams, Window};
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    Clock, Code, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret, SetSize,
+    Totp, TotpParams, Window,
+};
 
 const PERIOD: u64 = 30;
 
@@ -43,7 +51,7 @@ impl Bench {
             .unwrap();
         let first_step = 1_700_000_000 / PERIOD;
         let clock = Arc::new(ManualClock::new(first_step * PERIOD));
-        let mfa = Mfa::new(store.clone()).with_clock(clock.clone());
+        let mfa = Mfa::new(store.clone(), Keyring::new(1, &[7; 32])).with_clock(clock.clone());
         let code = enrollment
             .totp()
             .generate_at_step(first_step)
@@ -148,5 +156,54 @@ fn on_threads(users: &[Bench], iters: u64) -> Duration {
     })
 }
 
-criterion_group!(service, service_verify);
+fn recovery_verify(c: &mut Criterion) {
+    let mut group = c.benchmark_group("recovery_verify");
+    for (name, mode) in [
+        ("single", RecoveryMode::Single),
+        ("set16", RecoveryMode::Set(SetSize::new(16).unwrap())),
+    ] {
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[7; 32]))
+            .with_clock(clock.clone())
+            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
+            .with_recovery(mode);
+        let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+        let enrollment = Enrollment::builder("Acme", "r")
+            .with_secret(secret)
+            .unwrap();
+        let otp = |clock: &ManualClock| {
+            enrollment
+                .totp()
+                .generate(clock.now())
+                .unwrap()
+                .expose()
+                .to_string()
+        };
+        let mut codes = mfa
+            .bind("r", &enrollment, &otp(&clock))
+            .unwrap()
+            .recovery_codes;
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    if codes.is_empty() {
+                        // A fresh set, outside the timing.
+                        clock.advance(30);
+                        codes = mfa.regenerate_recovery_codes("r", &otp(&clock)).unwrap();
+                    }
+                    let code = codes.pop().unwrap();
+                    let start = Instant::now();
+                    let used = black_box(mfa.use_recovery_code("r", code.expose_str()).unwrap());
+                    spent += start.elapsed();
+                    codes.extend(used.new_code);
+                }
+                spent
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(service, service_verify, recovery_verify);
 criterion_main!(service);

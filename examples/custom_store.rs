@@ -21,7 +21,8 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use twostep::{
-    Enrollment, ManualClock, Mfa, MfaError, RecordKey, SaveOutcome, Store, Version, Versioned,
+    Enrollment, Keyring, ManualClock, Mfa, MfaError, RecordKey, SaveOutcome, Store, Version,
+    Versioned,
 };
 
 struct Row {
@@ -93,9 +94,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let now = 1_700_000_020;
     let clock = Arc::new(ManualClock::new(now));
     let table = Arc::new(Table::default());
+    // The application key lives outside the table (here: generated for the
+    // demo; in production: from a secret manager), shared by all servers.
+    let keyring = Keyring::generate_os()?;
     // Two "servers" sharing one table.
-    let server_a = Mfa::new(table.clone()).with_clock(clock.clone());
-    let server_b = Mfa::new(table.clone()).with_clock(clock.clone());
+    let server_a = Mfa::new(table.clone(), keyring.clone()).with_clock(clock.clone());
+    let server_b = Mfa::new(table.clone(), keyring).with_clock(clock.clone());
 
     let enrollment = Enrollment::builder("Acme", "alice@example.com").build_os()?;
     let app = |t| -> Result<String, Box<dyn Error>> {

@@ -6,19 +6,81 @@
 
 use crate::codec::{Reader, RecordError, Writer};
 use crate::event::{Event, RejectReason};
+use crate::key_cache::KeyCache;
 use crate::otp::{
     Algorithm, Code, Digits, Period, Totp, TotpParams, Verified, VerifyError, Window,
 };
+use crate::recovery::{
+    normalize, RecoveryCode, RecoveryMode, RecoveryState, SetSize, StoredCode, HASH_LEN, SALT_LEN,
+};
+use crate::seal::{Entropy, Keyring, SealError, SealedSecret, NONCE_LEN};
 use crate::secret::Secret;
 use crate::throttle::{Gate, ThrottlePolicy};
 
-/// The format of records written by this version.
-const FORMAT: u8 = 1;
+/// The format of records written by this version (2: the secret is sealed).
+const FORMAT: u8 = 2;
+
+/// What a transition may use besides the record: who, when, under which
+/// rules, with which keys, and fresh randomness drawn by the caller. No IO.
+pub(crate) struct Context<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) now: u64,
+    pub(crate) policy: &'a ThrottlePolicy,
+    pub(crate) window: Window,
+    pub(crate) keyring: &'a Keyring,
+    /// Fresh randomness, drawn only by transitions that need it.
+    pub(crate) entropy: &'a dyn Entropy,
+    /// How new recovery codes are issued.
+    pub(crate) recovery_mode: RecoveryMode,
+    /// Prepared keys of recently checked users.
+    pub(crate) key_cache: &'a KeyCache,
+}
+
+impl Context<'_> {
+    /// The factor's prepared key, and the opened secret when it had to be
+    /// opened under an older key (so that it can be resealed). A cached key
+    /// is used only for the current key's sealing of this very record.
+    fn prepare(&self, factor: &Factor) -> Result<(Totp, Option<Secret>), SealError> {
+        let current = factor.sealed.key_id == self.keyring.current_id();
+        if current {
+            if let Some(totp) = self
+                .key_cache
+                .get(self.user, &factor.sealed, &factor.params)
+            {
+                return Ok((totp, None));
+            }
+        }
+        let secret = self.keyring.open(self.user, &factor.sealed)?;
+        let totp = Totp::new(&secret, factor.params);
+        if current {
+            self.key_cache.put(self.user, &factor.sealed, &totp);
+            return Ok((totp, None));
+        }
+        Ok((totp, Some(secret)))
+    }
+
+    /// A fresh set of recovery codes under the current key's pepper.
+    fn issue_recovery(
+        &self,
+        mode: RecoveryMode,
+    ) -> Result<(Vec<RecoveryCode>, RecoveryState), SealError> {
+        let (key_id, pepper) = self.keyring.current_pepper();
+        RecoveryState::generate(mode, key_id, pepper, self.entropy)
+    }
+
+    /// Seals `secret` for this user under the current key with a fresh nonce.
+    fn seal(&self, secret: &Secret) -> Result<SealedSecret, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.entropy.fill(&mut nonce)?;
+        Ok(self.keyring.seal(nonce, self.user, secret))
+    }
+}
 
 /// An active TOTP factor.
 #[derive(Clone, Debug)]
 pub(crate) struct Factor {
-    pub(crate) secret: Secret,
+    /// The secret, sealed for this user under the application keyring.
+    pub(crate) sealed: SealedSecret,
     pub(crate) params: TotpParams,
     /// The newest step accepted; a code of this step or older is a replay.
     pub(crate) last_accepted: Option<u64>,
@@ -34,6 +96,29 @@ pub(crate) struct MfaRecord {
     pub(crate) failures: u32,
     /// When the last failure happened (Unix seconds; 0 if none).
     pub(crate) last_failure_at: u64,
+    /// The hashes of the recovery codes, if any were issued.
+    pub(crate) recovery: Option<RecoveryState>,
+}
+
+/// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Bound {
+    /// The first code's step, saved as used.
+    pub verified: Verified,
+    /// The recovery codes to show now, once: only their hashes are stored.
+    pub recovery_codes: Vec<RecoveryCode>,
+}
+
+/// A recovery code accepted by [`Mfa::use_recovery_code`](crate::Mfa::use_recovery_code).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecoveryUsed {
+    /// Unspent codes left.
+    pub remaining: usize,
+    /// In [`RecoveryMode::Single`], the new code that replaces the one used:
+    /// show it once, the person must record it again.
+    pub new_code: Option<RecoveryCode>,
 }
 
 /// Why a transition refused; the service turns it into an `MfaError`.
@@ -47,6 +132,7 @@ pub(crate) enum Refusal {
     Throttled { retry_after: u64 },
     Locked,
     BeforeT0,
+    Seal(SealError),
 }
 
 /// At most this many events come from one transition.
@@ -86,30 +172,56 @@ impl<T> Transition<T> {
 
 impl MfaRecord {
     /// Checks `input` against the active factor.
-    pub(crate) fn verify(
-        &mut self,
-        policy: &ThrottlePolicy,
-        window: Window,
-        now: u64,
-        input: &str,
-    ) -> Transition<Verified> {
+    /// Checks `input` against the active factor. On success the step is
+    /// remembered, and a secret sealed under an older key is resealed under
+    /// the current one.
+    pub(crate) fn verify(&mut self, cx: &Context<'_>, input: &str) -> Transition<Verified> {
         let Some(factor) = &self.factor else {
             return Transition::unchanged(Err(Refusal::NoFactor), None);
         };
-        if let Some(refused) = self.gate(policy, now) {
+        if let Some(refused) = self.gate(cx) {
             return refused;
         }
-        let totp = Totp::new(&factor.secret, factor.params);
+        let (totp, old_secret) = match cx.prepare(factor) {
+            Ok(prepared) => prepared,
+            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+        };
         let outcome = Code::parse(input, factor.params.digits())
-            .and_then(|code| totp.verify(now, &code, window, factor.last_accepted));
+            .and_then(|code| totp.verify(cx.now, &code, cx.window, factor.last_accepted));
         match outcome {
             Ok(verified) => {
                 if let Some(factor) = &mut self.factor {
                     factor.last_accepted = Some(verified.step);
+                    // Rotation: move to the current key now. If no randomness
+                    // can be had, the old seal stays valid; the code still counts.
+                    if let Some(sealed) = old_secret.and_then(|secret| cx.seal(&secret).ok()) {
+                        factor.sealed = sealed;
+                    }
                 }
                 self.succeed(verified, None)
             }
-            Err(error) => self.refuse(policy, now, error),
+            Err(error) => self.refuse(cx, error),
+        }
+    }
+
+    /// Reseals the secret under the current key, if it is not already.
+    pub(crate) fn reseal(&mut self, cx: &Context<'_>) -> Transition<bool> {
+        let Some(factor) = &mut self.factor else {
+            return Transition::unchanged(Ok(false), None);
+        };
+        if factor.sealed.key_id == cx.keyring.current_id() {
+            return Transition::unchanged(Ok(false), None);
+        }
+        match cx
+            .keyring
+            .open(cx.user, &factor.sealed)
+            .and_then(|secret| cx.seal(&secret))
+        {
+            Ok(sealed) => {
+                factor.sealed = sealed;
+                Transition::changed(Ok(true), [None, None])
+            }
+            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
         }
     }
 
@@ -117,32 +229,134 @@ impl MfaRecord {
     /// person's app has it.
     pub(crate) fn bind(
         &mut self,
-        policy: &ThrottlePolicy,
-        window: Window,
-        now: u64,
+        cx: &Context<'_>,
         secret: &Secret,
         params: TotpParams,
         input: &str,
-    ) -> Transition<Verified> {
+    ) -> Transition<Bound> {
         if self.factor.is_some() {
             return Transition::unchanged(Err(Refusal::FactorExists), None);
         }
-        if let Some(refused) = self.gate(policy, now) {
+        if let Some(refused) = self.gate(cx) {
             return refused;
         }
         let outcome = Code::parse(input, params.digits())
-            .and_then(|code| Totp::new(secret, params).verify(now, &code, window, None));
-        match outcome {
-            Ok(verified) => {
-                self.factor = Some(Factor {
-                    secret: secret.clone(),
-                    params,
-                    last_accepted: Some(verified.step),
-                    bound_at: now,
-                });
-                self.succeed(verified, Some(Event::FactorBound))
+            .and_then(|code| Totp::new(secret, params).verify(cx.now, &code, cx.window, None));
+        let verified = match outcome {
+            Ok(verified) => verified,
+            Err(error) => return self.refuse(cx, error),
+        };
+        let issued = cx
+            .seal(secret)
+            .and_then(|sealed| Ok((sealed, cx.issue_recovery(cx.recovery_mode)?)));
+        let (sealed, (recovery_codes, recovery)) = match issued {
+            Ok(issued) => issued,
+            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+        };
+        self.factor = Some(Factor {
+            sealed,
+            params,
+            last_accepted: Some(verified.step),
+            bound_at: cx.now,
+        });
+        self.recovery = Some(recovery);
+        self.failures = 0;
+        Transition::changed(
+            Ok(Bound {
+                verified,
+                recovery_codes,
+            }),
+            [
+                Some(Event::FactorBound),
+                Some(Event::RecoveryCodesIssued {
+                    count: cx.recovery_mode.count() as u32,
+                }),
+            ],
+        )
+    }
+
+    /// Spends the recovery code `input`. Attempts count against the same
+    /// throttle as codes; a success clears the failures, ending a lockout
+    /// (NIST: a success of that authenticator). In single mode a new code
+    /// replaces the one used.
+    pub(crate) fn use_recovery_code(
+        &mut self,
+        cx: &Context<'_>,
+        input: &str,
+    ) -> Transition<RecoveryUsed> {
+        let (Some(_), Some(recovery)) = (&self.factor, &self.recovery) else {
+            return Transition::unchanged(Err(Refusal::NoFactor), None);
+        };
+        if let Some(refused) = self.gate_with(cx, ThrottlePolicy::gate_recovery) {
+            return refused;
+        }
+        let Some(typed) = normalize(input) else {
+            return self.refuse(cx, VerifyError::Malformed);
+        };
+        let pepper = match cx.keyring.pepper(recovery.key_id) {
+            Ok(pepper) => pepper,
+            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+        };
+        let Some(index) = recovery.find(pepper, &typed) else {
+            return self.refuse(cx, VerifyError::Mismatch);
+        };
+        let mode = recovery.mode;
+        let new_code = if mode == RecoveryMode::Single {
+            match cx.issue_recovery(mode) {
+                Ok((mut codes, state)) => {
+                    self.recovery = Some(state);
+                    codes.pop()
+                }
+                Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
             }
-            Err(error) => self.refuse(policy, now, error),
+        } else {
+            if let Some(code) = self.recovery.as_mut().and_then(|r| r.codes.get_mut(index)) {
+                code.spent = true;
+            }
+            None
+        };
+        self.failures = 0;
+        let remaining = self.recovery.as_ref().map_or(0, RecoveryState::remaining);
+        let used = Event::RecoveryCodeUsed {
+            remaining: remaining as u32,
+        };
+        let issued = new_code
+            .as_ref()
+            .map(|_| Event::RecoveryCodesIssued { count: 1 });
+        Transition::changed(
+            Ok(RecoveryUsed {
+                remaining,
+                new_code,
+            }),
+            [Some(used), issued],
+        )
+    }
+
+    /// Replaces every recovery code with a fresh set, only after `otp_input`
+    /// passes a full check (its step is saved like any accepted code).
+    pub(crate) fn regenerate_recovery(
+        &mut self,
+        cx: &Context<'_>,
+        otp_input: &str,
+    ) -> Transition<Vec<RecoveryCode>> {
+        let checked = self.verify(cx, otp_input);
+        if checked.outcome.is_err() {
+            return Transition {
+                outcome: checked.outcome.map(|_| Vec::new()),
+                changed: checked.changed,
+                events: checked.events,
+            };
+        }
+        match cx.issue_recovery(cx.recovery_mode) {
+            Ok((codes, state)) => {
+                self.recovery = Some(state);
+                let issued = Event::RecoveryCodesIssued {
+                    count: codes.len() as u32,
+                };
+                let verified = checked.events().last();
+                Transition::changed(Ok(codes), [verified, Some(issued)])
+            }
+            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
         }
     }
 
@@ -151,6 +365,7 @@ impl MfaRecord {
         if self.factor.take().is_none() {
             return Transition::unchanged(Err(Refusal::NoFactor), None);
         }
+        self.recovery = None;
         self.failures = 0;
         Transition::changed(Ok(()), [Some(Event::FactorRemoved), None])
     }
@@ -165,8 +380,16 @@ impl MfaRecord {
     }
 
     /// The throttle's refusal, if any: no code is parsed and no HMAC computed.
-    fn gate<T>(&self, policy: &ThrottlePolicy, now: u64) -> Option<Transition<T>> {
-        match policy.gate(self.failures, self.last_failure_at, now) {
+    fn gate<T>(&self, cx: &Context<'_>) -> Option<Transition<T>> {
+        self.gate_with(cx, ThrottlePolicy::gate)
+    }
+
+    fn gate_with<T>(
+        &self,
+        cx: &Context<'_>,
+        gate: fn(&ThrottlePolicy, u32, u64, u64) -> Gate,
+    ) -> Option<Transition<T>> {
+        match gate(cx.policy, self.failures, self.last_failure_at, cx.now) {
             Gate::Open => None,
             Gate::Wait { retry_after } => Some(Transition::unchanged(
                 Err(Refusal::Throttled { retry_after }),
@@ -191,12 +414,7 @@ impl MfaRecord {
     /// A failed check: counted, unless the code was right but replayed (a
     /// double submission must not lock anyone out) or the server's clock is
     /// wrong.
-    fn refuse<T>(
-        &mut self,
-        policy: &ThrottlePolicy,
-        now: u64,
-        error: VerifyError,
-    ) -> Transition<T> {
+    fn refuse<T>(&mut self, cx: &Context<'_>, error: VerifyError) -> Transition<T> {
         let (refusal, reason) = match error {
             VerifyError::Replayed { next_code_in } => {
                 return Transition::unchanged(
@@ -211,8 +429,8 @@ impl MfaRecord {
             _ => (Refusal::Mismatch, RejectReason::Mismatch),
         };
         self.failures = self.failures.saturating_add(1);
-        self.last_failure_at = now;
-        let locked = (self.failures == policy.lockout_after()).then_some(Event::Locked {
+        self.last_failure_at = cx.now;
+        let locked = (self.failures == cx.policy.lockout_after()).then_some(Event::Locked {
             failures: self.failures,
         });
         let rejected = Event::Rejected {
@@ -231,7 +449,10 @@ impl MfaRecord {
             None => w.u8(0),
             Some(factor) => {
                 w.u8(1);
-                w.short_bytes(factor.secret.expose_bytes());
+                w.u32(factor.sealed.key_id);
+                w.array(&factor.sealed.nonce);
+                w.short_bytes(factor.sealed.ciphertext());
+                w.array(&factor.sealed.tag);
                 w.u8(match factor.params.algorithm() {
                     Algorithm::Sha256 => 2,
                     Algorithm::Sha512 => 3,
@@ -242,6 +463,23 @@ impl MfaRecord {
                 w.u64(factor.params.t0());
                 w.option_u64(factor.last_accepted);
                 w.u64(factor.bound_at);
+            }
+        }
+        match &self.recovery {
+            None => w.u8(0),
+            Some(recovery) => {
+                w.u8(1);
+                w.u8(match recovery.mode {
+                    RecoveryMode::Single => 0,
+                    RecoveryMode::Set(size) => size.get(),
+                });
+                w.u32(recovery.key_id);
+                w.u8(u8::try_from(recovery.codes.len()).unwrap_or(0));
+                for code in &recovery.codes {
+                    w.array(&code.salt);
+                    w.array(&code.hash);
+                    w.u8(u8::from(code.spent));
+                }
             }
         }
         w.finish()
@@ -256,8 +494,11 @@ impl MfaRecord {
         let failures = r.u32()?;
         let last_failure_at = r.u64()?;
         let factor = if r.flag("factor")? {
-            let secret = Secret::from_bytes(r.short_bytes()?)
-                .map_err(|_| RecordError::InvalidField("secret"))?;
+            let key_id = r.u32()?;
+            let nonce = r.array()?;
+            let ciphertext = r.short_bytes()?;
+            let sealed = SealedSecret::from_parts(key_id, nonce, ciphertext, r.array()?)
+                .ok_or(RecordError::InvalidField("secret"))?;
             let algorithm = match r.u8()? {
                 1 => Algorithm::Sha1,
                 2 => Algorithm::Sha256,
@@ -273,10 +514,40 @@ impl MfaRecord {
                 .with_period(period)
                 .with_t0(r.u64()?);
             Some(Factor {
-                secret,
+                sealed,
                 params,
                 last_accepted: r.option_u64("last_accepted")?,
                 bound_at: r.u64()?,
+            })
+        } else {
+            None
+        };
+        let recovery = if r.flag("recovery")? {
+            let mode = match r.u8()? {
+                0 => RecoveryMode::Single,
+                n => RecoveryMode::Set(
+                    SetSize::new(n).map_err(|_| RecordError::InvalidField("recovery mode"))?,
+                ),
+            };
+            let key_id = r.u32()?;
+            let count = r.u8()?;
+            if usize::from(count) != mode.count() {
+                return Err(RecordError::InvalidField("recovery codes"));
+            }
+            let mut codes = Vec::with_capacity(usize::from(count));
+            for _ in 0..count {
+                let salt: [u8; SALT_LEN] = r.array()?;
+                let hash: [u8; HASH_LEN] = r.array()?;
+                codes.push(StoredCode {
+                    salt,
+                    hash,
+                    spent: r.flag("spent")?,
+                });
+            }
+            Some(RecoveryState {
+                mode,
+                key_id,
+                codes,
             })
         } else {
             None
@@ -286,6 +557,7 @@ impl MfaRecord {
             factor,
             failures,
             last_failure_at,
+            recovery,
         })
     }
 }
@@ -295,9 +567,10 @@ mod tests {
     use super::*;
 
     fn record() -> MfaRecord {
+        let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         MfaRecord {
             factor: Some(Factor {
-                secret: Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(),
+                sealed: Keyring::new(1, &[1; 32]).seal([2; NONCE_LEN], "u", &secret),
                 params: TotpParams::default()
                     .with_algorithm(Algorithm::Sha512)
                     .with_t0(5),
@@ -306,6 +579,22 @@ mod tests {
             }),
             failures: 3,
             last_failure_at: 99,
+            recovery: Some(RecoveryState {
+                mode: RecoveryMode::Set(SetSize::new(2).unwrap()),
+                key_id: 1,
+                codes: vec![
+                    StoredCode {
+                        salt: [1; SALT_LEN],
+                        hash: [2; HASH_LEN],
+                        spent: true,
+                    },
+                    StoredCode {
+                        salt: [3; SALT_LEN],
+                        hash: [4; HASH_LEN],
+                        spent: false,
+                    },
+                ],
+            }),
         }
     }
 
@@ -353,7 +642,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
-            let mut tagged = b"2s\x01".to_vec();
+            let mut tagged = b"2s\x02".to_vec();
             tagged.extend(&bytes);
             let _ = MfaRecord::decode(&tagged);
             let _ = MfaRecord::decode(&bytes);

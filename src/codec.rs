@@ -50,6 +50,10 @@ impl Writer {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
 
+    pub(crate) fn array<const N: usize>(&mut self, v: &[u8; N]) {
+        self.0.extend_from_slice(v);
+    }
+
     pub(crate) fn option_u64(&mut self, v: Option<u64>) {
         match v {
             Some(v) => {
@@ -81,6 +85,10 @@ impl<'a> Reader<'a> {
             [m0, m1, format, rest @ ..] if [*m0, *m1] == MAGIC => Ok((*format, Reader(rest))),
             _ => Err(RecordError::NotARecord),
         }
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
+        self.take()
     }
 
     fn take<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {

@@ -52,6 +52,17 @@ pub enum Event {
     FactorBound,
     /// The user's factor was removed.
     FactorRemoved,
+    /// A recovery code was used (and spent); NIST SP 800-63B §4.2.1.1 asks
+    /// to notify the user.
+    RecoveryCodeUsed {
+        /// Unspent codes left (after a new single code, 1).
+        remaining: u32,
+    },
+    /// New recovery codes were issued; all older ones are void.
+    RecoveryCodesIssued {
+        /// How many.
+        count: u32,
+    },
 }
 
 /// Where the service delivers events. The host implements it, e.g. to write

@@ -8,9 +8,12 @@ mod clock;
 mod codec;
 mod enrollment;
 mod event;
+mod key_cache;
 mod otp;
 #[cfg(feature = "qr")]
 mod qr;
+mod recovery;
+mod seal;
 mod secret;
 mod service;
 mod store;
@@ -18,6 +21,7 @@ mod throttle;
 mod uri;
 mod warning;
 
+pub use account::{Bound, RecoveryUsed};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
@@ -33,6 +37,8 @@ pub use otp::{
 #[cfg(feature = "qr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
 pub use qr::{Qr, QrError};
+pub use recovery::{RecoveryCode, RecoveryError, RecoveryMode, SetSize};
+pub use seal::{Keyring, SealError};
 pub use secret::{Secret, SecretError};
 pub use uri::{KeyUri, OtpType, UriError};
 pub use warning::Warning;

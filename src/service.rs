@@ -1,11 +1,14 @@
 //! Layer 6: what a host calls. Load → transition → save-if-version → retry.
 
-use crate::account::{MfaRecord, Refusal, Transition};
+use crate::account::{Bound, Context, MfaRecord, RecoveryUsed, Refusal, Transition};
 use crate::clock::{Clock, SystemClock};
 use crate::codec::RecordError;
 use crate::enrollment::Enrollment;
 use crate::event::{EventSink, NoEvents};
+use crate::key_cache::KeyCache;
 use crate::otp::{Verified, Window};
+use crate::recovery::{RecoveryCode, RecoveryMode};
+use crate::seal::{Entropy, Keyring, RngEntropy, SealError};
 use crate::store::{RecordKey, SaveOutcome, Store};
 use crate::throttle::{Gate, ThrottlePolicy};
 
@@ -52,6 +55,11 @@ pub enum MfaError<E> {
     /// The server's clock is before the factor's T0.
     #[error("the server clock is before the factor's T0")]
     BeforeT0,
+    /// The stored secret does not open with the keyring (a missing or wrong
+    /// key, or a record copied from another user), or no randomness could be
+    /// drawn to seal one. Nothing was accepted.
+    #[error("sealed secret: {0}")]
+    Seal(#[source] SealError),
     /// Other requests for the same user kept changing the record; nothing was
     /// accepted. Retrying later is safe.
     #[error("too much contention on the user's record")]
@@ -76,6 +84,7 @@ impl<E> From<Refusal> for MfaError<E> {
             Refusal::Throttled { retry_after } => MfaError::Throttled { retry_after },
             Refusal::Locked => MfaError::Locked,
             Refusal::BeforeT0 => MfaError::BeforeT0,
+            Refusal::Seal(error) => MfaError::Seal(error),
         }
     }
 }
@@ -101,10 +110,12 @@ pub struct MfaStatus {
 /// so two servers given the same code at the same instant accept it once.
 ///
 /// ```
-/// use twostep::{Enrollment, Mfa, MemoryStore, MfaError};
+/// use twostep::{Enrollment, Keyring, Mfa, MemoryStore, MfaError};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let mfa = Mfa::new(MemoryStore::new());
 /// # #[cfg(feature = "getrandom")] {
+/// # let key_from_secret_manager = [7u8; 32];
+/// let keyring = Keyring::new(1, &key_from_secret_manager); // never stored in the database
+/// let mfa = Mfa::new(MemoryStore::new(), keyring);
 /// let enrollment = Enrollment::builder("Acme", "alice").build_os()?;
 /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 /// # let typed = enrollment.totp().generate(now)?.expose().to_string();
@@ -120,16 +131,21 @@ pub struct MfaStatus {
 /// ```
 pub struct Mfa<S: Store> {
     store: S,
+    keyring: Keyring,
+    entropy: Box<dyn Entropy>,
     clock: Box<dyn Clock>,
     events: Box<dyn EventSink>,
     throttle: ThrottlePolicy,
     window: Window,
+    recovery_mode: RecoveryMode,
+    key_cache: KeyCache,
     max_attempts: u32,
 }
 
 impl<S: Store> std::fmt::Debug for Mfa<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mfa")
+            .field("keyring", &self.keyring)
             .field("throttle", &self.throttle)
             .field("window", &self.window)
             .field("max_attempts", &self.max_attempts)
@@ -141,17 +157,39 @@ impl<S: Store> Mfa<S> {
     /// Conflict retries before [`MfaError::Contended`], by default.
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 16;
 
-    /// A service over `store` with the system clock, no event sink, the
-    /// default throttle and a ±1 window.
-    pub fn new(store: S) -> Self {
+    /// Users whose prepared keys are kept in memory, by default.
+    pub const DEFAULT_KEY_CACHE: usize = 10_000;
+
+    /// A service over `store`, sealing secrets with `keyring`, with the
+    /// system clock, the operating system's generator (feature `getrandom`;
+    /// otherwise give one with [`with_rng`](Mfa::with_rng)), no event sink,
+    /// the default throttle and a ±1 window.
+    ///
+    /// Keep the keyring's key material outside the database that `store`
+    /// writes to: see [`Keyring`].
+    pub fn new(store: S, keyring: Keyring) -> Self {
         Mfa {
             store,
+            keyring,
+            #[cfg(feature = "getrandom")]
+            entropy: Box::new(crate::seal::OsEntropy),
+            #[cfg(not(feature = "getrandom"))]
+            entropy: Box::new(crate::seal::NoEntropy),
             clock: Box::new(SystemClock),
             events: Box::new(NoEvents),
             throttle: ThrottlePolicy::DEFAULT,
             window: Window::DEFAULT,
+            recovery_mode: RecoveryMode::Single,
+            key_cache: KeyCache::new(Self::DEFAULT_KEY_CACHE),
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
+    }
+
+    /// Draws randomness (nonces, recovery codes) from `rng` instead of the
+    /// operating system.
+    pub fn with_rng(mut self, rng: impl rand_core::CryptoRng + Send + 'static) -> Self {
+        self.entropy = Box::new(RngEntropy(std::sync::Mutex::new(rng)));
+        self
     }
 
     /// Reads time from `clock` (e.g. a [`ManualClock`](crate::ManualClock) in tests).
@@ -169,6 +207,22 @@ impl<S: Store> Mfa<S> {
     /// Uses another failure budget.
     pub fn with_throttle(mut self, policy: ThrottlePolicy) -> Self {
         self.throttle = policy;
+        self
+    }
+
+    /// Keeps the opened, prepared keys of about `users` recently checked
+    /// users in memory (0: none), so that their next check opens no sealed
+    /// secret. A cached key serves only the same user and the same sealing
+    /// of their record. The keys are zeroized when evicted or dropped.
+    pub fn with_key_cache(mut self, users: usize) -> Self {
+        self.key_cache = KeyCache::new(users);
+        self
+    }
+
+    /// Issues recovery codes this way from now on (default: a single
+    /// rotating code). Codes already issued keep the mode they were issued in.
+    pub fn with_recovery(mut self, mode: RecoveryMode) -> Self {
+        self.recovery_mode = mode;
         self
     }
 
@@ -202,15 +256,25 @@ impl<S: Store> Mfa<S> {
     /// answers; [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
     /// and [`CorruptRecord`](MfaError::CorruptRecord) mean nothing was accepted.
     pub fn verify(&self, user: &str, input: &str) -> Result<Verified, MfaError<S::Error>> {
-        let (throttle, window) = (self.throttle, self.window);
-        self.update(user, |record, now| {
-            record.verify(&throttle, window, now, input)
-        })
+        self.update(user, |record, cx| record.verify(cx, input))
+    }
+
+    /// Reseals the user's secret under the keyring's current key, if it is
+    /// sealed under an older one; `Ok(true)` if it was. Checks do this on
+    /// their own after a success; call this for every user to retire an old
+    /// key eagerly.
+    ///
+    /// # Errors
+    /// [`MfaError::Seal`] if the secret does not open, or an infrastructure error.
+    pub fn reseal(&self, user: &str) -> Result<bool, MfaError<S::Error>> {
+        self.update(user, |record, cx| record.reseal(cx))
     }
 
     /// Binds the factor of `enrollment` to the user once `input`, the first
     /// code from the person's app, checks out. The step of that code is saved
-    /// as used. Failures count against the user's throttle.
+    /// as used, the secret sealed, and recovery codes issued: show
+    /// [`Bound::recovery_codes`] now, they are never available again.
+    /// Failures count against the user's throttle.
     ///
     /// # Errors
     /// [`MfaError::FactorExists`] if the user already has one; otherwise as
@@ -220,12 +284,41 @@ impl<S: Store> Mfa<S> {
         user: &str,
         enrollment: &Enrollment,
         input: &str,
-    ) -> Result<Verified, MfaError<S::Error>> {
-        let (throttle, window) = (self.throttle, self.window);
+    ) -> Result<Bound, MfaError<S::Error>> {
         let (secret, params) = (enrollment.secret(), *enrollment.params());
-        self.update(user, |record, now| {
-            record.bind(&throttle, window, now, secret, params, input)
-        })
+        self.update(user, |record, cx| record.bind(cx, secret, params, input))
+    }
+
+    /// Signs in with a recovery code instead of a one-time code, spending it
+    /// once its record is saved (16 requests racing with one code: one
+    /// success). Attempts count against the same throttle; a success ends a
+    /// lockout. In single mode, show [`RecoveryUsed::new_code`] at once.
+    ///
+    /// # Errors
+    /// [`MfaError::Mismatch`] (also for a spent code),
+    /// [`Malformed`](MfaError::Malformed), [`Throttled`](MfaError::Throttled),
+    /// [`NoFactor`](MfaError::NoFactor), or an infrastructure error.
+    pub fn use_recovery_code(
+        &self,
+        user: &str,
+        input: &str,
+    ) -> Result<RecoveryUsed, MfaError<S::Error>> {
+        self.update(user, |record, cx| record.use_recovery_code(cx, input))
+    }
+
+    /// Replaces all the user's recovery codes with new ones. It takes a
+    /// current one-time code and checks it in the same step, so it cannot be
+    /// reached without passing MFA again (OWASP: re-authenticate before
+    /// changing authentication details). Old codes stop working at once.
+    ///
+    /// # Errors
+    /// As [`Mfa::verify`] for `otp_input`.
+    pub fn regenerate_recovery_codes(
+        &self,
+        user: &str,
+        otp_input: &str,
+    ) -> Result<Vec<RecoveryCode>, MfaError<S::Error>> {
+        self.update(user, |record, cx| record.regenerate_recovery(cx, otp_input))
     }
 
     /// Removes the user's factor. The host decides who may do this (the
@@ -284,12 +377,21 @@ impl<S: Store> Mfa<S> {
     fn update<T>(
         &self,
         user: &str,
-        mut transition: impl FnMut(&mut MfaRecord, u64) -> Transition<T>,
+        mut transition: impl FnMut(&mut MfaRecord, &Context<'_>) -> Transition<T>,
     ) -> Result<T, MfaError<S::Error>> {
         for _ in 0..self.max_attempts {
-            let now = self.clock.now();
+            let cx = Context {
+                user,
+                now: self.clock.now(),
+                policy: &self.throttle,
+                window: self.window,
+                keyring: &self.keyring,
+                entropy: &*self.entropy,
+                recovery_mode: self.recovery_mode,
+                key_cache: &self.key_cache,
+            };
             let (mut record, version) = self.load(user)?;
-            let result = transition(&mut record, now);
+            let result = transition(&mut record, &cx);
             if result.changed {
                 let bytes = record.encode();
                 let saved = self
@@ -301,7 +403,7 @@ impl<S: Store> Mfa<S> {
                 }
             }
             for event in result.events() {
-                self.events.record(user, now, event);
+                self.events.record(user, cx.now, event);
             }
             return result.outcome.map_err(MfaError::from);
         }
@@ -326,7 +428,7 @@ mod tests {
     ) {
         let clock = Arc::new(ManualClock::new(T0));
         let sink = Arc::new(CollectingSink::new());
-        let mfa = Mfa::new(MemoryStore::new())
+        let mfa = Mfa::new(MemoryStore::new(), crate::Keyring::new(1, &[7; 32]))
             .with_clock(clock.clone())
             .with_events(sink.clone());
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();

@@ -180,6 +180,27 @@ impl ThrottlePolicy {
     }
 }
 
+impl ThrottlePolicy {
+    /// Whether a recovery code may be tried. Recovery codes carry 80 bits
+    /// and are how a person ends a lockout, so they stay usable while the
+    /// factor is locked, at the slowest pace (the delay cap after each
+    /// failure); before the lockout the schedule is the same as for codes,
+    /// and failures of either kind count toward it.
+    pub fn gate_recovery(&self, failures: u32, last_failure_at: u64, now: u64) -> Gate {
+        if failures < self.lockout_after {
+            return self.gate(failures, last_failure_at, now);
+        }
+        let allowed_at = last_failure_at.saturating_add(self.max_delay);
+        if now >= allowed_at {
+            Gate::Open
+        } else {
+            Gate::Wait {
+                retry_after: allowed_at - now,
+            }
+        }
+    }
+}
+
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         Self::DEFAULT

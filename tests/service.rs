@@ -15,11 +15,16 @@ use proptest::prelude::*;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use twostep::{
-    Clock, Code, CollectingSink, Digits, Enrollment, Event, ManualClock, MemoryStore, Mfa,
+    Clock, Code, CollectingSink, Digits, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa,
     MfaError, RecordKey, SaveOutcome, Store, ThrottlePolicy, Version, Versioned, Window,
 };
 
 const START: u64 = 1_700_000_000;
+
+/// A fixed test key; a real host keeps its key outside the database.
+fn keyring() -> Keyring {
+    Keyring::new(1, &[7; 32])
+}
 
 fn enrollment(seed: u64) -> Enrollment {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -54,7 +59,7 @@ fn wrong_code(enrollment: &Enrollment, now: u64, start: u32) -> String {
 #[test]
 fn race_same_code_is_accepted_once() {
     let clock = Arc::new(ManualClock::new(START));
-    let mfa = Arc::new(Mfa::new(MemoryStore::new()).with_clock(clock.clone()));
+    let mfa = Arc::new(Mfa::new(MemoryStore::new(), keyring()).with_clock(clock.clone()));
     let enrollment = enrollment(1);
     mfa.bind("racer", &enrollment, &code_at(&enrollment, START))
         .unwrap();
@@ -113,7 +118,7 @@ fn counting_parallel_failures_loses_none() {
         .collect();
 
     // A budget larger than the burst: the count must be exactly 50.
-    let mfa = Mfa::new(MemoryStore::new())
+    let mfa = Mfa::new(MemoryStore::new(), keyring())
         .with_clock(ManualClock::new(START))
         .with_throttle(ThrottlePolicy::new(60, 1, 1, 100).unwrap())
         .with_max_attempts(64);
@@ -130,7 +135,7 @@ fn counting_parallel_failures_loses_none() {
 
     // The default budget: 3 free failures, then every other attempt at the
     // same instant is throttled and not counted.
-    let mfa = Mfa::new(MemoryStore::new())
+    let mfa = Mfa::new(MemoryStore::new(), keyring())
         .with_clock(ManualClock::new(START))
         .with_max_attempts(64);
     mfa.bind("target", &enrollment, &code_at(&enrollment, START))
@@ -199,17 +204,20 @@ fn faults_never_turn_into_acceptances() {
     let inner = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(START));
     let sink = Arc::new(CollectingSink::new());
-    let faulty = Mfa::new(FaultyStore {
-        inner: inner.clone(),
-        rng: Mutex::new(ChaCha8Rng::seed_from_u64(42)),
-        faults: AtomicU64::new(0),
-    })
+    let faulty = Mfa::new(
+        FaultyStore {
+            inner: inner.clone(),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(42)),
+            faults: AtomicU64::new(0),
+        },
+        keyring(),
+    )
     .with_clock(clock.clone())
     .with_events(sink.clone())
     .with_throttle(ThrottlePolicy::new(99, 1, 1, 100).unwrap())
     .with_max_attempts(3);
     // The same records through a store that does not fail, to check what was saved.
-    let honest = Mfa::new(inner.clone()).with_clock(clock.clone());
+    let honest = Mfa::new(inner.clone(), keyring()).with_clock(clock.clone());
     let enrollment = enrollment(3);
     honest
         .bind("u", &enrollment, &code_at(&enrollment, START))
@@ -285,7 +293,7 @@ fn events_only_for_saved_transitions() {
         }
     }
     let sink = Arc::new(CollectingSink::new());
-    let mfa = Mfa::new(Stubborn(MemoryStore::new()))
+    let mfa = Mfa::new(Stubborn(MemoryStore::new()), keyring())
         .with_clock(ManualClock::new(START))
         .with_events(sink.clone());
     let enrollment = enrollment(4);
@@ -307,7 +315,7 @@ fn corrupt_records_fail_closed() {
     let _ = store
         .save(RecordKey::User("u"), None, b"2s\x01garbage")
         .unwrap();
-    let mfa = Mfa::new(store);
+    let mfa = Mfa::new(store, keyring());
     assert!(matches!(
         mfa.verify("u", "123456"),
         Err(MfaError::CorruptRecord(_))
@@ -323,7 +331,7 @@ proptest! {
         ops in proptest::collection::vec((0u64..100, 0u8..4, any::<u32>()), 1..80)
     ) {
         let clock = Arc::new(ManualClock::new(START));
-        let mfa = Mfa::new(MemoryStore::new())
+        let mfa = Mfa::new(MemoryStore::new(), keyring())
             .with_clock(clock.clone())
             .with_window(Window::new(2, 2).unwrap());
         let enrollment = enrollment(5);

@@ -1,0 +1,392 @@
+//! Secrets sealed at rest: the application's keyring, AEAD sealing of TOTP
+//! secrets bound to their user, and the pepper for recovery-code hashes.
+//!
+//! A stolen database alone gives nothing usable: TOTP secrets are sealed
+//! with XChaCha20-Poly1305 under a key the host keeps outside the database,
+//! and recovery codes are stored only as keyed hashes under a pepper derived
+//! from the same key.
+
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+use hmac::{Hmac, Mac};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::secret::Secret;
+
+/// Why a sealed secret could not be opened, or a keyring made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The record was sealed under a key id the keyring does not have.
+    #[error("no key with id {0} in the keyring")]
+    UnknownKey(u32),
+    /// The sealed bytes do not open under that key for this user: a wrong
+    /// key, a record copied from another user, or tampering.
+    #[error("sealed secret does not open")]
+    Unauthentic,
+    /// Two keys with one id.
+    #[error("key id {0} is in the keyring twice")]
+    DuplicateKeyId(u32),
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator failed")]
+    Entropy,
+}
+
+/// One application key and what is derived from it.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct Key {
+    #[zeroize(skip)]
+    id: u32,
+    /// XChaCha20-Poly1305 key for sealing secrets.
+    seal: [u8; 32],
+    /// HMAC-SHA-256 key for recovery-code hashes.
+    pepper: [u8; 32],
+}
+
+impl Key {
+    fn derive(id: u32, master: &[u8; 32]) -> Key {
+        // Separate keys for separate uses, derived from the one secret the
+        // host manages: HMAC-SHA-256(master, label), as HKDF-Expand does
+        // for a single block.
+        // HMAC pads a short key with zeros to the block, so the padded
+        // 64-byte block is the same key, and this constructor cannot fail.
+        let mut block = [0u8; 64];
+        for (dst, src) in block.iter_mut().zip(master) {
+            *dst = *src;
+        }
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        let key = Key {
+            id,
+            seal: derive(b"twostep/v1/seal-totp-secret\x01"),
+            pepper: derive(b"twostep/v1/recovery-code-pepper\x01"),
+        };
+        block.zeroize();
+        key
+    }
+}
+
+/// The application's keys: a current key that seals, and older keys that
+/// still open what they sealed, each with an id stored beside the data.
+///
+/// A real deployment MUST keep the key material outside the database (an
+/// environment secret, a KMS, a file readable only by the service): a
+/// database dump together with the keyring opens every secret. To rotate,
+/// make the new key current and keep the old one with
+/// [`with_previous`](Keyring::with_previous); records move to the new key on
+/// their next successful check, or eagerly with
+/// [`Mfa::reseal`](crate::Mfa::reseal).
+///
+/// `Debug` shows only the key ids.
+///
+/// ```
+/// use twostep::Keyring;
+/// let old = [7u8; 32]; // in production: from your secret manager
+/// let new = [9u8; 32];
+/// let keyring = Keyring::new(2, &new).with_previous(1, &old)?;
+/// assert_eq!(keyring.current_id(), 2);
+/// # Ok::<(), twostep::SealError>(())
+/// ```
+#[derive(Clone)]
+pub struct Keyring {
+    current: Key,
+    previous: Vec<Key>,
+}
+
+impl Keyring {
+    /// A keyring whose current key has `id` and 32 bytes of `key` material
+    /// (from a CSPRNG).
+    pub fn new(id: u32, key: &[u8; 32]) -> Keyring {
+        Keyring {
+            current: Key::derive(id, key),
+            previous: Vec::new(),
+        }
+    }
+
+    /// Adds an older key, which opens what it sealed but seals nothing new.
+    ///
+    /// # Errors
+    /// [`SealError::DuplicateKeyId`] if the id is already in the keyring.
+    pub fn with_previous(mut self, id: u32, key: &[u8; 32]) -> Result<Keyring, SealError> {
+        if self.get(id).is_some() {
+            return Err(SealError::DuplicateKeyId(id));
+        }
+        self.previous.push(Key::derive(id, key));
+        Ok(self)
+    }
+
+    /// A keyring with one random key (id 1), for tests, examples and
+    /// in-memory stores whose records die with the process.
+    pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Keyring {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        let keyring = Keyring::new(1, &key);
+        key.zeroize();
+        keyring
+    }
+
+    /// Like [`generate`](Keyring::generate), from the operating system.
+    ///
+    /// # Errors
+    /// [`SealError::Entropy`] if the operating system has no randomness.
+    #[cfg(feature = "getrandom")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "getrandom")))]
+    pub fn generate_os() -> Result<Keyring, SealError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|_| SealError::Entropy)?;
+        let keyring = Keyring::new(1, &key);
+        key.zeroize();
+        Ok(keyring)
+    }
+
+    /// The id of the key that seals.
+    pub fn current_id(&self) -> u32 {
+        self.current.id
+    }
+
+    fn get(&self, id: u32) -> Option<&Key> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.id == id)
+    }
+
+    /// The pepper of key `id` for recovery-code hashes.
+    pub(crate) fn pepper(&self, id: u32) -> Result<&[u8; 32], SealError> {
+        self.get(id)
+            .map(|key| &key.pepper)
+            .ok_or(SealError::UnknownKey(id))
+    }
+
+    /// The current key's id and pepper.
+    pub(crate) fn current_pepper(&self) -> (u32, &[u8; 32]) {
+        (self.current.id, &self.current.pepper)
+    }
+
+    /// Seals `secret` for `user` under the current key with a fresh nonce.
+    pub(crate) fn seal(&self, nonce: [u8; NONCE_LEN], user: &str, secret: &Secret) -> SealedSecret {
+        let mut sealed = SealedSecret {
+            key_id: self.current.id,
+            nonce,
+            ciphertext: [0; Secret::MAX_LEN],
+            len: 0,
+            tag: [0; TAG_LEN],
+        };
+        let plaintext = secret.expose_bytes();
+        let buffer = sealed
+            .ciphertext
+            .get_mut(..plaintext.len())
+            .unwrap_or_default();
+        buffer.copy_from_slice(plaintext);
+        let cipher = XChaCha20Poly1305::new(&self.current.seal.into());
+        // Encryption fails only for messages longer than 2^38 bytes.
+        if let Ok(tag) =
+            cipher.encrypt_inout_detached(&nonce.into(), associated_data(user), buffer.into())
+        {
+            sealed.tag = tag.into();
+            sealed.len = u8::try_from(plaintext.len()).unwrap_or(u8::MAX);
+        }
+        sealed
+    }
+
+    /// Opens a secret sealed for `user`.
+    pub(crate) fn open(&self, user: &str, sealed: &SealedSecret) -> Result<Secret, SealError> {
+        let key = self
+            .get(sealed.key_id)
+            .ok_or(SealError::UnknownKey(sealed.key_id))?;
+        let mut buffer = sealed.ciphertext;
+        let len = usize::from(sealed.len);
+        let opened = buffer.get_mut(..len).unwrap_or_default();
+        let cipher = XChaCha20Poly1305::new(&key.seal.into());
+        let result = cipher
+            .decrypt_inout_detached(
+                &sealed.nonce.into(),
+                associated_data(user),
+                opened.into(),
+                &sealed.tag.into(),
+            )
+            .map_err(|_| SealError::Unauthentic)
+            .and_then(|()| Secret::from_bytes(opened).map_err(|_| SealError::Unauthentic));
+        buffer.zeroize();
+        result
+    }
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let previous: Vec<u32> = self.previous.iter().map(|key| key.id).collect();
+        f.debug_struct("Keyring")
+            .field("current_id", &self.current.id)
+            .field("previous_ids", &previous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where fresh randomness comes from when a transition needs it (a nonce to
+/// seal, recovery codes to draw). Drawn only when needed: a check that seals
+/// nothing draws nothing.
+pub(crate) trait Entropy: Send + Sync {
+    /// Fills `buf` with random bytes from a CSPRNG.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError>;
+}
+
+/// The operating system's generator.
+#[cfg(feature = "getrandom")]
+pub(crate) struct OsEntropy;
+
+#[cfg(feature = "getrandom")]
+impl Entropy for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError> {
+        getrandom::fill(buf).map_err(|_| SealError::Entropy)
+    }
+}
+
+/// No generator: every draw fails (the default without `getrandom` until
+/// the host gives one).
+#[cfg(not(feature = "getrandom"))]
+pub(crate) struct NoEntropy;
+
+#[cfg(not(feature = "getrandom"))]
+impl Entropy for NoEntropy {
+    fn fill(&self, _: &mut [u8]) -> Result<(), SealError> {
+        Err(SealError::Entropy)
+    }
+}
+
+/// A host's generator, shared behind a lock.
+pub(crate) struct RngEntropy<R>(pub(crate) std::sync::Mutex<R>);
+
+impl<R: rand_core::CryptoRng + Send> Entropy for RngEntropy<R> {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError> {
+        let mut rng = self.0.lock().map_err(|_| SealError::Entropy)?;
+        rng.fill_bytes(buf);
+        Ok(())
+    }
+}
+
+/// The nonce length of XChaCha20-Poly1305: 192 bits, safe to draw at random.
+pub(crate) const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+
+/// The associated data is the user id, so a sealed secret copied into
+/// another user's record does not open. (The sealing key is derived for TOTP
+/// secrets alone, which separates this use from any other.)
+fn associated_data(user: &str) -> &[u8] {
+    user.as_bytes()
+}
+
+/// A TOTP secret sealed under one key of the keyring, for one user.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SealedSecret {
+    pub(crate) key_id: u32,
+    pub(crate) nonce: [u8; NONCE_LEN],
+    pub(crate) ciphertext: [u8; Secret::MAX_LEN],
+    pub(crate) len: u8,
+    pub(crate) tag: [u8; TAG_LEN],
+}
+
+impl SealedSecret {
+    /// The ciphertext without its unused tail.
+    pub(crate) fn ciphertext(&self) -> &[u8] {
+        self.ciphertext
+            .get(..usize::from(self.len))
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds a sealed secret read from a record.
+    pub(crate) fn from_parts(
+        key_id: u32,
+        nonce: [u8; NONCE_LEN],
+        ciphertext: &[u8],
+        tag: [u8; TAG_LEN],
+    ) -> Option<SealedSecret> {
+        let len = u8::try_from(ciphertext.len()).ok()?;
+        let mut buffer = [0u8; Secret::MAX_LEN];
+        buffer
+            .get_mut(..ciphertext.len())?
+            .copy_from_slice(ciphertext);
+        Some(SealedSecret {
+            key_id,
+            nonce,
+            ciphertext: buffer,
+            len,
+            tag,
+        })
+    }
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedSecret(key {})", self.key_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap()
+    }
+
+    #[test]
+    fn seals_and_opens_for_the_same_user_only() {
+        let keyring = Keyring::new(1, &[1; 32]);
+        let sealed = keyring.seal([5; NONCE_LEN], "alice", &secret());
+        assert_ne!(sealed.ciphertext(), secret().expose_bytes());
+        assert_eq!(
+            keyring.open("alice", &sealed).unwrap().expose_bytes(),
+            secret().expose_bytes()
+        );
+        assert_eq!(
+            keyring.open("bob", &sealed).unwrap_err(),
+            SealError::Unauthentic
+        );
+        assert_eq!(
+            Keyring::new(1, &[2; 32])
+                .open("alice", &sealed)
+                .unwrap_err(),
+            SealError::Unauthentic
+        );
+        assert_eq!(
+            Keyring::new(2, &[1; 32])
+                .open("alice", &sealed)
+                .unwrap_err(),
+            SealError::UnknownKey(1)
+        );
+        let mut tampered = sealed.clone();
+        tampered.ciphertext[0] ^= 1;
+        assert_eq!(
+            keyring.open("alice", &tampered).unwrap_err(),
+            SealError::Unauthentic
+        );
+    }
+
+    #[test]
+    fn previous_keys_open_but_do_not_seal() {
+        let old = Keyring::new(1, &[1; 32]);
+        let sealed = old.seal([5; NONCE_LEN], "alice", &secret());
+        let rotated = Keyring::new(2, &[2; 32])
+            .with_previous(1, &[1; 32])
+            .unwrap();
+        assert!(rotated.open("alice", &sealed).is_ok());
+        assert_eq!(rotated.seal([6; NONCE_LEN], "alice", &secret()).key_id, 2);
+        assert_eq!(
+            Keyring::new(1, &[1; 32])
+                .with_previous(1, &[2; 32])
+                .unwrap_err(),
+            SealError::DuplicateKeyId(1)
+        );
+    }
+
+    #[test]
+    fn derived_keys_differ_from_each_other_and_the_master() {
+        let key = Key::derive(1, &[3; 32]);
+        assert_ne!(key.seal, key.pepper);
+        assert_ne!(key.seal, [3; 32]);
+        let shown = format!("{:?}", Keyring::new(4, &[3; 32]));
+        assert!(!shown.contains("3, 3"), "{shown}");
+    }
+}

@@ -1,0 +1,286 @@
+//! Recovery codes through the service: spent once, throttled with codes,
+//! ending lockouts, regenerated only after a fresh check, never stored.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::sync::{Arc, Barrier};
+
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
+    RecordKey, RecoveryCode, RecoveryMode, SetSize, Store, ThrottlePolicy,
+};
+
+const START: u64 = 1_700_000_000;
+
+struct Fixture {
+    mfa: Mfa<Arc<MemoryStore>>,
+    store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
+    enrollment: Enrollment,
+}
+
+fn fixture(mode: RecoveryMode, throttle: ThrottlePolicy) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[5; 32]))
+        .with_clock(clock.clone())
+        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(11))
+        .with_recovery(mode)
+        .with_throttle(throttle)
+        .with_max_attempts(64);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let enrollment = Enrollment::builder("Acme", "user").build(&mut rng).unwrap();
+    Fixture {
+        mfa,
+        store,
+        clock,
+        enrollment,
+    }
+}
+
+impl Fixture {
+    fn otp(&self) -> String {
+        self.enrollment
+            .totp()
+            .generate(self.clock.now())
+            .unwrap()
+            .expose()
+            .to_string()
+    }
+
+    fn bind(&self, user: &str) -> Vec<RecoveryCode> {
+        let bound = self.mfa.bind(user, &self.enrollment, &self.otp()).unwrap();
+        self.clock.advance(30);
+        bound.recovery_codes
+    }
+}
+
+fn set(n: u8) -> RecoveryMode {
+    RecoveryMode::Set(SetSize::new(n).unwrap())
+}
+
+fn generous() -> ThrottlePolicy {
+    ThrottlePolicy::new(90, 1, 1, 100).unwrap()
+}
+
+#[test]
+fn single_code_rotates_after_use() {
+    let f = fixture(RecoveryMode::Single, ThrottlePolicy::default());
+    let codes = f.bind("u");
+    assert_eq!(codes.len(), 1);
+    let used = f.mfa.use_recovery_code("u", codes[0].expose_str()).unwrap();
+    let new_code = used.new_code.unwrap();
+    assert_eq!(used.remaining, 1);
+    assert_ne!(new_code.expose_str(), codes[0].expose_str());
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", codes[0].expose_str()),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(f.mfa.use_recovery_code("u", new_code.expose_str()).is_ok());
+}
+
+#[test]
+fn a_set_spends_each_code_once() {
+    let f = fixture(set(16), generous());
+    let codes = f.bind("u");
+    assert_eq!(codes.len(), 16);
+    for (i, code) in codes.iter().enumerate().rev() {
+        let used = f.mfa.use_recovery_code("u", code.expose_str()).unwrap();
+        assert_eq!(used.remaining, i);
+        assert!(used.new_code.is_none());
+        assert!(matches!(
+            f.mfa.use_recovery_code("u", code.expose_str()),
+            Err(MfaError::Mismatch)
+        ));
+    }
+}
+
+#[test]
+fn look_alikes_and_formatting_are_accepted() {
+    let f = fixture(set(3), generous());
+    let codes = f.bind("u");
+    let typed = |code: &RecoveryCode, f: fn(&str) -> String| f(code.expose_str());
+    assert!(f
+        .mfa
+        .use_recovery_code("u", &typed(&codes[0], |s| s.to_lowercase()))
+        .is_ok());
+    assert!(f
+        .mfa
+        .use_recovery_code("u", &typed(&codes[1], |s| s.replace('-', " ")))
+        .is_ok());
+    // A person reading 0 as O and 1 as I or L.
+    let confusable = typed(&codes[2], |s| {
+        format!(
+            "  {}  ",
+            s.replace('0', "O").replace('1', "l").replace('-', "")
+        )
+    });
+    assert!(f.mfa.use_recovery_code("u", &confusable).is_ok());
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", "not a code"),
+        Err(MfaError::Malformed)
+    ));
+}
+
+#[test]
+fn race_one_recovery_code_is_spent_once() {
+    for mode in [RecoveryMode::Single, set(4)] {
+        for round in 0..50 {
+            let f = fixture(mode, generous());
+            let user = format!("racer-{round}");
+            let code = f.bind(&user)[0].expose_str().to_owned();
+            let barrier = Barrier::new(16);
+            let outcomes: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..16)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            f.mfa.use_recovery_code(&user, &code)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let ok = outcomes.iter().filter(|o| o.is_ok()).count();
+            let mismatched = outcomes
+                .iter()
+                .filter(|o| matches!(o, Err(MfaError::Mismatch)))
+                .count();
+            assert_eq!((ok, mismatched), (1, 15), "{mode:?} round {round}");
+        }
+    }
+}
+
+#[test]
+fn recovery_shares_the_throttle_and_ends_a_lockout() {
+    let sink = Arc::new(CollectingSink::new());
+    let mut f = fixture(set(2), ThrottlePolicy::default());
+    f.mfa = f.mfa.with_events(sink.clone());
+    let codes = f.bind("u");
+    // Wrong one-time codes and wrong recovery codes count together.
+    assert!(matches!(
+        f.mfa.verify("u", "000000"),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", "0000-0000-0000-0000"),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(matches!(
+        f.mfa.verify("u", "000001"),
+        Err(MfaError::Mismatch)
+    ));
+    assert_eq!(f.mfa.status("u").unwrap().failures, 3);
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", codes[0].expose_str()),
+        Err(MfaError::Throttled { .. })
+    ));
+    // Fail on to the lockout.
+    while f.mfa.status("u").unwrap().failures < 10 {
+        f.clock.advance(900);
+        let _ = f.mfa.verify("u", "000002");
+    }
+    f.clock.advance(1);
+    assert!(matches!(f.mfa.verify("u", &f.otp()), Err(MfaError::Locked)));
+    // A recovery code still works while locked, at the slowest pace...
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", codes[0].expose_str()),
+        Err(MfaError::Throttled { .. })
+    ));
+    f.clock.advance(900);
+    assert!(f.mfa.use_recovery_code("u", codes[0].expose_str()).is_ok());
+    // ...and ends the lockout.
+    assert_eq!(f.mfa.status("u").unwrap().failures, 0);
+    f.clock.advance(30);
+    assert!(f.mfa.verify("u", &f.otp()).is_ok());
+    let events: Vec<_> = sink.take().into_iter().map(|e| e.event).collect();
+    assert!(events.contains(&Event::RecoveryCodeUsed { remaining: 1 }));
+    assert!(events.contains(&Event::Locked { failures: 10 }));
+}
+
+#[test]
+fn regeneration_needs_a_fresh_code_and_voids_the_old_ones() {
+    let f = fixture(set(10), generous());
+    let old = f.bind("u");
+    assert!(matches!(
+        f.mfa.regenerate_recovery_codes("u", "000000"),
+        Err(MfaError::Mismatch)
+    ));
+    // The old codes still work after a refused regeneration.
+    assert!(f.mfa.use_recovery_code("u", old[0].expose_str()).is_ok());
+    let otp = f.otp();
+    let new = f.mfa.regenerate_recovery_codes("u", &otp).unwrap();
+    assert_eq!(new.len(), 10);
+    // The code that authorised it is now used.
+    assert!(matches!(
+        f.mfa.regenerate_recovery_codes("u", &otp),
+        Err(MfaError::Replayed { .. })
+    ));
+    for code in &old[1..] {
+        assert!(matches!(
+            f.mfa.use_recovery_code("u", code.expose_str()),
+            Err(MfaError::Mismatch)
+        ));
+    }
+    assert!(f.mfa.use_recovery_code("u", new[3].expose_str()).is_ok());
+}
+
+#[test]
+fn a_code_of_user_a_is_refused_for_user_b() {
+    let f = fixture(set(4), generous());
+    let alice = f.bind("alice");
+    let _bob = f.bind("bob");
+    for code in &alice {
+        assert!(matches!(
+            f.mfa.use_recovery_code("bob", code.expose_str()),
+            Err(MfaError::Mismatch)
+        ));
+    }
+    assert!(f
+        .mfa
+        .use_recovery_code("alice", alice[0].expose_str())
+        .is_ok());
+}
+
+#[test]
+fn stored_records_hold_no_recovery_code() {
+    let f = fixture(set(16), generous());
+    let mut codes = f.bind("u");
+    codes.extend(f.bind("v"));
+    let used = f.mfa.use_recovery_code("u", codes[0].expose_str()).unwrap();
+    assert!(used.new_code.is_none());
+    for user in ["u", "v"] {
+        let bytes = f.store.load(RecordKey::User(user)).unwrap().unwrap().bytes;
+        let dump = String::from_utf8_lossy(&bytes).to_lowercase();
+        for code in &codes {
+            let text = code.expose_str();
+            for form in [
+                text.to_owned(),
+                text.replace('-', ""),
+                text.replace('-', " "),
+            ] {
+                assert!(
+                    !dump.contains(&form.to_lowercase()),
+                    "{user}: a code is stored"
+                );
+            }
+            // Nor the code's 4-character groups in a row.
+            assert!(!dump.contains(&text[..9].to_lowercase()));
+        }
+    }
+}
+
+#[test]
+fn debug_output_hides_recovery_codes() {
+    let f = fixture(RecoveryMode::Single, generous());
+    let code = f.bind("u").remove(0);
+    let used = f.mfa.use_recovery_code("u", code.expose_str()).unwrap();
+    let shown = format!("{code:?} {used:?} {:?}", f.mfa);
+    assert!(!shown.contains(code.expose_str()));
+    assert!(!shown.contains(used.new_code.as_ref().unwrap().expose_str()));
+}

@@ -1,0 +1,161 @@
+//! Secrets at rest: sealed, bound to their user, rotated.
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
+use std::sync::Arc;
+
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store,
+};
+
+const START: u64 = 1_700_000_000;
+const KEY_1: [u8; 32] = [1; 32];
+const KEY_2: [u8; 32] = [2; 32];
+
+fn enrollment(seed: u64) -> Enrollment {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    Enrollment::builder("Acme", "user").build(&mut rng).unwrap()
+}
+
+fn code(enrollment: &Enrollment, now: u64) -> String {
+    enrollment
+        .totp()
+        .generate(now)
+        .unwrap()
+        .expose()
+        .to_string()
+}
+
+fn service(
+    store: &Arc<MemoryStore>,
+    keyring: Keyring,
+    clock: &Arc<ManualClock>,
+) -> Mfa<Arc<MemoryStore>> {
+    Mfa::new(store.clone(), keyring)
+        .with_clock(clock.clone())
+        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(99))
+}
+
+fn record(store: &MemoryStore, user: &str) -> Vec<u8> {
+    store.load(RecordKey::User(user)).unwrap().unwrap().bytes
+}
+
+#[test]
+fn a_stored_record_holds_no_usable_secret() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
+    let enrollment = enrollment(1);
+    mfa.bind("alice", &enrollment, &code(&enrollment, START))
+        .unwrap();
+    let bytes = record(&store, "alice");
+    let secret = enrollment.secret().expose_bytes();
+    let base32 = enrollment.secret().expose_base32();
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let dump = String::from_utf8_lossy(&bytes).to_string();
+    let dump_hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        !bytes.windows(secret.len()).any(|w| w == secret),
+        "raw secret in record"
+    );
+    assert!(
+        !dump.contains(base32.as_str()) && !dump.to_lowercase().contains(&base32.to_lowercase())
+    );
+    assert!(!dump_hex.contains(&hex));
+    // Nor any 6-byte run of it (a partial leak).
+    assert!(!secret
+        .windows(6)
+        .any(|run| bytes.windows(6).any(|w| w == run)));
+}
+
+#[test]
+fn a_sealed_secret_moved_to_another_user_does_not_open() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
+    let (alice, bob) = (enrollment(1), enrollment(2));
+    mfa.bind("alice", &alice, &code(&alice, START)).unwrap();
+    mfa.bind("bob", &bob, &code(&bob, START)).unwrap();
+    // Bob's prepared key is now in the service's cache.
+    clock.advance(30);
+    mfa.verify("bob", &code(&bob, START + 30)).unwrap();
+    // An attacker with write access copies Alice's record over Bob's, hoping
+    // to sign in as Bob with Alice's phone.
+    let bob_version = store.load(RecordKey::User("bob")).unwrap().unwrap().version;
+    let _ = store
+        .save(
+            RecordKey::User("bob"),
+            Some(bob_version),
+            &record(&store, "alice"),
+        )
+        .unwrap();
+    clock.advance(30);
+    assert!(matches!(
+        mfa.verify("bob", &code(&alice, START + 60)),
+        Err(MfaError::Seal(SealError::Unauthentic))
+    ));
+    // A wrong application key fails closed too.
+    let wrong = service(&store, Keyring::new(1, &KEY_2), &clock);
+    assert!(matches!(
+        wrong.verify("alice", &code(&alice, START + 60)),
+        Err(MfaError::Seal(SealError::Unauthentic))
+    ));
+    assert!(mfa.verify("alice", &code(&alice, START + 60)).is_ok());
+}
+
+#[test]
+fn rotation_reseals_on_the_next_check() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let enrollment = enrollment(3);
+    let old = service(&store, Keyring::new(1, &KEY_1), &clock);
+    old.bind("carol", &enrollment, &code(&enrollment, START))
+        .unwrap();
+    let sealed_under_1 = record(&store, "carol");
+
+    // Rotate: key 2 seals, key 1 still opens.
+    let rotated = service(
+        &store,
+        Keyring::new(2, &KEY_2).with_previous(1, &KEY_1).unwrap(),
+        &clock,
+    );
+    clock.advance(30);
+    rotated
+        .verify("carol", &code(&enrollment, START + 30))
+        .unwrap();
+    assert_ne!(record(&store, "carol"), sealed_under_1);
+
+    // Now only key 2 is needed; key 1 alone no longer opens it.
+    let only_2 = service(&store, Keyring::new(2, &KEY_2), &clock);
+    let only_1 = service(&store, Keyring::new(1, &KEY_1), &clock);
+    clock.advance(30);
+    assert!(matches!(
+        only_1.verify("carol", &code(&enrollment, START + 60)),
+        Err(MfaError::Seal(SealError::UnknownKey(2)))
+    ));
+    only_2
+        .verify("carol", &code(&enrollment, START + 60))
+        .unwrap();
+}
+
+#[test]
+fn reseal_migrates_eagerly_and_only_once() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let enrollment = enrollment(4);
+    service(&store, Keyring::new(1, &KEY_1), &clock)
+        .bind("dave", &enrollment, &code(&enrollment, START))
+        .unwrap();
+    let rotated = service(
+        &store,
+        Keyring::new(2, &KEY_2).with_previous(1, &KEY_1).unwrap(),
+        &clock,
+    );
+    assert!(rotated.reseal("dave").unwrap());
+    assert!(!rotated.reseal("dave").unwrap());
+    assert!(!rotated.reseal("nobody").unwrap());
+    clock.advance(30);
+    service(&store, Keyring::new(2, &KEY_2), &clock)
+        .verify("dave", &code(&enrollment, START + 30))
+        .unwrap();
+}
