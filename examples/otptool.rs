@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use twostep::{
     Algorithm, Code, Digits, Enrollment, Hotp, KeyUri, OtpType, Period, Qr, Secret, Totp,
-    TotpParams, Window,
+    TotpParams, VerifyError, Window,
 };
 
 /// A failure: the message and the exit status.
@@ -177,6 +177,10 @@ fn run(argv: &[String]) -> Result<String, Failure> {
                 .and_then(|code| totp.verify(now, &code, window, None));
             match outcome {
                 Ok(v) => Ok(format!("accepted step={} drift={}\n", v.step, v.drift)),
+                // Input that is not a code, or a time before T0, is bad input.
+                Err(e @ (VerifyError::Malformed | VerifyError::BeforeT0 { .. })) => {
+                    usage(e.to_string())
+                }
                 Err(e) => Err(Failure(format!("rejected: {e}"), 1)),
             }
         }

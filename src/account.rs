@@ -454,9 +454,9 @@ impl MfaRecord {
                 w.short_bytes(factor.sealed.ciphertext());
                 w.array(&factor.sealed.tag);
                 w.u8(match factor.params.algorithm() {
+                    Algorithm::Sha1 => 1,
                     Algorithm::Sha256 => 2,
                     Algorithm::Sha512 => 3,
-                    _ => 1,
                 });
                 w.u8(factor.params.digits().get());
                 w.u64(factor.params.period().seconds());

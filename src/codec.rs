@@ -32,7 +32,7 @@ pub(crate) struct Writer(Zeroizing<Vec<u8>>);
 
 impl Writer {
     pub(crate) fn new(format: u8) -> Self {
-        let mut bytes = Zeroizing::new(Vec::with_capacity(96));
+        let mut bytes = Zeroizing::new(Vec::with_capacity(256));
         bytes.extend_from_slice(&MAGIC);
         bytes.push(format);
         Writer(bytes)

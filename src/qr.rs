@@ -41,6 +41,8 @@ pub struct Qr {
 impl Qr {
     /// The width of the light border around the code, in modules.
     pub const QUIET_ZONE: usize = 4;
+    /// The widest PNG made, in pixels.
+    pub const MAX_PNG_SIDE: usize = 16_384;
 
     /// Encodes `text` (error correction level M, enough for a phone screen).
     ///
@@ -145,12 +147,17 @@ impl Qr {
     /// A grayscale PNG, `scale` pixels per module (at least 1).
     ///
     /// # Errors
-    /// [`QrError::Png`] if the encoder fails.
+    /// [`QrError::Png`] if the image would be wider than
+    /// [`Qr::MAX_PNG_SIDE`] pixels or the encoder fails.
     #[cfg(feature = "qr-png")]
     #[cfg_attr(docsrs, doc(cfg(feature = "qr-png")))]
     pub fn to_png(&self, scale: u32) -> Result<Vec<u8>, QrError> {
         let scale = usize::try_from(scale.max(1)).map_err(|_| QrError::Png)?;
-        let side = self.size_with_quiet_zone() * scale;
+        let side = self
+            .size_with_quiet_zone()
+            .checked_mul(scale)
+            .filter(|side| *side <= Self::MAX_PNG_SIDE)
+            .ok_or(QrError::Png)?;
         let side_u32 = u32::try_from(side).map_err(|_| QrError::Png)?;
         let mut pixels = Zeroizing::new(Vec::with_capacity(side * side));
         for py in 0..side {

@@ -126,7 +126,7 @@ impl Secret {
     /// # Errors
     /// [`SecretError::TooShort`] below 10 bytes, [`SecretError::TooLong`] above 128.
     pub fn from_bytes(bytes: &[u8]) -> Result<Secret, SecretError> {
-        let bits = bytes.len() * 8;
+        let bits = bytes.len().saturating_mul(8);
         if bytes.len() < Self::MIN_LEN {
             return Err(SecretError::TooShort { bits });
         }

@@ -336,7 +336,11 @@ impl KeyUri {
     ///
     /// The URI carries the secret, hence the name; it is zeroized when dropped.
     pub fn expose_uri(&self) -> Zeroizing<String> {
-        let mut uri = Zeroizing::new(String::with_capacity(160));
+        // Sized up front: a buffer that grew would free a copy of the secret
+        // without zeroizing it. Percent-encoding at most triples a name.
+        let names = self.issuer.as_deref().map_or(0, str::len) * 2 + self.account.len();
+        let capacity = 96 + 3 * names + 2 * self.secret.len();
+        let mut uri = Zeroizing::new(String::with_capacity(capacity));
         let kind = match self.otp_type {
             OtpType::Totp { .. } => "totp",
             OtpType::Hotp { .. } => "hotp",
@@ -498,6 +502,10 @@ fn percent_decode(input: &str, plus_as_space: bool) -> Result<String, UriError> 
             b'+' if plus_as_space => bytes.push(b' '),
             _ => bytes.push(byte),
         }
+    }
+    // Checked before the bytes move, so that a failure drops nothing unzeroized.
+    if core::str::from_utf8(&bytes).is_err() {
+        return Err(UriError::BadEncoding);
     }
     String::from_utf8(core::mem::take(&mut *bytes)).map_err(|_| UriError::BadEncoding)
 }

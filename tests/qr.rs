@@ -148,6 +148,14 @@ fn png_rendering_decodes_to_the_uri() {
     }
 }
 
+#[cfg(feature = "qr-png")]
+#[test]
+fn an_absurd_png_scale_is_an_error_not_a_panic() {
+    let qr = Qr::new("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP").unwrap();
+    assert_eq!(qr.to_png(u32::MAX).unwrap_err(), twostep::QrError::Png);
+    assert!(qr.to_png(0).is_ok());
+}
+
 #[test]
 fn debug_does_not_show_the_modules() {
     let qr = Qr::new("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP").unwrap();
