@@ -25,7 +25,7 @@ pub use account::{Bound, RecoveryUsed};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use service::{Mfa, MfaError, MfaStatus};
+pub use service::{Mfa, MfaError, MfaStatus, ResealReport};
 pub use store::{MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 

@@ -89,6 +89,19 @@ impl<E> From<Refusal> for MfaError<E> {
     }
 }
 
+/// What [`Mfa::reseal_all`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ResealReport<E> {
+    /// Users whose secret moved to the current key.
+    pub resealed: usize,
+    /// Users already on the current key, or without a factor.
+    pub current: usize,
+    /// Users whose secret could not be resealed, and why (e.g. a key missing
+    /// from the keyring): the old key must stay until these are solved.
+    pub failed: Vec<(String, MfaError<E>)>,
+}
+
 /// What is known about a user's MFA, read without changing anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MfaStatus {
@@ -150,6 +163,21 @@ impl<S: Store> std::fmt::Debug for Mfa<S> {
             .field("window", &self.window)
             .field("max_attempts", &self.max_attempts)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "getrandom")]
+impl Mfa<crate::MemoryStore> {
+    /// A service over a new [`MemoryStore`](crate::MemoryStore) with a random
+    /// keyring: records and key die with the process, which suits tests,
+    /// examples and single-process tools. A real deployment gives its own
+    /// store and a keyring kept outside the database ([`Mfa::new`]).
+    ///
+    /// # Errors
+    /// [`SealError::Entropy`] if the operating system has no randomness.
+    #[cfg_attr(docsrs, doc(cfg(feature = "getrandom")))]
+    pub fn in_memory() -> Result<Self, SealError> {
+        Ok(Mfa::new(crate::MemoryStore::new(), Keyring::generate_os()?))
     }
 }
 
@@ -287,6 +315,28 @@ impl<S: Store> Mfa<S> {
     ) -> Result<Bound, MfaError<S::Error>> {
         let (secret, params) = (enrollment.secret(), *enrollment.params());
         self.update(user, |record, cx| record.bind(cx, secret, params, input))
+    }
+
+    /// Reseals every listed user's secret under the current key, e.g. all
+    /// user ids from the host's table, to retire an old key without waiting
+    /// for each user's next sign-in. Goes on past failures and reports them.
+    pub fn reseal_all<'u>(
+        &self,
+        users: impl IntoIterator<Item = &'u str>,
+    ) -> ResealReport<S::Error> {
+        let mut report = ResealReport {
+            resealed: 0,
+            current: 0,
+            failed: Vec::new(),
+        };
+        for user in users {
+            match self.reseal(user) {
+                Ok(true) => report.resealed += 1,
+                Ok(false) => report.current += 1,
+                Err(error) => report.failed.push((user.to_owned(), error)),
+            }
+        }
+        report
     }
 
     /// Signs in with a recovery code instead of a one-time code, spending it

@@ -1,5 +1,10 @@
 //! Secrets at rest: sealed, bound to their user, rotated.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
 
 use std::sync::Arc;
 
@@ -62,10 +67,40 @@ fn a_stored_record_holds_no_usable_secret() {
         !dump.contains(base32.as_str()) && !dump.to_lowercase().contains(&base32.to_lowercase())
     );
     assert!(!dump_hex.contains(&hex));
+    let b64 = base64(secret);
+    assert!(
+        !dump.contains(b64.trim_end_matches('=')),
+        "base64 secret in record"
+    );
     // Nor any 6-byte run of it (a partial leak).
     assert!(!secret
         .windows(6)
         .any(|run| bytes.windows(6).any(|w| w == run)));
+}
+
+/// Standard base64 (RFC 4648 §4), enough for this check.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| acc << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[test]
+fn in_memory_service_works_out_of_the_box() {
+    let mfa = Mfa::in_memory().unwrap();
+    let enrollment = enrollment(9);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(mfa.bind("x", &enrollment, &code(&enrollment, now)).is_ok());
 }
 
 #[test]
@@ -142,20 +177,37 @@ fn rotation_reseals_on_the_next_check() {
 fn reseal_migrates_eagerly_and_only_once() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(START));
-    let enrollment = enrollment(4);
+    let (dave, other) = (enrollment(4), enrollment(5));
     service(&store, Keyring::new(1, &KEY_1), &clock)
-        .bind("dave", &enrollment, &code(&enrollment, START))
+        .bind("dave", &dave, &code(&dave, START))
         .unwrap();
     let rotated = service(
         &store,
         Keyring::new(2, &KEY_2).with_previous(1, &KEY_1).unwrap(),
         &clock,
     );
+    service(&store, Keyring::new(1, &KEY_1), &clock)
+        .bind("erin", &other, &code(&other, START))
+        .unwrap();
     assert!(rotated.reseal("dave").unwrap());
     assert!(!rotated.reseal("dave").unwrap());
     assert!(!rotated.reseal("nobody").unwrap());
+    let report = rotated.reseal_all(["dave", "erin", "nobody"]);
+    assert_eq!(
+        (report.resealed, report.current, report.failed.len()),
+        (1, 2, 0)
+    );
+    // Without the old key, what was not migrated cannot be, and says so.
+    service(&store, Keyring::new(1, &KEY_1), &clock)
+        .bind("frank", &other, &code(&other, START))
+        .unwrap();
+    let report = service(&store, Keyring::new(2, &KEY_2), &clock).reseal_all(["frank"]);
+    assert!(matches!(
+        report.failed[..],
+        [(_, MfaError::Seal(SealError::UnknownKey(1)))]
+    ));
     clock.advance(30);
     service(&store, Keyring::new(2, &KEY_2), &clock)
-        .verify("dave", &code(&enrollment, START + 30))
+        .verify("dave", &code(&dave, START + 30))
         .unwrap();
 }
