@@ -34,6 +34,8 @@ pub(crate) struct Context<'a> {
     pub(crate) recovery_mode: RecoveryMode,
     /// Prepared keys of recently checked users.
     pub(crate) key_cache: &'a KeyCache,
+    /// How long a pending enrollment may wait for its first code.
+    pub(crate) enrollment_ttl: u64,
 }
 
 impl Context<'_> {
@@ -98,6 +100,29 @@ pub(crate) struct MfaRecord {
     pub(crate) last_failure_at: u64,
     /// The hashes of the recovery codes, if any were issued.
     pub(crate) recovery: Option<RecoveryState>,
+    /// A factor on its way to becoming active.
+    pub(crate) enrollment: Option<EnrollmentState>,
+    /// A recovery code was shown (at confirmation, or as a replacement) and
+    /// the person has not yet ticked "I have safely recorded this number".
+    pub(crate) recovery_unacknowledged: bool,
+}
+
+/// The stored, multi-step enrollment: pending → confirmed → (acknowledged) active.
+#[derive(Clone, Debug)]
+pub(crate) enum EnrollmentState {
+    /// Begun: the QR code was shown; waiting for the first code.
+    Pending {
+        sealed: SealedSecret,
+        params: TotpParams,
+        expires_at: u64,
+    },
+    /// The first code checked out and recovery codes were shown; waiting for
+    /// the person to acknowledge them. Not yet an active factor.
+    Confirmed {
+        sealed: SealedSecret,
+        params: TotpParams,
+        last_accepted: u64,
+    },
 }
 
 /// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
@@ -133,6 +158,10 @@ pub(crate) enum Refusal {
     Locked,
     BeforeT0,
     Seal(SealError),
+    NoEnrollment,
+    EnrollmentExpired,
+    AlreadyConfirmed,
+    NothingToAcknowledge,
 }
 
 /// At most this many events come from one transition.
@@ -166,7 +195,7 @@ impl<T> Transition<T> {
     }
 
     pub(crate) fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        self.events.iter().flatten().copied()
+        self.events.iter().flatten().cloned()
     }
 }
 
@@ -305,6 +334,7 @@ impl MfaRecord {
             match cx.issue_recovery(mode) {
                 Ok((mut codes, state)) => {
                     self.recovery = Some(state);
+                    self.recovery_unacknowledged = true;
                     codes.pop()
                 }
                 Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
@@ -360,14 +390,153 @@ impl MfaRecord {
         }
     }
 
+    /// Starts (or restarts) an enrollment with `secret`: stored sealed and
+    /// pending until its first code, for the context's time to live.
+    pub(crate) fn begin_enrollment(
+        &mut self,
+        cx: &Context<'_>,
+        secret: &Secret,
+        params: TotpParams,
+    ) -> Transition<()> {
+        if self.factor.is_some() {
+            return Transition::unchanged(Err(Refusal::FactorExists), None);
+        }
+        match cx.seal(secret) {
+            Ok(sealed) => {
+                self.enrollment = Some(EnrollmentState::Pending {
+                    sealed,
+                    params,
+                    expires_at: cx.now.saturating_add(cx.enrollment_ttl),
+                });
+                Transition::changed(Ok(()), [Some(Event::EnrollmentStarted), None])
+            }
+            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
+        }
+    }
+
+    /// Checks the first code of a pending enrollment. On success the
+    /// enrollment is confirmed, its step saved, and recovery codes issued,
+    /// returned here and never again; the factor is not active until
+    /// [`acknowledge_recovery`](Self::acknowledge_recovery).
+    pub(crate) fn confirm_enrollment(
+        &mut self,
+        cx: &Context<'_>,
+        input: &str,
+    ) -> Transition<Vec<RecoveryCode>> {
+        let (sealed, params) = match &self.enrollment {
+            None => return Transition::unchanged(Err(Refusal::NoEnrollment), None),
+            Some(EnrollmentState::Confirmed { .. }) => {
+                return Transition::unchanged(Err(Refusal::AlreadyConfirmed), None)
+            }
+            Some(EnrollmentState::Pending { expires_at, .. }) if cx.now >= *expires_at => {
+                return Transition::unchanged(Err(Refusal::EnrollmentExpired), None)
+            }
+            Some(EnrollmentState::Pending { sealed, params, .. }) => (sealed.clone(), *params),
+        };
+        if let Some(refused) = self.gate(cx) {
+            return refused;
+        }
+        let secret = match cx.keyring.open(cx.user, &sealed) {
+            Ok(secret) => secret,
+            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+        };
+        let outcome = Code::parse(input, params.digits())
+            .and_then(|code| Totp::new(&secret, params).verify(cx.now, &code, cx.window, None));
+        let verified = match outcome {
+            Ok(verified) => verified,
+            Err(error) => return self.refuse(cx, error),
+        };
+        let (codes, recovery) = match cx.issue_recovery(cx.recovery_mode) {
+            Ok(issued) => issued,
+            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+        };
+        self.enrollment = Some(EnrollmentState::Confirmed {
+            sealed,
+            params,
+            last_accepted: verified.step,
+        });
+        self.recovery = Some(recovery);
+        self.recovery_unacknowledged = true;
+        self.failures = 0;
+        let issued = Event::RecoveryCodesIssued {
+            count: codes.len() as u32,
+        };
+        Transition::changed(Ok(codes), [Some(Event::EnrollmentConfirmed), Some(issued)])
+    }
+
+    /// "I have safely recorded this number": activates a confirmed
+    /// enrollment, or acknowledges a replacement recovery code.
+    pub(crate) fn acknowledge_recovery(&mut self, cx: &Context<'_>) -> Transition<()> {
+        if let Some(EnrollmentState::Confirmed {
+            sealed,
+            params,
+            last_accepted,
+        }) = self.enrollment.take()
+        {
+            self.factor = Some(Factor {
+                sealed,
+                params,
+                last_accepted: Some(last_accepted),
+                bound_at: cx.now,
+            });
+            self.recovery_unacknowledged = false;
+            return Transition::changed(Ok(()), [Some(Event::FactorBound), None]);
+        }
+        if self.recovery_unacknowledged && self.factor.is_some() {
+            self.recovery_unacknowledged = false;
+            return Transition::changed(Ok(()), [Some(Event::RecoveryCodesAcknowledged), None]);
+        }
+        Transition::unchanged(Err(Refusal::NothingToAcknowledge), None)
+    }
+
     /// Removes the factor and its failure count.
     pub(crate) fn remove_factor(&mut self) -> Transition<()> {
         if self.factor.take().is_none() {
             return Transition::unchanged(Err(Refusal::NoFactor), None);
         }
         self.recovery = None;
+        self.enrollment = None;
+        self.recovery_unacknowledged = false;
         self.failures = 0;
         Transition::changed(Ok(()), [Some(Event::FactorRemoved), None])
+    }
+
+    /// An owner's reset: factor, enrollment and recovery codes removed, so
+    /// the user enrolls again at the next sign-in.
+    pub(crate) fn reset_by(&mut self, owner: &str) -> Transition<()> {
+        self.factor = None;
+        self.recovery = None;
+        self.enrollment = None;
+        self.recovery_unacknowledged = false;
+        self.failures = 0;
+        Transition::changed(
+            Ok(()),
+            [
+                Some(Event::FactorReset {
+                    by: owner.to_owned(),
+                }),
+                None,
+            ],
+        )
+    }
+
+    /// Checks a fresh one-time code, then removes the factor: the person's
+    /// own decision, proven by passing MFA again.
+    pub(crate) fn remove_after_check(
+        &mut self,
+        cx: &Context<'_>,
+        otp_input: &str,
+    ) -> Transition<()> {
+        let checked = self.verify(cx, otp_input);
+        if checked.outcome.is_err() {
+            return Transition {
+                outcome: checked.outcome.map(|_| ()),
+                changed: checked.changed,
+                events: checked.events,
+            };
+        }
+        let removed = self.remove_factor();
+        Transition::changed(removed.outcome, removed.events)
     }
 
     /// Clears the failure count (an owner's or administrator's reset).
@@ -449,18 +618,7 @@ impl MfaRecord {
             None => w.u8(0),
             Some(factor) => {
                 w.u8(1);
-                w.u32(factor.sealed.key_id);
-                w.array(&factor.sealed.nonce);
-                w.short_bytes(factor.sealed.ciphertext());
-                w.array(&factor.sealed.tag);
-                w.u8(match factor.params.algorithm() {
-                    Algorithm::Sha1 => 1,
-                    Algorithm::Sha256 => 2,
-                    Algorithm::Sha512 => 3,
-                });
-                w.u8(factor.params.digits().get());
-                w.u64(factor.params.period().seconds());
-                w.u64(factor.params.t0());
+                write_sealed(&mut w, &factor.sealed, &factor.params);
                 w.option_u64(factor.last_accepted);
                 w.u64(factor.bound_at);
             }
@@ -482,6 +640,28 @@ impl MfaRecord {
                 }
             }
         }
+        match &self.enrollment {
+            None => w.u8(0),
+            Some(EnrollmentState::Pending {
+                sealed,
+                params,
+                expires_at,
+            }) => {
+                w.u8(1);
+                write_sealed(&mut w, sealed, params);
+                w.u64(*expires_at);
+            }
+            Some(EnrollmentState::Confirmed {
+                sealed,
+                params,
+                last_accepted,
+            }) => {
+                w.u8(2);
+                write_sealed(&mut w, sealed, params);
+                w.u64(*last_accepted);
+            }
+        }
+        w.u8(u8::from(self.recovery_unacknowledged));
         w.finish()
     }
 
@@ -494,25 +674,7 @@ impl MfaRecord {
         let failures = r.u32()?;
         let last_failure_at = r.u64()?;
         let factor = if r.flag("factor")? {
-            let key_id = r.u32()?;
-            let nonce = r.array()?;
-            let ciphertext = r.short_bytes()?;
-            let sealed = SealedSecret::from_parts(key_id, nonce, ciphertext, r.array()?)
-                .ok_or(RecordError::InvalidField("secret"))?;
-            let algorithm = match r.u8()? {
-                1 => Algorithm::Sha1,
-                2 => Algorithm::Sha256,
-                3 => Algorithm::Sha512,
-                _ => return Err(RecordError::InvalidField("algorithm")),
-            };
-            let digits =
-                Digits::new(r.u8()?.into()).map_err(|_| RecordError::InvalidField("digits"))?;
-            let period = Period::new(r.u64()?).map_err(|_| RecordError::InvalidField("period"))?;
-            let params = TotpParams::default()
-                .with_algorithm(algorithm)
-                .with_digits(digits)
-                .with_period(period)
-                .with_t0(r.u64()?);
+            let (sealed, params) = read_sealed(&mut r)?;
             Some(Factor {
                 sealed,
                 params,
@@ -552,14 +714,75 @@ impl MfaRecord {
         } else {
             None
         };
+        let enrollment = match r.u8()? {
+            0 => None,
+            1 => {
+                let (sealed, params) = read_sealed(&mut r)?;
+                Some(EnrollmentState::Pending {
+                    sealed,
+                    params,
+                    expires_at: r.u64()?,
+                })
+            }
+            2 => {
+                let (sealed, params) = read_sealed(&mut r)?;
+                Some(EnrollmentState::Confirmed {
+                    sealed,
+                    params,
+                    last_accepted: r.u64()?,
+                })
+            }
+            _ => return Err(RecordError::InvalidField("enrollment")),
+        };
+        let recovery_unacknowledged = r.flag("recovery_unacknowledged")?;
         r.finish()?;
         Ok(MfaRecord {
             factor,
             failures,
             last_failure_at,
             recovery,
+            enrollment,
+            recovery_unacknowledged,
         })
     }
+}
+
+/// A sealed secret and the parameters of its factor.
+fn write_sealed(w: &mut Writer, sealed: &SealedSecret, params: &TotpParams) {
+    w.u32(sealed.key_id);
+    w.array(&sealed.nonce);
+    w.short_bytes(sealed.ciphertext());
+    w.array(&sealed.tag);
+    w.u8(match params.algorithm() {
+        Algorithm::Sha1 => 1,
+        Algorithm::Sha256 => 2,
+        Algorithm::Sha512 => 3,
+    });
+    w.u8(params.digits().get());
+    w.u64(params.period().seconds());
+    w.u64(params.t0());
+}
+
+fn read_sealed(r: &mut Reader<'_>) -> Result<(SealedSecret, TotpParams), RecordError> {
+    let key_id = r.u32()?;
+    let nonce = r.array()?;
+    let ciphertext = r.short_bytes()?;
+    let sealed = SealedSecret::from_parts(key_id, nonce, ciphertext, r.array()?)
+        .ok_or(RecordError::InvalidField("secret"))?;
+    let algorithm = match r.u8()? {
+        1 => Algorithm::Sha1,
+        2 => Algorithm::Sha256,
+        3 => Algorithm::Sha512,
+        _ => return Err(RecordError::InvalidField("algorithm")),
+    };
+    let digits = Digits::new(r.u8()?.into()).map_err(|_| RecordError::InvalidField("digits"))?;
+    let period = Period::new(r.u64()?).map_err(|_| RecordError::InvalidField("period"))?;
+    let params = TotpParams::default()
+        .with_algorithm(algorithm)
+        .with_digits(digits)
+        .with_period(period)
+        .with_t0(r.u64()?);
+    Ok((sealed, params))
 }
 
 #[cfg(test)]
@@ -595,6 +818,12 @@ mod tests {
                     },
                 ],
             }),
+            enrollment: Some(EnrollmentState::Pending {
+                sealed: Keyring::new(1, &[1; 32]).seal([3; NONCE_LEN], "u", &secret),
+                params: TotpParams::default(),
+                expires_at: 77,
+            }),
+            recovery_unacknowledged: true,
         }
     }
 

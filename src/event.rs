@@ -14,7 +14,7 @@ pub enum RejectReason {
 }
 
 /// Something that happened to a user's factor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// A code was accepted and its step saved.
@@ -48,10 +48,32 @@ pub enum Event {
     },
     /// The failure count was reset by an owner or an administrator.
     Unlocked,
+    /// An enrollment was begun (or begun again): a QR code was shown.
+    EnrollmentStarted,
+    /// The first code of an enrollment checked out; recovery codes were shown.
+    EnrollmentConfirmed,
+    /// The person confirmed having recorded a replacement recovery code.
+    RecoveryCodesAcknowledged,
     /// A factor was bound to the user (NIST SP 800-63B §4.1: notify the user).
     FactorBound,
     /// The user's factor was removed.
     FactorRemoved,
+    /// An owner reset the user's MFA: factor and recovery codes removed; the
+    /// user enrolls again at the next sign-in.
+    FactorReset {
+        /// The owner who reset it.
+        by: String,
+    },
+    /// An owner changed a company's MFA requirement (delivered with the
+    /// owner as the user).
+    CompanyPolicyChanged {
+        /// The company.
+        company: String,
+        /// Whether MFA is now required.
+        require_mfa: bool,
+        /// The grace period in seconds.
+        grace_period: u64,
+    },
     /// A recovery code was used (and spent); NIST SP 800-63B §4.2.1.1 asks
     /// to notify the user.
     RecoveryCodeUsed {

@@ -10,6 +10,7 @@ mod enrollment;
 mod event;
 mod key_cache;
 mod otp;
+mod policy;
 #[cfg(feature = "qr")]
 mod qr;
 mod recovery;
@@ -34,6 +35,7 @@ pub use otp::{
     Algorithm, Code, Digits, ExposedCode, Hotp, ParamError, Period, Totp, TotpParams, Verified,
     VerifyError, Window,
 };
+pub use policy::{CompanyPolicy, SignInRequirement};
 #[cfg(feature = "qr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
 pub use qr::{Qr, QrError};

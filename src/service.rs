@@ -7,6 +7,7 @@ use crate::enrollment::Enrollment;
 use crate::event::{EventSink, NoEvents};
 use crate::key_cache::KeyCache;
 use crate::otp::{Verified, Window};
+use crate::policy::{CompanyPolicy, SignInRequirement};
 use crate::recovery::{RecoveryCode, RecoveryMode};
 use crate::seal::{Entropy, Keyring, RngEntropy, SealError};
 use crate::store::{RecordKey, SaveOutcome, Store};
@@ -60,6 +61,38 @@ pub enum MfaError<E> {
     /// drawn to seal one. Nothing was accepted.
     #[error("sealed secret: {0}")]
     Seal(#[source] SealError),
+    /// No enrollment was begun (or it was replaced or completed).
+    #[error("no enrollment in progress")]
+    NoEnrollment,
+    /// The pending enrollment is older than its time to live: begin again.
+    #[error("the enrollment expired; begin again")]
+    EnrollmentExpired,
+    /// The enrollment was already confirmed; its recovery codes cannot be
+    /// shown again. Acknowledge them, or begin again.
+    #[error("the enrollment is already confirmed")]
+    AlreadyConfirmed,
+    /// Nothing waits for "I have safely recorded this number".
+    #[error("nothing to acknowledge")]
+    NothingToAcknowledge,
+    /// The enrollment's issuer or account name cannot go into a URI.
+    #[error(transparent)]
+    Enrollment(crate::enrollment::EnrollmentError),
+    /// No company account with that id.
+    #[error("no such company account")]
+    NoCompany,
+    /// A company account with that id exists already.
+    #[error("the company account exists already")]
+    CompanyExists,
+    /// Only an owner of the company account may do this.
+    #[error("only an owner of the company account may do this")]
+    NotOwner,
+    /// Activate your own MFA first: only an owner whose own MFA is active
+    /// may change the company's MFA requirement.
+    #[error("activate your own MFA first")]
+    OwnMfaRequired,
+    /// The company requires MFA, so it cannot be removed.
+    #[error("the company account requires MFA")]
+    RequiredByCompany,
     /// Other requests for the same user kept changing the record; nothing was
     /// accepted. Retrying later is safe.
     #[error("too much contention on the user's record")]
@@ -85,6 +118,10 @@ impl<E> From<Refusal> for MfaError<E> {
             Refusal::Locked => MfaError::Locked,
             Refusal::BeforeT0 => MfaError::BeforeT0,
             Refusal::Seal(error) => MfaError::Seal(error),
+            Refusal::NoEnrollment => MfaError::NoEnrollment,
+            Refusal::EnrollmentExpired => MfaError::EnrollmentExpired,
+            Refusal::AlreadyConfirmed => MfaError::AlreadyConfirmed,
+            Refusal::NothingToAcknowledge => MfaError::NothingToAcknowledge,
         }
     }
 }
@@ -104,9 +141,14 @@ pub struct ResealReport<E> {
 
 /// What is known about a user's MFA, read without changing anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MfaStatus {
     /// When the active factor was bound, or `None` without one.
     pub factor_bound_at: Option<u64>,
+    /// An enrollment is pending or confirmed but not yet acknowledged.
+    pub enrollment_in_progress: bool,
+    /// A recovery code was shown and not yet acknowledged.
+    pub recovery_unacknowledged: bool,
     /// Consecutive failed checks.
     pub failures: u32,
     /// Whether a check may be made now.
@@ -152,6 +194,7 @@ pub struct Mfa<S: Store> {
     window: Window,
     recovery_mode: RecoveryMode,
     key_cache: KeyCache,
+    enrollment_ttl: u64,
     max_attempts: u32,
 }
 
@@ -188,6 +231,15 @@ impl<S: Store> Mfa<S> {
     /// Users whose prepared keys are kept in memory, by default.
     pub const DEFAULT_KEY_CACHE: usize = 10_000;
 
+    /// Seconds a pending enrollment waits for its first code, by default.
+    pub const DEFAULT_ENROLLMENT_TTL: u64 = 10 * 60;
+
+    /// Lets a pending enrollment wait `seconds` for its first code.
+    pub fn with_enrollment_ttl(mut self, seconds: u64) -> Self {
+        self.enrollment_ttl = seconds;
+        self
+    }
+
     /// A service over `store`, sealing secrets with `keyring`, with the
     /// system clock, the operating system's generator (feature `getrandom`;
     /// otherwise give one with [`with_rng`](Mfa::with_rng)), no event sink,
@@ -209,6 +261,7 @@ impl<S: Store> Mfa<S> {
             window: Window::DEFAULT,
             recovery_mode: RecoveryMode::Single,
             key_cache: KeyCache::new(Self::DEFAULT_KEY_CACHE),
+            enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
     }
@@ -371,6 +424,205 @@ impl<S: Store> Mfa<S> {
         self.update(user, |record, cx| record.regenerate_recovery(cx, otp_input))
     }
 
+    /// "Multi-Factor Authentication → Activate": draws a new secret, stores
+    /// it sealed as the user's pending enrollment (replacing any earlier one;
+    /// it expires after [`with_enrollment_ttl`](Mfa::with_enrollment_ttl)),
+    /// and returns the [`Enrollment`] whose QR code, URI and secret the
+    /// product shows. Nothing is active yet.
+    ///
+    /// # Errors
+    /// [`MfaError::FactorExists`] if the user has an active factor,
+    /// [`MfaError::Enrollment`] for names that cannot go into a URI, or an
+    /// infrastructure error.
+    pub fn begin_enrollment(
+        &self,
+        user: &str,
+        builder: crate::EnrollmentBuilder,
+    ) -> Result<Enrollment, MfaError<S::Error>> {
+        let mut bytes = zeroize::Zeroizing::new([0u8; crate::Secret::DEFAULT_LEN]);
+        self.entropy.fill(&mut *bytes).map_err(MfaError::Seal)?;
+        let secret = crate::Secret::from_bytes(&*bytes)
+            .map_err(|e| MfaError::Enrollment(crate::enrollment::EnrollmentError::Secret(e)))?;
+        let enrollment = builder.with_secret(secret).map_err(MfaError::Enrollment)?;
+        let params = *enrollment.params();
+        self.update(user, |record, cx| {
+            record.begin_enrollment(cx, enrollment.secret(), params)
+        })?;
+        Ok(enrollment)
+    }
+
+    /// The person typed the code their app shows for the pending enrollment.
+    /// On success the code's step is saved as used and the recovery codes to
+    /// show are returned — here only, never again. The factor is active only
+    /// after [`acknowledge_recovery`](Mfa::acknowledge_recovery). A wrong code
+    /// leaves the enrollment pending and counts against the throttle.
+    ///
+    /// # Errors
+    /// [`MfaError::NoEnrollment`], [`EnrollmentExpired`](MfaError::EnrollmentExpired),
+    /// [`AlreadyConfirmed`](MfaError::AlreadyConfirmed), and as [`Mfa::verify`].
+    pub fn confirm_enrollment(
+        &self,
+        user: &str,
+        input: &str,
+    ) -> Result<Vec<RecoveryCode>, MfaError<S::Error>> {
+        self.update(user, |record, cx| record.confirm_enrollment(cx, input))
+    }
+
+    /// The person ticked "I have safely recorded this number": a confirmed
+    /// enrollment becomes the active factor, or a replacement recovery code
+    /// counts as recorded.
+    ///
+    /// # Errors
+    /// [`MfaError::NothingToAcknowledge`], or an infrastructure error.
+    pub fn acknowledge_recovery(&self, user: &str) -> Result<(), MfaError<S::Error>> {
+        self.update(user, |record, cx| record.acknowledge_recovery(cx))
+    }
+
+    /// Creates a company account with these owners, not requiring MFA.
+    ///
+    /// # Errors
+    /// [`MfaError::CompanyExists`], or an infrastructure error.
+    pub fn create_company(&self, company: &str, owners: &[&str]) -> Result<(), MfaError<S::Error>> {
+        let policy = CompanyPolicy::new(owners, self.clock.now());
+        match self
+            .store
+            .save(RecordKey::Company(company), None, &policy.encode())
+            .map_err(MfaError::Store)?
+        {
+            SaveOutcome::Saved(_) => Ok(()),
+            SaveOutcome::Conflict => Err(MfaError::CompanyExists),
+        }
+    }
+
+    /// The company's policy.
+    ///
+    /// # Errors
+    /// [`MfaError::NoCompany`], or an infrastructure error.
+    pub fn company_policy(&self, company: &str) -> Result<CompanyPolicy, MfaError<S::Error>> {
+        self.load_company(company).map(|(policy, _)| policy)
+    }
+
+    fn load_company(
+        &self,
+        company: &str,
+    ) -> Result<(CompanyPolicy, crate::store::Version), MfaError<S::Error>> {
+        let stored = self
+            .store
+            .load(RecordKey::Company(company))
+            .map_err(MfaError::Store)?
+            .ok_or(MfaError::NoCompany)?;
+        let policy = CompanyPolicy::decode(&stored.bytes).map_err(MfaError::CorruptRecord)?;
+        Ok((policy, stored.version))
+    }
+
+    /// "Force every user to use MFA before accessing the Company Account" →
+    /// "Save changes" (or switch it off): allowed only to an owner whose own
+    /// MFA is active. The policy is saved with compare-and-swap, its "since"
+    /// set to now, and the change delivered as an event with the owner as
+    /// the user.
+    ///
+    /// # Errors
+    /// [`MfaError::NotOwner`], [`OwnMfaRequired`](MfaError::OwnMfaRequired),
+    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
+    pub fn set_mfa_requirement(
+        &self,
+        company: &str,
+        by: &str,
+        require: bool,
+        grace_period: u64,
+    ) -> Result<CompanyPolicy, MfaError<S::Error>> {
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let (mut policy, version) = self.load_company(company)?;
+            if !policy.is_owner(by) {
+                return Err(MfaError::NotOwner);
+            }
+            if self.load(by)?.0.factor.is_none() {
+                return Err(MfaError::OwnMfaRequired);
+            }
+            policy.set_requirement(require, grace_period, now);
+            match self
+                .store
+                .save(RecordKey::Company(company), Some(version), &policy.encode())
+                .map_err(MfaError::Store)?
+            {
+                SaveOutcome::Conflict => continue,
+                SaveOutcome::Saved(_) => {
+                    let event = crate::Event::CompanyPolicyChanged {
+                        company: company.to_owned(),
+                        require_mfa: policy.requires_mfa(),
+                        grace_period: policy.grace_period(),
+                    };
+                    self.events.record(by, now, event);
+                    return Ok(policy);
+                }
+            }
+        }
+        Err(MfaError::Contended)
+    }
+
+    /// What the user must do after the password to reach `company` (or,
+    /// with `None`, outside any company): nothing more, a second factor, or
+    /// enrollment ("Company Account Verification"), possibly by a deadline.
+    ///
+    /// # Errors
+    /// [`MfaError::NoCompany`], or an infrastructure error.
+    pub fn sign_in_requirement(
+        &self,
+        user: &str,
+        company: Option<&str>,
+    ) -> Result<SignInRequirement, MfaError<S::Error>> {
+        let policy = company.map(|c| self.company_policy(c)).transpose()?;
+        let (record, _) = self.load(user)?;
+        Ok(crate::policy::evaluate(
+            policy.as_ref(),
+            record.factor.is_some(),
+            self.clock.now(),
+        ))
+    }
+
+    /// The user turns their own MFA off, proving it with a current code.
+    /// Refused while `company` requires MFA (an owner cannot remove their own
+    /// MFA while the company requires it).
+    ///
+    /// # Errors
+    /// [`MfaError::RequiredByCompany`], and as [`Mfa::verify`].
+    pub fn remove_own_factor(
+        &self,
+        user: &str,
+        company: Option<&str>,
+        otp_input: &str,
+    ) -> Result<(), MfaError<S::Error>> {
+        if let Some(company) = company {
+            if self.company_policy(company)?.requires_mfa() {
+                return Err(MfaError::RequiredByCompany);
+            }
+        }
+        self.update(user, |record, cx| record.remove_after_check(cx, otp_input))
+    }
+
+    /// An owner resets another user's MFA after passing their own check in
+    /// the same call: the user's factor and recovery codes are removed, the
+    /// user must enroll at the next sign-in, and the user's audit trail gets
+    /// [`Event::FactorReset`](crate::Event::FactorReset).
+    ///
+    /// # Errors
+    /// [`MfaError::NotOwner`], errors of the owner's check (as
+    /// [`Mfa::verify`]), or an infrastructure error.
+    pub fn reset_user_mfa(
+        &self,
+        company: &str,
+        owner: &str,
+        owner_otp: &str,
+        user: &str,
+    ) -> Result<(), MfaError<S::Error>> {
+        if !self.company_policy(company)?.is_owner(owner) {
+            return Err(MfaError::NotOwner);
+        }
+        self.verify(owner, owner_otp)?;
+        self.update(user, |record, _| record.reset_by(owner))
+    }
+
     /// Removes the user's factor. The host decides who may do this (the
     /// user after a fresh check, or an owner).
     ///
@@ -397,6 +649,8 @@ impl<S: Store> Mfa<S> {
         let (record, _) = self.load(user)?;
         Ok(MfaStatus {
             factor_bound_at: record.factor.as_ref().map(|f| f.bound_at),
+            enrollment_in_progress: record.enrollment.is_some(),
+            recovery_unacknowledged: record.recovery_unacknowledged,
             failures: record.failures,
             gate: self
                 .throttle
@@ -439,6 +693,7 @@ impl<S: Store> Mfa<S> {
                 entropy: &*self.entropy,
                 recovery_mode: self.recovery_mode,
                 key_cache: &self.key_cache,
+                enrollment_ttl: self.enrollment_ttl,
             };
             let (mut record, version) = self.load(user)?;
             let result = transition(&mut record, &cx);

@@ -15,12 +15,14 @@ type Records = HashMap<Box<str>, (Version, Box<[u8]>)>;
 #[derive(Debug, Default)]
 struct Shard {
     users: Records,
+    companies: Records,
 }
 
 impl Shard {
     fn records(&mut self, key: RecordKey<'_>) -> &mut Records {
         match key {
             RecordKey::User(_) => &mut self.users,
+            RecordKey::Company(_) => &mut self.companies,
         }
     }
 }

@@ -6,12 +6,14 @@ mod memory;
 
 pub use memory::MemoryStore;
 
-/// Which record: a user's MFA record, or (later) a company's policy.
+/// Which record: a user's MFA record, or a company's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RecordKey<'a> {
     /// The MFA record of the user with this id.
     User(&'a str),
+    /// The MFA policy of the company account with this id.
+    Company(&'a str),
 }
 
 impl<'a> RecordKey<'a> {
@@ -21,13 +23,14 @@ impl<'a> RecordKey<'a> {
     pub fn kind(&self) -> &'static str {
         match self {
             RecordKey::User(_) => "user",
+            RecordKey::Company(_) => "company",
         }
     }
 
     /// The id within its kind.
     pub fn id(&self) -> &'a str {
         match self {
-            RecordKey::User(id) => id,
+            RecordKey::User(id) | RecordKey::Company(id) => id,
         }
     }
 }

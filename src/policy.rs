@@ -1,0 +1,188 @@
+//! Company accounts: whether a company requires MFA of every user, and what a
+//! sign-in needs. Pure: the service loads the policy and the user's state.
+
+use crate::codec::{Reader, RecordError, Writer};
+
+/// A company account's MFA policy, stored versioned like user records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyPolicy {
+    owners: Vec<String>,
+    require_mfa: bool,
+    grace_period: u64,
+    since: u64,
+}
+
+/// What a user must do, after the password, to reach a company account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignInRequirement {
+    /// Nothing more: the company does not require MFA and the user has none.
+    Nothing,
+    /// A one-time code (or a recovery code): the user's factor is active.
+    /// Personal MFA is honoured even where the company does not require it.
+    SecondFactor,
+    /// "Company Account Verification": the company requires MFA and the user
+    /// has no active factor; nothing else may be reached until enrollment is
+    /// done.
+    EnrollmentRequired,
+    /// As [`EnrollmentRequired`](SignInRequirement::EnrollmentRequired), but
+    /// within the grace period: the user may continue until `deadline`.
+    EnrollmentRequiredBy {
+        /// Unix time when the grace period ends.
+        deadline: u64,
+    },
+}
+
+impl CompanyPolicy {
+    /// A new company with these owners, not requiring MFA.
+    pub(crate) fn new(owners: &[&str], now: u64) -> CompanyPolicy {
+        CompanyPolicy {
+            owners: owners.iter().map(|o| (*o).to_owned()).collect(),
+            require_mfa: false,
+            grace_period: 0,
+            since: now,
+        }
+    }
+
+    /// Whether `user` is an owner.
+    pub fn is_owner(&self, user: &str) -> bool {
+        self.owners.iter().any(|o| o == user)
+    }
+
+    /// The owners' user ids.
+    pub fn owners(&self) -> &[String] {
+        &self.owners
+    }
+
+    /// Whether every user must use MFA.
+    pub fn requires_mfa(&self) -> bool {
+        self.require_mfa
+    }
+
+    /// Seconds users without MFA may still sign in after the requirement
+    /// was switched on (0: enroll at the next sign-in).
+    pub fn grace_period(&self) -> u64 {
+        self.grace_period
+    }
+
+    /// When the requirement was last switched on or off (Unix seconds).
+    pub fn since(&self) -> u64 {
+        self.since
+    }
+
+    pub(crate) fn set_requirement(&mut self, require: bool, grace_period: u64, now: u64) {
+        self.require_mfa = require;
+        self.grace_period = if require { grace_period } else { 0 };
+        self.since = now;
+    }
+
+    /// What a sign-in needs now from a user with or without an active factor.
+    pub fn sign_in_requirement(&self, has_active_factor: bool, now: u64) -> SignInRequirement {
+        evaluate(Some(self), has_active_factor, now)
+    }
+
+    pub(crate) fn encode(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(FORMAT);
+        w.u8(u8::from(self.require_mfa));
+        w.u64(self.grace_period);
+        w.u64(self.since);
+        w.u8(u8::try_from(self.owners.len()).unwrap_or(u8::MAX));
+        for owner in self.owners.iter().take(usize::from(u8::MAX)) {
+            w.short_bytes(owner.as_bytes());
+        }
+        w.finish()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<CompanyPolicy, RecordError> {
+        let (format, mut r) = Reader::new(bytes)?;
+        if format != FORMAT {
+            return Err(RecordError::UnsupportedFormat(format));
+        }
+        let require_mfa = r.flag("require_mfa")?;
+        let grace_period = r.u64()?;
+        let since = r.u64()?;
+        let count = r.u8()?;
+        let mut owners = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            let owner = std::str::from_utf8(r.short_bytes()?)
+                .map_err(|_| RecordError::InvalidField("owner"))?;
+            owners.push(owner.to_owned());
+        }
+        r.finish()?;
+        Ok(CompanyPolicy {
+            owners,
+            require_mfa,
+            grace_period,
+            since,
+        })
+    }
+}
+
+/// Company records: format 128, apart from user records' numbers.
+const FORMAT: u8 = 128;
+
+/// What a sign-in needs, with or without a company policy.
+pub(crate) fn evaluate(
+    policy: Option<&CompanyPolicy>,
+    has_active_factor: bool,
+    now: u64,
+) -> SignInRequirement {
+    if has_active_factor {
+        return SignInRequirement::SecondFactor;
+    }
+    match policy {
+        Some(policy) if policy.require_mfa => {
+            let deadline = policy.since.saturating_add(policy.grace_period);
+            if policy.grace_period > 0 && now < deadline {
+                SignInRequirement::EnrollmentRequiredBy { deadline }
+            } else {
+                SignInRequirement::EnrollmentRequired
+            }
+        }
+        _ => SignInRequirement::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions() {
+        let mut policy = CompanyPolicy::new(&["owner"], 100);
+        assert_eq!(
+            policy.sign_in_requirement(false, 200),
+            SignInRequirement::Nothing
+        );
+        assert_eq!(
+            policy.sign_in_requirement(true, 200),
+            SignInRequirement::SecondFactor
+        );
+        policy.set_requirement(true, 0, 300);
+        assert_eq!(
+            policy.sign_in_requirement(false, 300),
+            SignInRequirement::EnrollmentRequired
+        );
+        policy.set_requirement(true, 3600, 300);
+        assert_eq!(
+            policy.sign_in_requirement(false, 3899),
+            SignInRequirement::EnrollmentRequiredBy { deadline: 3900 }
+        );
+        assert_eq!(
+            policy.sign_in_requirement(false, 3900),
+            SignInRequirement::EnrollmentRequired
+        );
+        assert_eq!(evaluate(None, false, 0), SignInRequirement::Nothing);
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut policy = CompanyPolicy::new(&["a", "b"], 5);
+        policy.set_requirement(true, 60, 9);
+        let bytes = policy.encode();
+        assert_eq!(CompanyPolicy::decode(&bytes).unwrap(), policy);
+        for len in 0..bytes.len() {
+            assert!(CompanyPolicy::decode(&bytes[..len]).is_err());
+        }
+    }
+}
