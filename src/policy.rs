@@ -6,6 +6,8 @@ use crate::codec::{Reader, RecordError, Writer};
 /// A company account's MFA policy, stored versioned like user records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompanyPolicy {
+    /// The store's version of this policy (0 before it was first saved).
+    version: u64,
     owners: Vec<String>,
     require_mfa: bool,
     grace_period: u64,
@@ -37,11 +39,22 @@ impl CompanyPolicy {
     /// A new company with these owners, not requiring MFA.
     pub(crate) fn new(owners: &[&str], now: u64) -> CompanyPolicy {
         CompanyPolicy {
+            version: 0,
             owners: owners.iter().map(|o| (*o).to_owned()).collect(),
             require_mfa: false,
             grace_period: 0,
             since: now,
         }
+    }
+
+    /// The store's version of this policy: it changes with every saved change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub(crate) fn with_version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
     }
 
     /// Whether `user` is an owner.
@@ -110,6 +123,7 @@ impl CompanyPolicy {
         }
         r.finish()?;
         Ok(CompanyPolicy {
+            version: 0,
             owners,
             require_mfa,
             grace_period,

@@ -512,7 +512,7 @@ impl<S: Store> Mfa<S> {
             .map_err(MfaError::Store)?
             .ok_or(MfaError::NoCompany)?;
         let policy = CompanyPolicy::decode(&stored.bytes).map_err(MfaError::CorruptRecord)?;
-        Ok((policy, stored.version))
+        Ok((policy.with_version(stored.version.0), stored.version))
     }
 
     /// "Force every user to use MFA before accessing the Company Account" →
@@ -547,7 +547,8 @@ impl<S: Store> Mfa<S> {
                 .map_err(MfaError::Store)?
             {
                 SaveOutcome::Conflict => continue,
-                SaveOutcome::Saved(_) => {
+                SaveOutcome::Saved(version) => {
+                    let policy = policy.with_version(version.0);
                     let event = crate::Event::CompanyPolicyChanged {
                         company: company.to_owned(),
                         require_mfa: policy.requires_mfa(),

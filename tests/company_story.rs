@@ -215,9 +215,11 @@ fn step_6_save_changes_stores_the_policy_and_audits_it() {
     let w = World::new();
     w.enroll(OWNER);
     w.sink.take();
+    let before = w.mfa.company_policy(COMPANY).unwrap().version();
     let policy = w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
     assert!(policy.requires_mfa());
     assert_eq!(policy.since(), START);
+    assert!(policy.version() > before);
     assert_eq!(w.mfa.company_policy(COMPANY).unwrap(), policy);
     let events = w.sink.take();
     assert_eq!(events[0].user, OWNER);
