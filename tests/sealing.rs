@@ -6,30 +6,18 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
+use common::{code_at as code, enrollment};
+
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store,
-};
+use twostep::{Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store};
 
 const START: u64 = 1_700_000_000;
 const KEY_1: [u8; 32] = [1; 32];
 const KEY_2: [u8; 32] = [2; 32];
-
-fn enrollment(seed: u64) -> Enrollment {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    Enrollment::builder("Acme", "user").build(&mut rng).unwrap()
-}
-
-fn code(enrollment: &Enrollment, now: u64) -> String {
-    enrollment
-        .totp()
-        .generate(now)
-        .unwrap()
-        .expose()
-        .to_string()
-}
 
 fn service(
     store: &Arc<MemoryStore>,

@@ -7,6 +7,10 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
+use common::{code_at, enrollment};
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -24,20 +28,6 @@ const START: u64 = 1_700_000_000;
 /// A fixed test key; a real host keeps its key outside the database.
 fn keyring() -> Keyring {
     Keyring::new(1, &[7; 32])
-}
-
-fn enrollment(seed: u64) -> Enrollment {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Enrollment::builder("Acme", "user").build(&mut rng).unwrap()
-}
-
-fn code_at(enrollment: &Enrollment, now: u64) -> String {
-    enrollment
-        .totp()
-        .generate(now)
-        .unwrap()
-        .expose()
-        .to_string()
 }
 
 /// A code that matches no step within ±10 steps of `now`.
