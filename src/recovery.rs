@@ -161,6 +161,21 @@ impl RecoveryState {
     /// code is hashed and compared, whichever matched, so the time does not
     /// tell which code of a set it was.
     pub(crate) fn find(&self, pepper: &[u8; 32], normalized: &[u8; CODE_CHARS]) -> Option<usize> {
+        let (found, index) = self.find_in_constant_time(pepper, normalized);
+        bool::from(found)
+            .then(|| usize::try_from(index).ok())
+            .flatten()
+    }
+
+    /// The constant-time core of [`find`](Self::find): whether and which
+    /// code matched, with no branch on either. Not inlined, so that
+    /// `tools/ct-check` can count its instructions alone.
+    #[inline(never)]
+    fn find_in_constant_time(
+        &self,
+        pepper: &[u8; 32],
+        normalized: &[u8; CODE_CHARS],
+    ) -> (Choice, u64) {
         let mut found = Choice::from(0);
         let mut index = 0u64;
         for (i, code) in (0u64..).zip(&self.codes) {
@@ -169,9 +184,7 @@ impl RecoveryState {
             index.conditional_assign(&i, matches & !found);
             found |= matches;
         }
-        bool::from(found)
-            .then(|| usize::try_from(index).ok())
-            .flatten()
+        (found, index)
     }
 
     /// Codes not yet spent.

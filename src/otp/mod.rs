@@ -176,13 +176,10 @@ impl Totp {
     }
 }
 
-/// `a - b` for two steps at most a window apart.
+/// `a - b` for two steps at most a window apart (|a - b| ≤ 255), without a
+/// branch on which is larger: the two's-complement difference is exact there.
 fn signed_distance(a: u64, b: u64) -> i64 {
-    if a >= b {
-        i64::try_from(a - b).unwrap_or(i64::MAX)
-    } else {
-        i64::try_from(b - a).map_or(i64::MIN, |d| -d)
-    }
+    a.wrapping_sub(b) as i64
 }
 
 /// An HOTP factor (RFC 4226): a prepared key and a digit count.

@@ -250,7 +250,9 @@ impl PreparedKey {
     /// Tries every counter of `counters` in constant time with respect to the
     /// code: each candidate is computed and compared, and no comparison ends
     /// the loop early. The algorithm and digit count are dispatched once,
-    /// outside the loop.
+    /// outside the loop. Not inlined, so that `tools/ct-check` can count its
+    /// instructions alone.
+    #[inline(never)]
     pub(crate) fn scan(
         &self,
         digits: Digits,
