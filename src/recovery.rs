@@ -94,6 +94,20 @@ pub struct RecoveryCode {
 }
 
 impl RecoveryCode {
+    /// Reads what a person typed leniently (case, spaces, hyphens, `O`→`0`,
+    /// `I`/`L`→`1`), e.g. to tell them at once that it cannot be a recovery
+    /// code. `None` if it cannot.
+    ///
+    /// ```
+    /// use twostep::RecoveryCode;
+    /// let code = RecoveryCode::parse("k7qf 3m9x 2hra wp4d").unwrap();
+    /// assert_eq!(code.expose_str(), "K7QF-3M9X-2HRA-WP4D");
+    /// assert!(RecoveryCode::parse("123456").is_none());
+    /// ```
+    pub fn parse(input: &str) -> Option<RecoveryCode> {
+        normalize(input).map(|chars| grouped(&chars))
+    }
+
     /// The code as `XXXX-XXXX-XXXX-XXXX`, for the person to record.
     pub fn expose_str(&self) -> &str {
         core::str::from_utf8(&self.text).unwrap_or_default()
