@@ -467,11 +467,14 @@ impl MfaRecord {
     /// "I have safely recorded this number": activates a confirmed
     /// enrollment, or acknowledges a replacement recovery code.
     pub(crate) fn acknowledge_recovery(&mut self, cx: &Context<'_>) -> Transition<()> {
+        // Take the enrollment only if it is the confirmed one: a pending
+        // enrollment stays where it is.
+        let confirmed = matches!(self.enrollment, Some(EnrollmentState::Confirmed { .. }));
         if let Some(EnrollmentState::Confirmed {
             sealed,
             params,
             last_accepted,
-        }) = self.enrollment.take()
+        }) = self.enrollment.take_if(|_| confirmed)
         {
             self.factor = Some(Factor {
                 sealed,

@@ -1,0 +1,212 @@
+//! An arbitrary sequence of service operations on `MemoryStore` — begin,
+//! confirm and acknowledge enrollment, verify, use or regenerate recovery
+//! codes, policy changes, unlocks, clock moves — checking after each that
+//! accepted steps strictly increase, a spent recovery code never works
+//! again, the failure count is exact, and a user without an active factor is
+//! never reported as having passed MFA.
+#![no_main]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use libfuzzer_sys::fuzz_target;
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecoveryMode,
+    SignInRequirement, ThrottlePolicy,
+};
+
+const USERS: [&str; 2] = ["ann", "bo"];
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Typed {
+    /// The code the app shows now.
+    Current,
+    /// The code of the step before.
+    Previous,
+    /// Any six digits.
+    Any(u32),
+    /// Not a code.
+    Garbage,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Begin(bool),
+    Confirm(bool, Typed),
+    Acknowledge(bool),
+    Verify(bool, Typed),
+    UseRecovery(bool, u8),
+    Regenerate(bool, Typed),
+    Require(bool, bool, u16),
+    Unlock(bool),
+    Advance(u16),
+}
+
+#[derive(Default)]
+struct Model {
+    /// The enrollment whose codes the user's app shows.
+    app: Option<Enrollment>,
+    /// The secret of the active factor, once acknowledged.
+    active: Option<Enrollment>,
+    last_step: Option<u64>,
+    failures: u32,
+    recovery: Vec<String>,
+    spent: HashSet<String>,
+}
+
+/// The step a code typed as `t` belongs to, when it is known.
+fn step_of(enrollment: Option<&Enrollment>, now: u64, t: Typed) -> Option<u64> {
+    let step = enrollment?.totp().step_at(now).ok()?;
+    match t {
+        Typed::Current => Some(step),
+        Typed::Previous => step.checked_sub(1),
+        _ => None,
+    }
+}
+
+fn user(second: bool) -> &'static str {
+    USERS[usize::from(second)]
+}
+
+fn typed(enrollment: Option<&Enrollment>, now: u64, t: Typed) -> String {
+    let code = |at: u64| {
+        enrollment.map_or("000000".to_owned(), |e| {
+            e.totp().generate(at).unwrap().expose().to_string()
+        })
+    };
+    match t {
+        Typed::Current => code(now),
+        Typed::Previous => code(now.saturating_sub(30)),
+        Typed::Any(v) => format!("{:06}", v % 1_000_000),
+        Typed::Garbage => "12 34".to_owned(),
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[4; 32]))
+        .with_clock(clock.clone())
+        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(3))
+        .with_recovery(RecoveryMode::Single)
+        .with_throttle(ThrottlePolicy::new(3, 5, 60, 8).unwrap());
+    mfa.create_company("co", &["ann"]).unwrap();
+    let mut models: HashMap<&str, Model> = USERS.iter().map(|u| (*u, Model::default())).collect();
+
+    for op in ops.into_iter().take(64) {
+        let now = clock.now();
+        match op {
+            Op::Advance(secs) => clock.advance(u64::from(secs % 1200)),
+            Op::Begin(who) => {
+                let u = user(who);
+                if let Ok(enrollment) = mfa.begin_enrollment(u, Enrollment::builder("Acme", u)) {
+                    models.get_mut(u).unwrap().app = Some(enrollment);
+                }
+            }
+            Op::Confirm(who, t) => {
+                let u = user(who);
+                let m = models.get_mut(u).unwrap();
+                let input = typed(m.app.as_ref(), now, t);
+                match mfa.confirm_enrollment(u, &input) {
+                    Ok(codes) => {
+                        m.failures = 0;
+                        m.recovery = codes.iter().map(|c| c.expose_str().to_owned()).collect();
+                        m.last_step = step_of(m.app.as_ref(), now, t);
+                    }
+                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(_) => {}
+                }
+            }
+            Op::Acknowledge(who) => {
+                let u = user(who);
+                let m = models.get_mut(u).unwrap();
+                let confirming = mfa.status(u).unwrap().enrollment_in_progress;
+                if mfa.acknowledge_recovery(u).is_ok() && confirming {
+                    m.active = m.app.clone();
+                }
+            }
+            Op::Verify(who, t) => {
+                let u = user(who);
+                let had_factor = mfa.status(u).unwrap().factor_bound_at.is_some();
+                let m = models.get_mut(u).unwrap();
+                let input = typed(m.active.as_ref(), now, t);
+                match mfa.verify(u, &input) {
+                    Ok(v) => {
+                        assert!(had_factor, "{u} passed MFA without an active factor");
+                        if let Some(last) = m.last_step {
+                            assert!(v.step > last, "step {} accepted after {last}", v.step);
+                        }
+                        m.last_step = Some(v.step);
+                        m.failures = 0;
+                    }
+                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(_) => {}
+                }
+            }
+            Op::UseRecovery(who, pick) => {
+                let u = user(who);
+                let m = models.get_mut(u).unwrap();
+                let spent: Vec<&String> = m.spent.iter().collect();
+                let input = match (pick % 3, m.recovery.first(), spent.first()) {
+                    (0, Some(code), _) => code.clone(),
+                    (1, _, Some(code)) => (*code).clone(),
+                    _ => "0000-0000-0000-0000".to_owned(),
+                };
+                match mfa.use_recovery_code(u, &input) {
+                    Ok(used) => {
+                        assert!(
+                            !m.spent.contains(&input),
+                            "a spent recovery code worked again"
+                        );
+                        m.spent.insert(input.clone());
+                        m.recovery.retain(|c| *c != input);
+                        m.recovery
+                            .extend(used.new_code.map(|c| c.expose_str().to_owned()));
+                        m.failures = 0;
+                    }
+                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(_) => {}
+                }
+            }
+            Op::Regenerate(who, t) => {
+                let u = user(who);
+                let m = models.get_mut(u).unwrap();
+                let input = typed(m.active.as_ref(), now, t);
+                match mfa.regenerate_recovery_codes(u, &input) {
+                    Ok(codes) => {
+                        m.spent.extend(m.recovery.drain(..));
+                        m.recovery = codes.iter().map(|c| c.expose_str().to_owned()).collect();
+                        m.failures = 0;
+                        let step = step_of(m.active.as_ref(), now, t);
+                        if let (Some(step), Some(last)) = (step, m.last_step) {
+                            assert!(step > last, "step {step} accepted after {last}");
+                        }
+                        m.last_step = step;
+                    }
+                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(_) => {}
+                }
+            }
+            Op::Require(by_second, require, grace) => {
+                let _ = mfa.set_mfa_requirement("co", user(by_second), require, u64::from(grace));
+            }
+            Op::Unlock(who) => {
+                let u = user(who);
+                mfa.unlock(u).unwrap();
+                models.get_mut(u).unwrap().failures = 0;
+            }
+        }
+        for u in USERS {
+            let status = mfa.status(u).unwrap();
+            assert_eq!(status.failures, models[u].failures, "failure count of {u}");
+            let requirement = mfa.sign_in_requirement(u, Some("co")).unwrap();
+            assert_eq!(
+                requirement == SignInRequirement::SecondFactor,
+                status.factor_bound_at.is_some(),
+                "{u}: {requirement:?} with factor {:?}",
+                status.factor_bound_at
+            );
+        }
+    }
+});
