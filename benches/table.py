@@ -32,6 +32,22 @@ for g in groups:
     ratios = [f"{ours / v:.2f}×" if v else "–" for v in values]
     print(f"| `{g}` | " + " | ".join(cells + ratios) + " |")
 
+# Cost against window size and code generation.
+window = [(k, median_ns("verify_window_sha1", f"pm{k}")) for k in range(6)]
+if all(v for _, v in window):
+    print()
+    print("| window (steps each way) | steps computed | median | per step |")
+    print("|---|---|---|---|")
+    for k, v in window:
+        print(f"| ±{k} | {2 * k + 1} | {fmt(v)} | {fmt(v / (2 * k + 1))} |")
+gen = [(a, median_ns("generate", a)) for a in ("sha1", "sha256", "sha512")]
+if all(v for _, v in gen):
+    print()
+    print("| generate | median |")
+    print("|---|---|")
+    for a, v in gen:
+        print(f"| `generate/{a}` | {fmt(v)} |")
+
 # The service path.
 rows = [
     ("service_verify", "memory_store", "twostep", "≤ 3× bare verify", lambda a, b: a / b, "×"),

@@ -117,6 +117,39 @@ fn group(c: &mut Criterion, name: &str, algorithm: Algorithm, matching: bool) {
     group.finish();
 }
 
+/// Cost against window size: k steps each way (2k+1 steps, all computed);
+/// it should grow linearly in the number of steps.
+fn window_sizes(c: &mut Criterion) {
+    let secret = Secret::from_bytes(seed(Algorithm::Sha1)).unwrap();
+    let totp = Totp::new(&secret, TotpParams::default());
+    let code = Code::parse("000000", Digits::SIX).unwrap();
+    let mut group = c.benchmark_group("verify_window_sha1");
+    for k in 0..=5u64 {
+        let window = Window::new(k, k).unwrap();
+        group.bench_function(format!("pm{k}"), |b| {
+            b.iter(|| black_box(totp.verify(black_box(NOW), &code, window, None)).ok())
+        });
+    }
+    group.finish();
+}
+
+/// Producing the code an app shows, per algorithm.
+fn generate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("generate");
+    for (name, algorithm) in [
+        ("sha1", Algorithm::Sha1),
+        ("sha256", Algorithm::Sha256),
+        ("sha512", Algorithm::Sha512),
+    ] {
+        let secret = Secret::from_bytes(seed(algorithm)).unwrap();
+        let totp = Totp::new(&secret, TotpParams::default().with_algorithm(algorithm));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(totp.generate(black_box(NOW)).unwrap()))
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     group(c, "verify_w1_nomatch_sha1", Algorithm::Sha1, false);
     group(c, "verify_w1_nomatch_sha256", Algorithm::Sha256, false);
@@ -124,5 +157,5 @@ fn benches(c: &mut Criterion) {
     group(c, "verify_w1_match_sha1", Algorithm::Sha1, true);
 }
 
-criterion_group!(verify, benches);
+criterion_group!(verify, benches, window_sizes, generate);
 criterion_main!(verify);
