@@ -67,7 +67,7 @@ impl Context<'_> {
         mode: RecoveryMode,
     ) -> Result<(Vec<RecoveryCode>, RecoveryState), SealError> {
         let (key_id, pepper) = self.keyring.current_pepper();
-        RecoveryState::generate(mode, key_id, pepper, self.entropy)
+        RecoveryState::generate(mode, key_id, pepper, self.user, self.entropy)
     }
 
     /// Seals `secret` for this user under the current key with a fresh nonce.
@@ -144,6 +144,16 @@ pub struct RecoveryUsed {
     /// In [`RecoveryMode::Single`], the new code that replaces the one used:
     /// show it once, the person must record it again.
     pub new_code: Option<RecoveryCode>,
+}
+
+/// What a reseal did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resealed {
+    /// A secret moved to the current key.
+    pub(crate) changed: bool,
+    /// The recovery codes are hashed under an older key's pepper: the old key
+    /// is needed until they are regenerated.
+    pub(crate) recovery_on_old_key: bool,
 }
 
 /// Why a transition refused; the service turns it into an `MfaError`.
@@ -234,23 +244,43 @@ impl MfaRecord {
     }
 
     /// Reseals the secret under the current key, if it is not already.
-    pub(crate) fn reseal(&mut self, cx: &Context<'_>) -> Transition<bool> {
-        let Some(factor) = &mut self.factor else {
-            return Transition::unchanged(Ok(false), None);
-        };
-        if factor.sealed.key_id == cx.keyring.current_id() {
-            return Transition::unchanged(Ok(false), None);
+    pub(crate) fn reseal(&mut self, cx: &Context<'_>) -> Transition<Resealed> {
+        let current = cx.keyring.current_id();
+        // Every sealed secret in the record: the factor's and an enrollment's.
+        let mut seals: Vec<&mut SealedSecret> = Vec::with_capacity(2);
+        if let Some(factor) = &mut self.factor {
+            seals.push(&mut factor.sealed);
         }
-        match cx
-            .keyring
-            .open(cx.user, &factor.sealed)
-            .and_then(|secret| cx.seal(&secret))
-        {
-            Ok(sealed) => {
-                factor.sealed = sealed;
-                Transition::changed(Ok(true), [None, None])
+        match &mut self.enrollment {
+            Some(
+                EnrollmentState::Pending { sealed, .. } | EnrollmentState::Confirmed { sealed, .. },
+            ) => seals.push(sealed),
+            None => {}
+        }
+        let mut changed = false;
+        for sealed in seals.into_iter().filter(|s| s.key_id != current) {
+            match cx
+                .keyring
+                .open(cx.user, sealed)
+                .and_then(|secret| cx.seal(&secret))
+            {
+                Ok(new) => {
+                    *sealed = new;
+                    changed = true;
+                }
+                Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
             }
-            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
+        }
+        // Recovery hashes cannot be moved to a new pepper without the codes.
+        let recovery_on_old_key = self.recovery.as_ref().is_some_and(|r| r.key_id != current);
+        let outcome = Ok(Resealed {
+            changed,
+            recovery_on_old_key,
+        });
+        if changed {
+            Transition::changed(outcome, [None, None])
+        } else {
+            Transition::unchanged(outcome, None)
         }
     }
 
@@ -289,6 +319,7 @@ impl MfaRecord {
             bound_at: cx.now,
         });
         self.recovery = Some(recovery);
+        self.enrollment = None;
         self.failures = 0;
         Transition::changed(
             Ok(Bound {
@@ -326,7 +357,7 @@ impl MfaRecord {
             Ok(pepper) => pepper,
             Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
         };
-        let Some(index) = recovery.find(pepper, &typed) else {
+        let Some(index) = recovery.find(pepper, cx.user, &typed) else {
             return self.refuse(cx, VerifyError::Mismatch);
         };
         let mode = recovery.mode;
@@ -380,6 +411,7 @@ impl MfaRecord {
         match cx.issue_recovery(cx.recovery_mode) {
             Ok((codes, state)) => {
                 self.recovery = Some(state);
+                self.recovery_unacknowledged = true;
                 let issued = Event::RecoveryCodesIssued {
                     count: codes.len() as u32,
                 };
@@ -423,6 +455,11 @@ impl MfaRecord {
         cx: &Context<'_>,
         input: &str,
     ) -> Transition<Vec<RecoveryCode>> {
+        // An enrollment never replaces an active factor (begin refuses one;
+        // this also covers a factor bound after the enrollment began).
+        if self.factor.is_some() {
+            return Transition::unchanged(Err(Refusal::FactorExists), None);
+        }
         let (sealed, params) = match &self.enrollment {
             None => return Transition::unchanged(Err(Refusal::NoEnrollment), None),
             Some(EnrollmentState::Confirmed { .. }) => {
@@ -467,9 +504,10 @@ impl MfaRecord {
     /// "I have safely recorded this number": activates a confirmed
     /// enrollment, or acknowledges a replacement recovery code.
     pub(crate) fn acknowledge_recovery(&mut self, cx: &Context<'_>) -> Transition<()> {
-        // Take the enrollment only if it is the confirmed one: a pending
-        // enrollment stays where it is.
-        let confirmed = matches!(self.enrollment, Some(EnrollmentState::Confirmed { .. }));
+        // Take the enrollment only if it is the confirmed one (a pending one
+        // stays), and never over an active factor.
+        let confirmed = self.factor.is_none()
+            && matches!(self.enrollment, Some(EnrollmentState::Confirmed { .. }));
         if let Some(EnrollmentState::Confirmed {
             sealed,
             params,

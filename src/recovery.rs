@@ -6,8 +6,8 @@
 //! person types is normalised before checking (case, spaces, hyphens, `O`→`0`,
 //! `I`/`L`→`1`). NIST SP 800-63B asks for at least 64 bits.
 //!
-//! Each code is stored as `HMAC-SHA-256(pepper, salt ‖ code)` with a random
-//! 128-bit salt per code and a pepper derived from the application keyring,
+//! Each code is stored as `HMAC-SHA-256(pepper, user ‖ salt ‖ code)` with a
+//! random 128-bit salt per code and a pepper derived from the application keyring,
 //! which the database never holds: a stolen database gives neither the codes
 //! nor a way to test guesses offline.
 
@@ -143,6 +143,7 @@ impl RecoveryState {
         mode: RecoveryMode,
         key_id: u32,
         pepper: &[u8; 32],
+        user: &str,
         entropy: &dyn Entropy,
     ) -> Result<(Vec<RecoveryCode>, RecoveryState), SealError> {
         let count = mode.count();
@@ -156,7 +157,7 @@ impl RecoveryState {
             let chars = Zeroizing::new(crockford(&random));
             codes.push(StoredCode {
                 salt,
-                hash: keyed_hash(pepper, &salt, &chars),
+                hash: keyed_hash(pepper, user, &salt, &chars),
                 spent: false,
             });
             shown.push(grouped(&chars));
@@ -174,8 +175,13 @@ impl RecoveryState {
     /// The index of the unspent code that `normalized` matches. Every stored
     /// code is hashed and compared, whichever matched, so the time does not
     /// tell which code of a set it was.
-    pub(crate) fn find(&self, pepper: &[u8; 32], normalized: &[u8; CODE_CHARS]) -> Option<usize> {
-        let (found, index) = self.find_in_constant_time(pepper, normalized);
+    pub(crate) fn find(
+        &self,
+        pepper: &[u8; 32],
+        user: &str,
+        normalized: &[u8; CODE_CHARS],
+    ) -> Option<usize> {
+        let (found, index) = self.find_in_constant_time(pepper, user, normalized);
         bool::from(found)
             .then(|| usize::try_from(index).ok())
             .flatten()
@@ -188,12 +194,13 @@ impl RecoveryState {
     fn find_in_constant_time(
         &self,
         pepper: &[u8; 32],
+        user: &str,
         normalized: &[u8; CODE_CHARS],
     ) -> (Choice, u64) {
         let mut found = Choice::from(0);
         let mut index = 0u64;
         for (i, code) in (0u64..).zip(&self.codes) {
-            let matches = keyed_hash(pepper, &code.salt, normalized).ct_eq(&code.hash)
+            let matches = keyed_hash(pepper, user, &code.salt, normalized).ct_eq(&code.hash)
                 & Choice::from(u8::from(!code.spent));
             index.conditional_assign(&i, matches & !found);
             found |= matches;
@@ -226,9 +233,10 @@ pub(crate) fn normalize(input: &str) -> Option<Zeroizing<[u8; CODE_CHARS]>> {
     (len == CODE_CHARS).then_some(out)
 }
 
-/// HMAC-SHA-256(pepper, salt ‖ code).
+/// HMAC-SHA-256(pepper, len(user) ‖ user ‖ salt ‖ code).
 fn keyed_hash(
     pepper: &[u8; 32],
+    user: &str,
     salt: &[u8; SALT_LEN],
     chars: &[u8; CODE_CHARS],
 ) -> [u8; HASH_LEN] {
@@ -239,6 +247,10 @@ fn keyed_hash(
     }
     let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
     block.zeroize();
+    // Bound to the user, like sealed secrets: a user's stored codes copied
+    // into another user's record do not match there.
+    mac.update(&(user.len() as u64).to_be_bytes());
+    mac.update(user.as_bytes());
     mac.update(salt);
     mac.update(chars);
     mac.finalize().into_bytes().into()
@@ -286,6 +298,7 @@ mod tests {
             RecoveryMode::Set(SetSize::new(16).unwrap()),
             1,
             &pepper,
+            "u",
             &entropy(),
         )
         .unwrap();
@@ -296,8 +309,9 @@ mod tests {
             assert_eq!(text.matches('-').count(), 3);
             assert!(text.split('-').all(|g| g.len() == 4));
             assert!(!text.contains(['I', 'L', 'O', 'U']));
-            assert_eq!(state.find(&pepper, &normalize(text).unwrap()), Some(i));
-            assert_eq!(state.find(&[8; 32], &normalize(text).unwrap()), None);
+            assert_eq!(state.find(&pepper, "u", &normalize(text).unwrap()), Some(i));
+            assert_eq!(state.find(&pepper, "v", &normalize(text).unwrap()), None);
+            assert_eq!(state.find(&[8; 32], "u", &normalize(text).unwrap()), None);
         }
         let distinct: std::collections::HashSet<_> =
             shown.iter().map(|c| c.expose_str().to_owned()).collect();
@@ -328,11 +342,11 @@ mod tests {
     fn spent_codes_never_match() {
         let pepper = [9; 32];
         let (shown, mut state) =
-            RecoveryState::generate(RecoveryMode::Single, 1, &pepper, &entropy()).unwrap();
+            RecoveryState::generate(RecoveryMode::Single, 1, &pepper, "u", &entropy()).unwrap();
         let typed = normalize(shown[0].expose_str()).unwrap();
-        assert_eq!(state.find(&pepper, &typed), Some(0));
+        assert_eq!(state.find(&pepper, "u", &typed), Some(0));
         state.codes[0].spent = true;
-        assert_eq!(state.find(&pepper, &typed), None);
+        assert_eq!(state.find(&pepper, "u", &typed), None);
         assert_eq!(state.remaining(), 0);
     }
 

@@ -80,6 +80,9 @@ pub enum MfaError<E> {
     /// No company account with that id.
     #[error("no such company account")]
     NoCompany,
+    /// Owners must be 1 to 255 user ids, each 1 to 255 bytes long.
+    #[error("a company needs 1 to 255 owners with ids of 1 to 255 bytes")]
+    InvalidOwners,
     /// A company account with that id exists already.
     #[error("the company account exists already")]
     CompanyExists,
@@ -134,6 +137,10 @@ pub struct ResealReport<E> {
     pub resealed: usize,
     /// Users already on the current key, or without a factor.
     pub current: usize,
+    /// Users whose recovery codes are hashed under an older key's pepper:
+    /// hashes cannot be moved without the codes, so keep the old key until
+    /// these users regenerate their codes (or use them).
+    pub recovery_on_old_key: Vec<String>,
     /// Users whose secret could not be resealed, and why (e.g. a key missing
     /// from the keyring): the old key must stay until these are solved.
     pub failed: Vec<(String, MfaError<E>)>,
@@ -349,6 +356,7 @@ impl<S: Store> Mfa<S> {
     /// [`MfaError::Seal`] if the secret does not open, or an infrastructure error.
     pub fn reseal(&self, user: &str) -> Result<bool, MfaError<S::Error>> {
         self.update(user, |record, cx| record.reseal(cx))
+            .map(|resealed| resealed.changed)
     }
 
     /// Binds the factor of `enrollment` to the user once `input`, the first
@@ -380,12 +388,21 @@ impl<S: Store> Mfa<S> {
         let mut report = ResealReport {
             resealed: 0,
             current: 0,
+            recovery_on_old_key: Vec::new(),
             failed: Vec::new(),
         };
         for user in users {
-            match self.reseal(user) {
-                Ok(true) => report.resealed += 1,
-                Ok(false) => report.current += 1,
+            match self.update(user, |record, cx| record.reseal(cx)) {
+                Ok(resealed) => {
+                    if resealed.changed {
+                        report.resealed += 1;
+                    } else {
+                        report.current += 1;
+                    }
+                    if resealed.recovery_on_old_key {
+                        report.recovery_on_old_key.push(user.to_owned());
+                    }
+                }
                 Err(error) => report.failed.push((user.to_owned(), error)),
             }
         }
@@ -478,11 +495,19 @@ impl<S: Store> Mfa<S> {
         self.update(user, |record, cx| record.acknowledge_recovery(cx))
     }
 
-    /// Creates a company account with these owners, not requiring MFA.
+    /// Creates a company account with these owners (1 to 255 user ids of 1
+    /// to 255 bytes), not requiring MFA.
     ///
     /// # Errors
-    /// [`MfaError::CompanyExists`], or an infrastructure error.
+    /// [`MfaError::InvalidOwners`], [`MfaError::CompanyExists`], or an
+    /// infrastructure error.
     pub fn create_company(&self, company: &str, owners: &[&str]) -> Result<(), MfaError<S::Error>> {
+        if owners.is_empty()
+            || owners.len() > 255
+            || owners.iter().any(|o| o.is_empty() || o.len() > 255)
+        {
+            return Err(MfaError::InvalidOwners);
+        }
         let policy = CompanyPolicy::new(owners, self.clock.now());
         match self
             .store
@@ -603,7 +628,8 @@ impl<S: Store> Mfa<S> {
     }
 
     /// An owner resets another user's MFA after passing their own check in
-    /// the same call: the user's factor and recovery codes are removed, the
+    /// the same call. The host MUST check that `user` belongs to `company`:
+    /// `twostep` does not know the members. the user's factor and recovery codes are removed, the
     /// user must enroll at the next sign-in, and the user's audit trail gets
     /// [`Event::FactorReset`](crate::Event::FactorReset).
     ///
@@ -617,8 +643,13 @@ impl<S: Store> Mfa<S> {
         owner_otp: &str,
         user: &str,
     ) -> Result<(), MfaError<S::Error>> {
-        if !self.company_policy(company)?.is_owner(owner) {
+        let policy = self.company_policy(company)?;
+        if !policy.is_owner(owner) {
             return Err(MfaError::NotOwner);
+        }
+        // Resetting oneself would bypass `remove_own_factor`'s refusal.
+        if owner == user && policy.requires_mfa() {
+            return Err(MfaError::RequiredByCompany);
         }
         self.verify(owner, owner_otp)?;
         self.update(user, |record, _| record.reset_by(owner))

@@ -396,3 +396,49 @@ fn a_non_owner_cannot_change_the_policy() {
     ));
     assert!(!w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
 }
+
+#[test]
+fn a_pending_enrollment_never_replaces_an_active_factor() {
+    let w = World::new();
+    // Someone with the password begins an enrollment for the user...
+    let theirs = w
+        .mfa
+        .begin_enrollment(USER, Enrollment::builder("Acme", USER))
+        .unwrap();
+    // ...then the user binds their own factor in one call.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(77);
+    let own = Enrollment::builder("Acme", USER).build(&mut rng).unwrap();
+    w.mfa.bind(USER, &own, &w.app(&own)).unwrap();
+    assert!(matches!(
+        w.mfa.confirm_enrollment(USER, &w.app(&theirs)),
+        Err(MfaError::FactorExists | MfaError::NoEnrollment)
+    ));
+    assert!(matches!(
+        w.mfa.acknowledge_recovery(USER),
+        Err(MfaError::NothingToAcknowledge)
+    ));
+    w.next_step();
+    assert!(w.mfa.verify(USER, &w.app(&own)).is_ok());
+}
+
+#[test]
+fn an_owner_cannot_reset_their_own_mfa_while_required_and_owners_are_checked() {
+    let w = World::new();
+    let owner_app = w.enroll(OWNER);
+    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
+    w.next_step();
+    assert!(matches!(
+        w.mfa
+            .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_app), OWNER),
+        Err(MfaError::RequiredByCompany)
+    ));
+    assert!(matches!(
+        w.mfa.create_company("x", &[]),
+        Err(MfaError::InvalidOwners)
+    ));
+    let long = "o".repeat(256);
+    assert!(matches!(
+        w.mfa.create_company("x", &[long.as_str()]),
+        Err(MfaError::InvalidOwners)
+    ));
+}

@@ -13,7 +13,10 @@ use common::{code_at as code, enrollment};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store};
+use twostep::Clock;
+use twostep::{
+    Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store,
+};
 
 const START: u64 = 1_700_000_000;
 const KEY_1: [u8; 32] = [1; 32];
@@ -127,6 +130,31 @@ fn a_sealed_secret_moved_to_another_user_does_not_open() {
 }
 
 #[test]
+fn recovery_codes_copied_to_another_user_do_not_work() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
+    let (alice, bob) = (enrollment(1), enrollment(2));
+    let alice_codes = mfa
+        .bind("alice", &alice, &code(&alice, START))
+        .unwrap()
+        .recovery_codes;
+    mfa.bind("bob", &bob, &code(&bob, START)).unwrap();
+    let bob_version = store.load(RecordKey::User("bob")).unwrap().unwrap().version;
+    let _ = store
+        .save(
+            RecordKey::User("bob"),
+            Some(bob_version),
+            &record(&store, "alice"),
+        )
+        .unwrap();
+    assert!(matches!(
+        mfa.use_recovery_code("bob", alice_codes[0].expose_str()),
+        Err(MfaError::Mismatch)
+    ));
+}
+
+#[test]
 fn rotation_reseals_on_the_next_check() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(START));
@@ -185,6 +213,17 @@ fn reseal_migrates_eagerly_and_only_once() {
         (report.resealed, report.current, report.failed.len()),
         (1, 2, 0)
     );
+    // Their recovery codes were hashed under key 1's pepper: key 1 stays needed.
+    assert_eq!(report.recovery_on_old_key, ["dave", "erin"]);
+    // A pending enrollment sealed under key 1 is resealed too.
+    let grace = service(&store, Keyring::new(1, &KEY_1), &clock);
+    let pending = grace
+        .begin_enrollment("gina", Enrollment::builder("Acme", "gina"))
+        .unwrap();
+    assert!(rotated.reseal("gina").unwrap());
+    service(&store, Keyring::new(2, &KEY_2), &clock)
+        .confirm_enrollment("gina", &code(&pending, clock.now()))
+        .unwrap();
     // Without the old key, what was not migrated cannot be, and says so.
     service(&store, Keyring::new(1, &KEY_1), &clock)
         .bind("frank", &other, &code(&other, START))
