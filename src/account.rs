@@ -204,6 +204,15 @@ impl<T> Transition<T> {
         }
     }
 
+    /// The same transition with another success value.
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Transition<U> {
+        Transition {
+            outcome: self.outcome.map(f),
+            changed: self.changed,
+            events: self.events,
+        }
+    }
+
     pub(crate) fn events(&self) -> impl Iterator<Item = Event> + '_ {
         self.events.iter().flatten().cloned()
     }
@@ -402,11 +411,7 @@ impl MfaRecord {
     ) -> Transition<Vec<RecoveryCode>> {
         let checked = self.verify(cx, otp_input);
         if checked.outcome.is_err() {
-            return Transition {
-                outcome: checked.outcome.map(|_| Vec::new()),
-                changed: checked.changed,
-                events: checked.events,
-            };
+            return checked.map(|_| Vec::new());
         }
         match cx.issue_recovery(cx.recovery_mode) {
             Ok((codes, state)) => {
@@ -532,24 +537,23 @@ impl MfaRecord {
 
     /// Removes the factor and its failure count.
     pub(crate) fn remove_factor(&mut self) -> Transition<()> {
-        if self.factor.take().is_none() {
+        if self.factor.is_none() {
             return Transition::unchanged(Err(Refusal::NoFactor), None);
         }
-        self.recovery = None;
-        self.enrollment = None;
-        self.recovery_unacknowledged = false;
-        self.failures = 0;
+        self.clear();
         Transition::changed(Ok(()), [Some(Event::FactorRemoved), None])
+    }
+
+    /// Forgets the factor, any enrollment, the recovery codes and the
+    /// failures: the user is back to having no MFA.
+    fn clear(&mut self) {
+        *self = MfaRecord::default();
     }
 
     /// An owner's reset: factor, enrollment and recovery codes removed, so
     /// the user enrolls again at the next sign-in.
     pub(crate) fn reset_by(&mut self, owner: &str) -> Transition<()> {
-        self.factor = None;
-        self.recovery = None;
-        self.enrollment = None;
-        self.recovery_unacknowledged = false;
-        self.failures = 0;
+        self.clear();
         Transition::changed(
             Ok(()),
             [
@@ -570,11 +574,7 @@ impl MfaRecord {
     ) -> Transition<()> {
         let checked = self.verify(cx, otp_input);
         if checked.outcome.is_err() {
-            return Transition {
-                outcome: checked.outcome.map(|_| ()),
-                changed: checked.changed,
-                events: checked.events,
-            };
+            return checked.map(|_| ());
         }
         let removed = self.remove_factor();
         Transition::changed(removed.outcome, removed.events)
