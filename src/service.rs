@@ -556,7 +556,7 @@ impl<S: Store> Mfa<S> {
         require: bool,
         grace_period: u64,
     ) -> Result<CompanyPolicy, MfaError<S::Error>> {
-        for _ in 0..self.max_attempts {
+        self.retry_on_conflict(|| {
             let now = self.clock.now();
             let (mut policy, version) = self.load_company(company)?;
             if !policy.is_owner(by) {
@@ -566,25 +566,22 @@ impl<S: Store> Mfa<S> {
                 return Err(MfaError::OwnMfaRequired);
             }
             policy.set_requirement(require, grace_period, now);
-            match self
+            let saved = self
                 .store
                 .save(RecordKey::Company(company), Some(version), &policy.encode())
-                .map_err(MfaError::Store)?
-            {
-                SaveOutcome::Conflict => continue,
-                SaveOutcome::Saved(version) => {
-                    let policy = policy.with_version(version.0);
-                    let event = crate::Event::CompanyPolicyChanged {
-                        company: company.to_owned(),
-                        require_mfa: policy.requires_mfa(),
-                        grace_period: policy.grace_period(),
-                    };
-                    self.events.record(by, now, event);
-                    return Ok(policy);
-                }
-            }
-        }
-        Err(MfaError::Contended)
+                .map_err(MfaError::Store)?;
+            let SaveOutcome::Saved(version) = saved else {
+                return Ok(None);
+            };
+            let policy = policy.with_version(version.0);
+            let event = crate::Event::CompanyPolicyChanged {
+                company: company.to_owned(),
+                require_mfa: policy.requires_mfa(),
+                grace_period: policy.grace_period(),
+            };
+            self.events.record(by, now, event);
+            Ok(Some(policy))
+        })
     }
 
     /// What the user must do after the password to reach `company` (or,
@@ -715,7 +712,7 @@ impl<S: Store> Mfa<S> {
         user: &str,
         mut transition: impl FnMut(&mut MfaRecord, &Context<'_>) -> Transition<T>,
     ) -> Result<T, MfaError<S::Error>> {
-        for _ in 0..self.max_attempts {
+        self.retry_on_conflict(|| {
             let cx = Context {
                 user,
                 now: self.clock.now(),
@@ -736,13 +733,28 @@ impl<S: Store> Mfa<S> {
                     .save(RecordKey::User(user), version, &bytes)
                     .map_err(MfaError::Store)?;
                 if saved == SaveOutcome::Conflict {
-                    continue;
+                    return Ok(None);
                 }
             }
             for event in result.events() {
                 self.events.record(user, cx.now, event);
             }
-            return result.outcome.map_err(MfaError::from);
+            result.outcome.map(Some).map_err(MfaError::from)
+        })
+    }
+
+    /// Runs `attempt` until it is not answered `Conflict` (`Ok(None)`), at
+    /// most [`with_max_attempts`](Mfa::with_max_attempts) times, then
+    /// answers [`MfaError::Contended`]. The one retry loop of every
+    /// compare-and-swap change, for user and company records alike.
+    fn retry_on_conflict<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<Option<T>, MfaError<S::Error>>,
+    ) -> Result<T, MfaError<S::Error>> {
+        for _ in 0..self.max_attempts {
+            if let Some(done) = attempt()? {
+                return Ok(done);
+            }
         }
         Err(MfaError::Contended)
     }

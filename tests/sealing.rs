@@ -32,6 +32,16 @@ fn service(
         .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(99))
 }
 
+/// What an attacker with write access to the database does: copies one
+/// user's stored record over another's.
+fn copy_record(store: &MemoryStore, from: &str, to: &str) {
+    let version = store.load(RecordKey::User(to)).unwrap().unwrap().version;
+    let saved = store
+        .save(RecordKey::User(to), Some(version), &record(store, from))
+        .unwrap();
+    assert!(matches!(saved, twostep::SaveOutcome::Saved(_)));
+}
+
 fn record(store: &MemoryStore, user: &str) -> Vec<u8> {
     store.load(RecordKey::User(user)).unwrap().unwrap().bytes
 }
@@ -107,14 +117,7 @@ fn a_sealed_secret_moved_to_another_user_does_not_open() {
     mfa.verify("bob", &code(&bob, START + 30)).unwrap();
     // An attacker with write access copies Alice's record over Bob's, hoping
     // to sign in as Bob with Alice's phone.
-    let bob_version = store.load(RecordKey::User("bob")).unwrap().unwrap().version;
-    let _ = store
-        .save(
-            RecordKey::User("bob"),
-            Some(bob_version),
-            &record(&store, "alice"),
-        )
-        .unwrap();
+    copy_record(&store, "alice", "bob");
     clock.advance(30);
     assert!(matches!(
         mfa.verify("bob", &code(&alice, START + 60)),
@@ -140,14 +143,7 @@ fn recovery_codes_copied_to_another_user_do_not_work() {
         .unwrap()
         .recovery_codes;
     mfa.bind("bob", &bob, &code(&bob, START)).unwrap();
-    let bob_version = store.load(RecordKey::User("bob")).unwrap().unwrap().version;
-    let _ = store
-        .save(
-            RecordKey::User("bob"),
-            Some(bob_version),
-            &record(&store, "alice"),
-        )
-        .unwrap();
+    copy_record(&store, "alice", "bob");
     assert!(matches!(
         mfa.use_recovery_code("bob", alice_codes[0].expose_str()),
         Err(MfaError::Mismatch)
