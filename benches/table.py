@@ -2,12 +2,16 @@
 """Prints the README's benchmark tables from criterion's last run.
 
 Usage: cargo bench && python3 benches/table.py
-Reads target/criterion/<group>/<function>/new/estimates.json (medians).
+Reads target/criterion/<group>/<function>/new/estimates.json (medians), or
+$CARGO_TARGET_DIR/criterion when that is set. Each row shows its ratio and
+the limit it is held to (the issues' targets; "–" where none is set).
 """
 import json
+import os
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", pathlib.Path(__file__).resolve().parent.parent / "target"))
+ROOT = TARGET / "criterion"
 
 
 def median_ns(group, function):
@@ -19,50 +23,74 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-# The hot path: twostep against the limit and the peers.
-groups = sorted(p.name for p in ROOT.iterdir() if p.name.startswith("verify_") and median_ns(p.name, "twostep"))
-peers = sorted({f.name for g in groups for f in (ROOT / g).iterdir() if median_ns(g, f.name)} - {"twostep", "hmac_prepared"})
-others = ["hmac_prepared", *peers]
-print("| group | twostep | " + " | ".join(others) + " | " + " | ".join(f"twostep / {o}" for o in others) + " |")
-print("|---" * (2 + 2 * len(others)) + "|")
+def verdict(ratio, limit):
+    """'≤ 0.90× (met)' for a (kind, bound) limit, '–' without one."""
+    if limit is None:
+        return "–"
+    kind, bound = limit
+    met = ratio <= bound if kind == "≤" else ratio >= bound
+    return f"{kind} {bound:.2f}× ({'met' if met else 'NOT met'})"
+
+
+def table(header, rows):
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+# The hot path and code generation: twostep against the plain RustCrypto
+# loop and the peer crates, per group.
+LIMITS = {
+    ("verify_w1_nomatch_sha1", "hmac_prepared"): ("≤", 0.9),
+    ("verify_w1_nomatch_sha1", "totp_rs"): ("≤", 0.55),
+    # Ours: generating must not cost more than the plain loop's one step.
+    ("generate_sha1", "hmac_prepared"): ("≤", 1.0),
+    ("generate_sha256", "hmac_prepared"): ("≤", 1.0),
+    ("generate_sha512", "hmac_prepared"): ("≤", 1.0),
+}
+PEERS = ["hmac_prepared", "totp_rs", "libreauth", "totp_lite"]
+groups = sorted(p.name for p in ROOT.iterdir() if p.name.startswith(("verify_w1", "generate_")) and median_ns(p.name, "twostep"))
+rows = []
 for g in groups:
     ours = median_ns(g, "twostep")
-    values = [median_ns(g, o) for o in others]
-    cells = [fmt(ours)] + [fmt(v) if v else "–" for v in values]
-    ratios = [f"{ours / v:.2f}×" if v else "–" for v in values]
-    print(f"| `{g}` | " + " | ".join(cells + ratios) + " |")
+    for peer in PEERS:
+        theirs = median_ns(g, peer)
+        if theirs:
+            ratio = ours / theirs
+            rows.append([f"`{g}`", fmt(ours), f"`{peer}`", fmt(theirs), f"{ratio:.2f}×", verdict(ratio, LIMITS.get((g, peer)))])
+table(["group", "twostep", "against", "median", "twostep / it", "limit"], rows)
 
-# Cost against window size and code generation.
-window = [(k, median_ns("verify_window_sha1", f"pm{k}")) for k in range(6)]
-if all(v for _, v in window):
-    print()
-    print("| window (steps each way) | steps computed | median | per step |")
-    print("|---|---|---|---|")
-    for k, v in window:
-        print(f"| ±{k} | {2 * k + 1} | {fmt(v)} | {fmt(v / (2 * k + 1))} |")
-gen = [(a, median_ns("generate", a)) for a in ("sha1", "sha256", "sha512")]
-if all(v for _, v in gen):
-    print()
-    print("| generate | median |")
-    print("|---|---|")
-    for a, v in gen:
-        print(f"| `generate/{a}` | {fmt(v)} |")
+# Cost against window size: each row against the straight line fitted
+# through all six (least squares on the number of steps computed).
+window = [(k, 2 * k + 1, median_ns("verify_window_sha1", f"pm{k}")) for k in range(6)]
+if all(v for *_, v in window):
+    n = len(window)
+    mx = sum(s for _, s, _ in window) / n
+    my = sum(v for *_, v in window) / n
+    slope = sum((s - mx) * (v - my) for _, s, v in window) / sum((s - mx) ** 2 for _, s, _ in window)
+    base = my - slope * mx
+    rows = []
+    for k, steps, v in window:
+        fit = base + slope * steps
+        rows.append([f"±{k}", str(steps), fmt(v), fmt(fit), f"{v / fit:.2f}×"])
+    print(f"\nLine: {fmt(base)} + {fmt(slope)} per step")
+    table(["window (steps each way)", "steps computed", "median", "straight line", "median / line"], rows)
 
 # The service path.
-rows = [
-    ("service_verify", "memory_store", "twostep", "≤ 3× bare verify", lambda a, b: a / b, "×"),
-    ("recovery_verify", "single", "twostep", "", None, ""),
-    ("recovery_verify", "set16", "twostep", "", None, ""),
-    ("service_verify_threads", "two_threads", "one_thread", "≥ 1.8× one thread's throughput", lambda a, b: b / a, "× throughput"),
+SERVICE = [
+    ("service_verify", "memory_store", "twostep", lambda a, b: a / b, "×", ("≤", 3.0)),
+    ("service_verify_threads", "two_threads", "one_thread", lambda a, b: b / a, "× throughput", ("≥", 1.8)),
+    ("recovery_verify", "single", "memory_store", lambda a, b: a / b, "×", None),
+    ("recovery_verify", "set16", "memory_store", lambda a, b: a / b, "×", None),
 ]
-if any(median_ns(g, a) for g, a, *_ in rows):
-    print()
-    print("| measure | median | against | median | ratio | target |")
-    print("|---|---|---|---|---|---|")
-    for group, a, b, target, ratio, unit in rows:
-        ma = median_ns(group, a)
-        mb = median_ns(group, b) or median_ns("service_verify", b)
-        if ma and mb and ratio:
-            print(f"| `{group}/{a}` | {fmt(ma)} | `{b}` | {fmt(mb)} | {ratio(ma, mb):.2f}{unit} | {target} |")
-        elif ma:
-            print(f"| `{group}/{a}` | {fmt(ma)} | | | | |")
+rows = []
+for group, a, b, ratio, unit, limit in SERVICE:
+    ma = median_ns(group, a)
+    mb = median_ns(group, b) or median_ns("service_verify", b)
+    if ma and mb:
+        r = ratio(ma, mb)
+        rows.append([f"`{group}/{a}`", fmt(ma), f"`{b}`", fmt(mb), f"{r:.2f}{unit}", verdict(r, limit)])
+if rows:
+    table(["measure", "median", "against", "median", "ratio", "limit"], rows)

@@ -18,6 +18,9 @@ mod seal;
 mod secret;
 mod service;
 mod store;
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 mod throttle;
 mod uri;
 mod warning;
@@ -27,6 +30,15 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
 pub use service::{Mfa, MfaError, MfaStatus, ResealReport};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use store::PostgresStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use store::SqlStoreError;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::SqliteStore;
 pub use store::{MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 

@@ -3,8 +3,22 @@
 //! (later) spent recovery codes atomic on any backend.
 
 mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod pool;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::SqlStoreError;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// Which record: a user's MFA record, or a company's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -24,3 +24,64 @@ pub fn code_at(enrollment: &Enrollment, now: u64) -> String {
         .expose()
         .to_string()
 }
+
+/// A directory under the system's temporary directory, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("twostep-{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The PostgreSQL the tests use (`TWOSTEP_POSTGRES_URL`, as printed by
+/// `tools/pg-test-cluster start`). Without one a test is skipped with a
+/// message — except in CI (`CI` or `TWOSTEP_REQUIRE_POSTGRES` set), where
+/// it fails.
+pub fn postgres_url() -> Option<String> {
+    if let Ok(url) = std::env::var("TWOSTEP_POSTGRES_URL") {
+        return Some(url);
+    }
+    assert!(
+        std::env::var_os("CI").is_none() && std::env::var_os("TWOSTEP_REQUIRE_POSTGRES").is_none(),
+        "no TWOSTEP_POSTGRES_URL in CI: start a server with `eval \"$(tools/pg-test-cluster start)\"`"
+    );
+    eprintln!(
+        "SKIPPED: no PostgreSQL. Run `eval \"$(tools/pg-test-cluster start)\"` to test the postgres store."
+    );
+    None
+}
+
+/// A fresh, empty database on the test server (dropped by the caller's
+/// `drop_database`), and the parameters to reach it.
+#[cfg(feature = "postgres")]
+pub fn fresh_database(url: &str, label: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "twostep_{label}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    format!("{url} dbname={name}")
+}

@@ -1,0 +1,221 @@
+//! Records in PostgreSQL: one table, a small pool of connections with
+//! prepared statements, every write one conditional statement.
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Statement};
+
+use super::pool::Pool;
+use super::sql::{outcome, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
+
+/// The schema steps, each taking the database from the version before.
+const MIGRATIONS: [(i64, &str); 2] = [
+    (
+        1,
+        "CREATE TABLE twostep_records (
+             kind text NOT NULL,
+             id text NOT NULL,
+             version bigint NOT NULL,
+             bytes bytea NOT NULL,
+             PRIMARY KEY (kind, id)
+         );",
+    ),
+    (
+        2,
+        "ALTER TABLE twostep_records
+             ADD COLUMN updated_at timestamptz NOT NULL DEFAULT 'epoch';",
+    ),
+];
+
+/// Serializes migrations of one database across processes (an arbitrary
+/// constant: "2step" in ASCII).
+const MIGRATION_LOCK: i64 = 0x32_73_74_65_70;
+
+const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = $1 AND id = $2";
+const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
+     VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING";
+const UPDATE: &str = "UPDATE twostep_records
+     SET bytes = $1, version = version + 1, updated_at = now()
+     WHERE kind = $2 AND id = $3 AND version = $4";
+
+/// A connection with its statements prepared once.
+struct Connection {
+    client: Client,
+    load: Statement,
+    create: Statement,
+    update: Statement,
+}
+
+impl Connection {
+    fn new(mut client: Client) -> Result<Self, postgres::Error> {
+        Ok(Connection {
+            load: client.prepare(LOAD)?,
+            create: client.prepare(CREATE)?,
+            update: client.prepare(UPDATE)?,
+            client,
+        })
+    }
+}
+
+/// Keeps records in PostgreSQL (feature `postgres`), shared by any number
+/// of threads, processes and machines.
+///
+/// - **Why the `postgres` crate**: [`Store`] is synchronous, and the
+///   synchronous client needs no runtime from the host; an async host calls
+///   the service from `spawn_blocking`, as with any blocking store. (`sqlx`
+///   would need an async trait or a runtime inside a sync call.)
+/// - **Pool**: at most 16 connections by default
+///   ([`with_connect`](Self::with_connect) sets another maximum), opened
+///   when needed, each with its three statements prepared once; a call
+///   waits up to 5 s for a free one. A connection found closed is dropped.
+/// - **Schema**: created and migrated on [`connect`](Self::connect) inside
+///   one transaction holding an advisory lock, so servers starting together
+///   migrate once; a database from a newer `twostep` is refused with
+///   [`SqlStoreError::SchemaTooNew`]. The tables are `twostep_records` and
+///   `twostep_schema` in the connection's `search_path` (set
+///   `options=-csearch_path=…` to put them in a schema of their own).
+/// - **Writes**: the conditional `UPDATE … WHERE kind = $2 AND id = $3 AND
+///   version = $4` is the only way a record changes (one row: saved; none:
+///   conflict); a new record is an `INSERT … ON CONFLICT DO NOTHING`. Under
+///   `READ COMMITTED`, a concurrent `UPDATE` of the same row waits for the
+///   first and then re-checks the version, so exactly one of them writes.
+///   One round trip for a load, one for a save.
+///
+/// ```no_run
+/// use twostep::{Keyring, Mfa, PostgresStore};
+///
+/// let store = PostgresStore::connect("host=/run/postgresql user=app dbname=app")?;
+/// let mfa = Mfa::new(store, Keyring::new(1, &[7; 32]));
+/// # Ok::<(), twostep::SqlStoreError>(())
+/// ```
+pub struct PostgresStore {
+    pool: Pool<Connection, postgres::Error>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects without TLS (a Unix socket, or a trusted network) with
+    /// libpq-style parameters (`"host=… user=… dbname=…"` or a
+    /// `postgresql://` URL) and brings the schema up to date.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Postgres`] if the parameters are invalid or the
+    /// database cannot be reached or migrated,
+    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
+    pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
+        let config: postgres::Config = params.parse()?;
+        Self::with_connect(16, move || config.connect(NoTls))
+    }
+
+    /// A store whose connections `connect` opens (with TLS, or any
+    /// configuration the host needs), at most `max_connections` at once.
+    /// Opens one at once to migrate the schema.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub fn with_connect(
+        max_connections: usize,
+        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
+    ) -> Result<Self, SqlStoreError> {
+        migrate(&mut connect()?)?;
+        let pool = Pool::new(
+            max_connections,
+            Duration::from_secs(5),
+            |conn: &Connection| conn.client.is_closed(),
+            move || Connection::new(connect()?),
+        );
+        Ok(PostgresStore { pool })
+    }
+
+    /// The schema version of the database (after
+    /// [`connect`](Self::connect), the newest this build knows).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Postgres`] if it cannot be read.
+    pub fn schema_version(&self) -> Result<i64, SqlStoreError> {
+        let row = self.pool.run(|conn| {
+            conn.client
+                .query_one("SELECT MAX(version)::bigint FROM twostep_schema", &[])
+        })?;
+        Ok(row.try_get::<_, i64>(0)?)
+    }
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`] in one transaction.
+fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS twostep_schema (version bigint NOT NULL)")?;
+    let found: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::bigint FROM twostep_schema",
+            &[],
+        )?
+        .try_get(0)?;
+    if found > SCHEMA_VERSION {
+        return Err(SqlStoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < SCHEMA_VERSION {
+        for (_, step) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+            tx.batch_execute(step)?;
+        }
+        tx.execute("DELETE FROM twostep_schema", &[])?;
+        tx.execute(
+            "INSERT INTO twostep_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    type Error = SqlStoreError;
+
+    fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+        let row = self.pool.run(|conn| {
+            conn.client
+                .query_opt(&conn.load, &[&key.kind(), &key.id()])?
+                .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, Vec<u8>>(1)?)))
+                .transpose()
+        })?;
+        versioned(row)
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlStoreError> {
+        let (kind, id) = (key.kind(), key.id());
+        let (changed, next) = match expected {
+            None => {
+                let changed = self
+                    .pool
+                    .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?;
+                (changed, Version(1))
+            }
+            Some(expected) => {
+                let Some(column) = to_column(expected) else {
+                    return Ok(SaveOutcome::Conflict);
+                };
+                let changed = self.pool.run(|conn| {
+                    conn.client
+                        .execute(&conn.update, &[&bytes, &kind, &id, &column])
+                })?;
+                (changed, Version(expected.0.wrapping_add(1)))
+            }
+        };
+        Ok(outcome(changed, next))
+    }
+}

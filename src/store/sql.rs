@@ -1,0 +1,92 @@
+//! What the SQL stores share: their error, the schema they agree on and
+//! the version column's conversions.
+
+use super::pool::PoolError;
+use super::{SaveOutcome, Version, Versioned};
+
+/// The schema version this build of `twostep` writes. Each store migrates
+/// an older database up to it on open, and refuses a newer one.
+///
+/// 1. `twostep_records (kind, id, version, bytes)`, keyed by kind and id.
+/// 2. adds `updated_at`: when the record was last written, by the
+///    database's clock (find records no one has used in a year, audit a
+///    burst of writes) — never read by `twostep`.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// An error of [`SqliteStore`](crate::SqliteStore) or
+/// [`PostgresStore`](crate::PostgresStore).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlStoreError {
+    /// SQLite failed (busy beyond the timeout, disk full, I/O error, …).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (connection lost, server error, …).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The database was migrated by a newer `twostep` (its schema version
+    /// is `found`, this build knows up to `supported`): refusing to write
+    /// records in a layout it does not know.
+    #[error(
+        "the database's twostep schema is version {found}; this build supports up to {supported}"
+    )]
+    SchemaTooNew {
+        /// The database's schema version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// Every connection of the pool stayed in use for the whole wait.
+    #[error("no database connection became free in time")]
+    PoolTimedOut,
+    /// A stored row holds a version no `twostep` writes (negative).
+    #[error("a stored record has the impossible version {0}")]
+    BadVersion(i64),
+}
+
+impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
+    fn from(e: PoolError<E>) -> Self {
+        match e {
+            PoolError::Database(e) => e.into(),
+            PoolError::TimedOut => SqlStoreError::PoolTimedOut,
+        }
+    }
+}
+
+/// A version as the `BIGINT` column holds it; `None` for one no row can
+/// hold (then no row matches it either).
+pub(crate) fn to_column(version: Version) -> Option<i64> {
+    i64::try_from(version.0).ok()
+}
+
+/// The column's value as a version.
+fn from_column(value: i64) -> Result<Version, SqlStoreError> {
+    u64::try_from(value)
+        .map(Version)
+        .map_err(|_| SqlStoreError::BadVersion(value))
+}
+
+/// A loaded row (version column and bytes) as a record.
+pub(crate) fn versioned(row: Option<(i64, Vec<u8>)>) -> Result<Option<Versioned>, SqlStoreError> {
+    row.map(|(version, bytes)| {
+        Ok(Versioned {
+            version: from_column(version)?,
+            bytes,
+        })
+    })
+    .transpose()
+}
+
+/// The answer to a conditional write that changed `rows` rows, saving
+/// the record at `next`.
+pub(crate) fn outcome(rows: u64, next: Version) -> SaveOutcome {
+    if rows == 1 {
+        SaveOutcome::Saved(next)
+    } else {
+        SaveOutcome::Conflict
+    }
+}

@@ -1,0 +1,208 @@
+//! Records in an SQLite file: one table, WAL mode, every write one
+//! conditional statement.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::pool::Pool;
+use super::sql::{outcome, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
+
+/// The schema steps, each taking the database from the version before.
+const MIGRATIONS: [(i64, &str); 2] = [
+    (
+        1,
+        "CREATE TABLE twostep_records (
+             kind TEXT NOT NULL,
+             id TEXT NOT NULL,
+             version INTEGER NOT NULL,
+             bytes BLOB NOT NULL,
+             PRIMARY KEY (kind, id)
+         ) WITHOUT ROWID;",
+    ),
+    (
+        2,
+        "ALTER TABLE twostep_records ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;",
+    ),
+];
+
+const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = ?1 AND id = ?2";
+const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
+     VALUES (?1, ?2, 1, ?3, unixepoch()) ON CONFLICT DO NOTHING";
+const UPDATE: &str = "UPDATE twostep_records
+     SET bytes = ?1, version = version + 1, updated_at = unixepoch()
+     WHERE kind = ?2 AND id = ?3 AND version = ?4";
+
+/// The connections one store keeps open at most. SQLite runs one write at
+/// a time per file anyway; more connections let reads proceed beside it.
+const MAX_CONNECTIONS: usize = 16;
+
+/// Keeps records in an SQLite database file (feature `sqlite`), safe to
+/// share between threads, processes and several `SqliteStore`s on one file.
+///
+/// - **Schema**: the store creates its tables on [`open`](Self::open) and
+///   migrates a file written by an older `twostep` (a `twostep_schema`
+///   table holds the version; the migration runs in one `BEGIN IMMEDIATE`
+///   transaction, so two processes opening at once do it once). A file
+///   from a newer `twostep` is refused with
+///   [`SqlStoreError::SchemaTooNew`].
+/// - **Writes**: a save is one statement: `UPDATE … WHERE kind = ? AND
+///   id = ? AND version = ?` (one row changed: saved; none: conflict), or,
+///   for a new record, `INSERT … ON CONFLICT DO NOTHING`. A load is one
+///   `SELECT`. Statements are prepared once per connection.
+/// - **Durability**: WAL journal with `synchronous = FULL`: `Saved` is
+///   answered after the commit reached the disk, so a crash, even of the
+///   machine, loses no accepted step and no spent recovery code.
+/// - **Waiting**: a connection waits up to the busy timeout (5 s by
+///   default) for another writer's lock before answering with an error.
+///
+/// ```
+/// use twostep::{Keyring, Mfa, SqliteStore};
+///
+/// # let dir = std::env::temp_dir().join(format!("twostep-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let store = SqliteStore::open(dir.join("mfa.sqlite3"))?;
+/// let mfa = Mfa::new(store, Keyring::new(1, &[7; 32]));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteStore {
+    pool: Pool<Connection, rusqlite::Error>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path`, with a busy timeout
+    /// of 5 seconds, and brings its schema up to date.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Sqlite`] if the file cannot be opened or migrated,
+    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` wrote it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SqlStoreError> {
+        Self::open_with_busy_timeout(path, Duration::from_secs(5))
+    }
+
+    /// [`open`](Self::open) with another busy timeout: how long a call
+    /// waits for another connection's write lock (or for a free pooled
+    /// connection) before it fails.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with_busy_timeout(
+        path: impl AsRef<Path>,
+        busy_timeout: Duration,
+    ) -> Result<Self, SqlStoreError> {
+        let path = path.as_ref().to_owned();
+        migrate(&mut connect(&path, busy_timeout)?)?;
+        let pool = Pool::new(
+            MAX_CONNECTIONS,
+            busy_timeout,
+            |_| false,
+            move || connect(&path, busy_timeout),
+        );
+        Ok(SqliteStore { pool })
+    }
+
+    /// The schema version of the file (after [`open`](Self::open), the
+    /// newest this build knows).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Sqlite`] if it cannot be read.
+    pub fn schema_version(&self) -> Result<i64, SqlStoreError> {
+        Ok(self.pool.run(|conn| {
+            conn.query_row("SELECT MAX(version) FROM twostep_schema", [], |row| {
+                row.get(0)
+            })
+        })?)
+    }
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(busy_timeout)?;
+    // WAL: readers never block the writer; FULL: a commit is on disk
+    // before it is answered (NORMAL could lose the last commits on power
+    // loss, and with them a spent recovery code).
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`] in one write transaction.
+fn migrate(conn: &mut Connection) -> Result<(), SqlStoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS twostep_schema (version INTEGER NOT NULL)")?;
+    let found: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM twostep_schema",
+        [],
+        |row| row.get(0),
+    )?;
+    if found > SCHEMA_VERSION {
+        return Err(SqlStoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < SCHEMA_VERSION {
+        for (_, step) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+            tx.execute_batch(step)?;
+        }
+        tx.execute("DELETE FROM twostep_schema", [])?;
+        tx.execute(
+            "INSERT INTO twostep_schema (version) VALUES (?1)",
+            [SCHEMA_VERSION],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    type Error = SqlStoreError;
+
+    fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+        let row = self.pool.run(|conn| {
+            conn.prepare_cached(LOAD)?
+                .query_row((key.kind(), key.id()), |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()
+        })?;
+        versioned(row)
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlStoreError> {
+        let (kind, id) = (key.kind(), key.id());
+        let (changed, next) = match expected {
+            None => {
+                let changed = self
+                    .pool
+                    .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?;
+                (changed as u64, Version(1))
+            }
+            Some(expected) => {
+                let Some(column) = to_column(expected) else {
+                    return Ok(SaveOutcome::Conflict);
+                };
+                let changed = self.pool.run(|conn| {
+                    conn.prepare_cached(UPDATE)?
+                        .execute((bytes, kind, id, column))
+                })?;
+                (changed as u64, Version(expected.0.wrapping_add(1)))
+            }
+        };
+        Ok(outcome(changed, next))
+    }
+}

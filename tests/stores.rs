@@ -1,0 +1,387 @@
+//! The `Store` contract (the `testkit` checks) on every store the crate
+//! ships, the SQL stores' schema migrations, and the round trips one
+//! verification costs.
+#![cfg(feature = "testkit")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{code_at, enrollment};
+use twostep::{
+    testkit, ManualClock, MemoryStore, Mfa, RecordKey, SaveOutcome, Store, Version, Versioned,
+};
+
+#[test]
+fn memory_store_keeps_the_contract() {
+    testkit::check_all(&MemoryStore::new()).unwrap();
+}
+
+/// The kit must catch the classic mistakes, or its passing says nothing.
+#[test]
+fn the_kit_catches_broken_stores() {
+    /// Saves without looking at the version: the lost update.
+    struct Blind(MemoryStore);
+    impl Store for Blind {
+        type Error = std::convert::Infallible;
+        fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, Self::Error> {
+            self.0.load(key)
+        }
+        fn save(
+            &self,
+            key: RecordKey<'_>,
+            _expected: Option<Version>,
+            bytes: &[u8],
+        ) -> Result<SaveOutcome, Self::Error> {
+            let current = self.0.load(key)?.map(|r| r.version);
+            self.0.save(key, current, bytes)
+        }
+    }
+    /// Keeps users and companies in one map.
+    struct Mixed(MemoryStore);
+    impl Store for Mixed {
+        type Error = std::convert::Infallible;
+        fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, Self::Error> {
+            self.0.load(RecordKey::User(key.id()))
+        }
+        fn save(
+            &self,
+            key: RecordKey<'_>,
+            expected: Option<Version>,
+            bytes: &[u8],
+        ) -> Result<SaveOutcome, Self::Error> {
+            self.0.save(RecordKey::User(key.id()), expected, bytes)
+        }
+    }
+    let blind = Blind(MemoryStore::new());
+    assert!(testkit::check_all(&blind).is_err());
+    for (check, found) in [
+        ("unknown_records", testkit::unknown_records(&blind)),
+        (
+            "stale_version_conflicts",
+            testkit::stale_version_conflicts(&blind),
+        ),
+        ("concurrent_creates", testkit::concurrent_creates(&blind, 8)),
+        (
+            "concurrent_saves_of_one_version",
+            testkit::concurrent_saves_of_one_version(&blind, 8),
+        ),
+    ] {
+        let err = found.unwrap_err().to_string();
+        assert!(err.starts_with(check), "{check}: {err}");
+    }
+    let mixed = Mixed(MemoryStore::new());
+    let err = testkit::kinds_kept_apart(&mixed).unwrap_err().to_string();
+    assert!(err.starts_with("kinds_kept_apart"), "{err}");
+}
+
+/// Counts the calls the service makes.
+struct Counting {
+    inner: MemoryStore,
+    loads: AtomicUsize,
+    saves: AtomicUsize,
+}
+
+impl Store for Counting {
+    type Error = std::convert::Infallible;
+    fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, Self::Error> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key)
+    }
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, Self::Error> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.inner.save(key, expected, bytes)
+    }
+}
+
+/// One verification is one read and one conditional write — on any store,
+/// since each SQL store turns a call into one statement.
+#[test]
+fn a_verification_is_one_load_and_one_save() {
+    let store = Arc::new(Counting {
+        inner: MemoryStore::new(),
+        loads: AtomicUsize::new(0),
+        saves: AtomicUsize::new(0),
+    });
+    let now = 1_700_000_000;
+    let clock = Arc::new(ManualClock::new(now));
+    let mfa = Mfa::new(store.clone(), twostep::Keyring::new(1, &[1; 32])).with_clock(clock.clone());
+    let factor = enrollment(1);
+    mfa.bind("ann", &factor, &code_at(&factor, now)).unwrap();
+    for round in 1..=5 {
+        clock.advance(30);
+        let before = (
+            store.loads.load(Ordering::SeqCst),
+            store.saves.load(Ordering::SeqCst),
+        );
+        mfa.verify("ann", &code_at(&factor, now + 30 * round))
+            .unwrap();
+        let after = (
+            store.loads.load(Ordering::SeqCst),
+            store.saves.load(Ordering::SeqCst),
+        );
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (1, 1),
+            "round {round}"
+        );
+    }
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::common::TempDir;
+    use twostep::{testkit, RecordKey, SqlStoreError, SqliteStore, Store, Version};
+
+    #[test]
+    fn keeps_the_contract() {
+        let dir = TempDir::new("sqlite-contract");
+        testkit::check_all(&SqliteStore::open(dir.join("mfa.db")).unwrap()).unwrap();
+    }
+
+    /// Two stores (two pools of connections) on one file are one store.
+    #[test]
+    fn two_stores_on_one_file_keep_the_contract_together() {
+        let dir = TempDir::new("sqlite-two");
+        let a = SqliteStore::open(dir.join("mfa.db")).unwrap();
+        let b = SqliteStore::open(dir.join("mfa.db")).unwrap();
+        let id = "shared";
+        let v1 = match a.save(RecordKey::User(id), None, b"a").unwrap() {
+            twostep::SaveOutcome::Saved(v) => v,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(b.load(RecordKey::User(id)).unwrap().unwrap().bytes, b"a");
+        assert!(matches!(
+            b.save(RecordKey::User(id), Some(v1), b"b").unwrap(),
+            twostep::SaveOutcome::Saved(_)
+        ));
+        assert_eq!(
+            a.save(RecordKey::User(id), Some(v1), b"stale").unwrap(),
+            twostep::SaveOutcome::Conflict
+        );
+        // Racing writers split over both stores.
+        let both = Both(a, b);
+        testkit::no_lost_updates(&both, 8, 25).unwrap();
+        testkit::concurrent_saves_of_one_version(&both, 8).unwrap();
+    }
+
+    /// Alternates calls between two stores on one file.
+    struct Both(SqliteStore, SqliteStore);
+    impl Store for Both {
+        type Error = SqlStoreError;
+        fn load(&self, key: RecordKey<'_>) -> Result<Option<twostep::Versioned>, SqlStoreError> {
+            if pick() {
+                self.0.load(key)
+            } else {
+                self.1.load(key)
+            }
+        }
+        fn save(
+            &self,
+            key: RecordKey<'_>,
+            expected: Option<Version>,
+            bytes: &[u8],
+        ) -> Result<twostep::SaveOutcome, SqlStoreError> {
+            if pick() {
+                self.0.save(key, expected, bytes)
+            } else {
+                self.1.save(key, expected, bytes)
+            }
+        }
+    }
+    fn pick() -> bool {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        N.fetch_add(1, Ordering::Relaxed) % 2 == 0
+    }
+
+    /// A file written by schema 1 (no `updated_at`) is migrated on open;
+    /// its records keep their bytes and versions and stay writable.
+    #[test]
+    fn migrates_a_schema_1_file() {
+        let dir = TempDir::new("sqlite-migrate");
+        let path = dir.join("old.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE twostep_schema (version INTEGER NOT NULL);
+                 INSERT INTO twostep_schema VALUES (1);
+                 CREATE TABLE twostep_records (kind TEXT NOT NULL, id TEXT NOT NULL,
+                     version INTEGER NOT NULL, bytes BLOB NOT NULL,
+                     PRIMARY KEY (kind, id)) WITHOUT ROWID;
+                 INSERT INTO twostep_records VALUES ('user', 'ann', 7, x'0102');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        let ann = store.load(RecordKey::User("ann")).unwrap().unwrap();
+        assert_eq!(
+            (ann.version, ann.bytes.as_slice()),
+            (Version(7), &[1u8, 2][..])
+        );
+        assert_eq!(
+            store
+                .save(RecordKey::User("ann"), Some(Version(7)), b"new")
+                .unwrap(),
+            twostep::SaveOutcome::Saved(Version(8))
+        );
+        let check = rusqlite::Connection::open(&path).unwrap();
+        let updated_at: i64 = check
+            .query_row(
+                "SELECT updated_at FROM twostep_records WHERE id = 'ann'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(updated_at > 1_700_000_000, "updated_at = {updated_at}");
+        // Opening again changes nothing.
+        drop(store);
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            again.load(RecordKey::User("ann")).unwrap().unwrap().version,
+            Version(8)
+        );
+    }
+
+    #[test]
+    fn refuses_a_file_from_a_newer_twostep() {
+        let dir = TempDir::new("sqlite-newer");
+        let path = dir.join("new.db");
+        drop(SqliteStore::open(&path).unwrap());
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE twostep_schema SET version = 3", [])
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SqlStoreError::SchemaTooNew {
+                    found: 3,
+                    supported: 2
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_an_error() {
+        let dir = TempDir::new("sqlite-garbage");
+        let path = dir.join("garbage.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, SqlStoreError::Sqlite(_)), "{err:?}");
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_store {
+    use super::common::{fresh_database, postgres_url};
+    use twostep::{testkit, PostgresStore, RecordKey, SqlStoreError, Store, Version};
+
+    #[test]
+    fn keeps_the_contract() {
+        let Some(url) = postgres_url() else { return };
+        let store = PostgresStore::connect(&fresh_database(&url, "contract")).unwrap();
+        testkit::check_all(&store).unwrap();
+        // More writers than pooled connections wait for one, and lose nothing.
+        let small = PostgresStore::with_connect(2, {
+            let config: postgres::Config = fresh_database(&url, "small").parse().unwrap();
+            move || config.connect(postgres::NoTls)
+        })
+        .unwrap();
+        testkit::no_lost_updates(&small, 8, 10).unwrap();
+    }
+
+    #[test]
+    fn migrates_a_schema_1_database_and_refuses_a_newer_one() {
+        let Some(url) = postgres_url() else { return };
+        let params = fresh_database(&url, "migrate");
+        let mut old = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        old.batch_execute(
+            "CREATE TABLE twostep_schema (version bigint NOT NULL);
+             INSERT INTO twostep_schema VALUES (1);
+             CREATE TABLE twostep_records (kind text NOT NULL, id text NOT NULL,
+                 version bigint NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (kind, id));
+             INSERT INTO twostep_records VALUES ('user', 'ann', 7, '\\x0102');",
+        )
+        .unwrap();
+        let store = PostgresStore::connect(&params).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        let ann = store.load(RecordKey::User("ann")).unwrap().unwrap();
+        assert_eq!(
+            (ann.version, ann.bytes.as_slice()),
+            (Version(7), &[1u8, 2][..])
+        );
+        assert_eq!(
+            store
+                .save(RecordKey::User("ann"), Some(Version(7)), b"new")
+                .unwrap(),
+            twostep::SaveOutcome::Saved(Version(8))
+        );
+        let recent: bool = old
+            .query_one(
+                "SELECT updated_at > now() - interval '1 hour' FROM twostep_records WHERE id = 'ann'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(recent);
+        old.execute("UPDATE twostep_schema SET version = 3", &[])
+            .unwrap();
+        let err = PostgresStore::connect(&params).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SqlStoreError::SchemaTooNew {
+                    found: 3,
+                    supported: 2
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// Servers starting at once migrate once, without errors.
+    #[test]
+    fn concurrent_first_connects_migrate_once() {
+        let Some(url) = postgres_url() else { return };
+        let params = fresh_database(&url, "firsts");
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| PostgresStore::connect(&params).map(|_| ())))
+                .collect();
+            for h in handles {
+                h.join().unwrap().unwrap();
+            }
+        });
+        let mut check = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        let rows: i64 = check
+            .query_one("SELECT count(*) FROM twostep_schema", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn an_unreachable_server_is_an_error() {
+        let err = PostgresStore::connect("host=/nonexistent-dir port=1 user=x connect_timeout=1")
+            .unwrap_err();
+        assert!(matches!(err, SqlStoreError::Postgres(_)), "{err:?}");
+    }
+}
