@@ -10,6 +10,12 @@
 //!
 //! - `service_verify/memory_store`: `Mfa::verify` of a valid, fresh code:
 //!   load, decode, throttle check, verify, encode, compare-and-swap save.
+//! - `service_verify/{sqlite,postgres}`: the same on `SqliteStore` (a file
+//!   in the temporary directory; WAL, `synchronous = FULL`, so each save
+//!   waits for the disk) and `PostgresStore` (the server of
+//!   `TWOSTEP_POSTGRES_URL`, see `tools/pg-test-cluster`; skipped without
+//!   it): one `SELECT` and one conditional `UPDATE` per verify. Built with
+//!   `--features sqlite,postgres`.
 //! - `service_verify/twostep`: `Totp::verify` of a valid code alone.
 //! - `service_verify_threads/{one_thread,two_threads}`: time per service
 //!   verify, one thread on one user, or two threads each on its own user.
@@ -18,7 +24,7 @@
 //!   code: a single rotating code (spend, draw and hash its replacement), or
 //!   one code of a set of 16 (all 16 hashed and compared, one spent).
 //!
-//! Run: `cargo bench --bench service`.
+//! Run: `cargo bench --all-features --bench service`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,29 +35,29 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Clock, Code, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret, SetSize,
-    Totp, TotpParams, Window,
+    Store, Totp, TotpParams, Window,
 };
 
 const PERIOD: u64 = 30;
 
 /// One user's service, with its own clock so each thread moves its own time.
-struct Bench {
-    mfa: Mfa<Arc<MemoryStore>>,
+struct Bench<S: Store> {
+    mfa: Mfa<S>,
     clock: Arc<ManualClock>,
     totp: Totp,
     user: String,
     next_step: AtomicU64,
 }
 
-impl Bench {
-    fn new(store: &Arc<MemoryStore>, user: &str) -> Bench {
+impl<S: Store> Bench<S> {
+    fn new(store: S, user: &str) -> Bench<S> {
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         let enrollment = Enrollment::builder("Acme", user)
             .with_secret(secret.clone())
             .unwrap();
         let first_step = 1_700_000_000 / PERIOD;
         let clock = Arc::new(ManualClock::new(first_step * PERIOD));
-        let mfa = Mfa::new(store.clone(), Keyring::new(1, &[7; 32])).with_clock(clock.clone());
+        let mfa = Mfa::new(store, Keyring::new(1, &[7; 32])).with_clock(clock.clone());
         let code = enrollment
             .totp()
             .generate_at_step(first_step)
@@ -95,7 +101,7 @@ impl Bench {
 
 fn service_verify(c: &mut Criterion) {
     let store = Arc::new(MemoryStore::new());
-    let bench = Bench::new(&store, "user-0");
+    let bench = Bench::new(store.clone(), "user-0");
     let mut group = c.benchmark_group("service_verify");
     group.bench_function("memory_store", |b| {
         b.iter_custom(|iters| {
@@ -103,6 +109,41 @@ fn service_verify(c: &mut Criterion) {
             bench.run(first, &codes)
         })
     });
+    #[cfg(feature = "sqlite")]
+    {
+        let dir = std::env::temp_dir().join(format!("twostep-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sqlite = Bench::new(
+            twostep::SqliteStore::open(dir.join("bench.db")).unwrap(),
+            "user-0",
+        );
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                let (first, codes) = sqlite.codes(iters);
+                sqlite.run(first, &codes)
+            })
+        });
+        drop(sqlite);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    #[cfg(feature = "postgres")]
+    match std::env::var("TWOSTEP_POSTGRES_URL") {
+        Ok(url) => {
+            let postgres = Bench::new(
+                twostep::PostgresStore::connect(&url).unwrap(),
+                &format!("bench-{}", std::process::id()),
+            );
+            group.bench_function("postgres", |b| {
+                b.iter_custom(|iters| {
+                    let (first, codes) = postgres.codes(iters);
+                    postgres.run(first, &codes)
+                })
+            });
+        }
+        Err(_) => eprintln!(
+            "service_verify/postgres skipped: no TWOSTEP_POSTGRES_URL (see tools/pg-test-cluster)"
+        ),
+    }
     let now = 1_700_000_000;
     let code = bench.totp.generate(now).unwrap().expose().to_string();
     group.bench_function("twostep", |b| {
@@ -118,7 +159,10 @@ fn service_verify(c: &mut Criterion) {
     });
     group.finish();
 
-    let users = [Bench::new(&store, "user-1"), Bench::new(&store, "user-2")];
+    let users = [
+        Bench::new(store.clone(), "user-1"),
+        Bench::new(store, "user-2"),
+    ];
     let mut group = c.benchmark_group("service_verify_threads");
     // Both measured the same way, on spawned threads released by a barrier,
     // each thread verifying for its own user; the time per verify is the
@@ -133,7 +177,7 @@ fn service_verify(c: &mut Criterion) {
 
 /// Splits `iters` verifies over one thread per user and returns the wall
 /// time until the last thread is done.
-fn on_threads(users: &[Bench], iters: u64) -> Duration {
+fn on_threads<S: Store>(users: &[Bench<S>], iters: u64) -> Duration {
     let share = iters.div_ceil(users.len() as u64);
     let work: Vec<_> = users.iter().map(|u| (u, u.codes(share))).collect();
     let barrier = Barrier::new(users.len());

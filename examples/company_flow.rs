@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo run --example company_flow` (a simulated authenticator app),
 //! or `cargo run --example company_flow -- --interactive` to scan the QR
-//! codes with a real phone and type the codes yourself.
+//! codes with a real phone and type the codes yourself. Add
+//! `--features sqlite -- --sqlite PATH` to keep the records in a new SQLite
+//! file at PATH (look at it afterwards with `sqlite3 PATH`).
 
 use std::error::Error;
 use std::io::{BufRead, Write};
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use twostep::{
     Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecoveryCode,
-    SignInRequirement, SystemClock,
+    SignInRequirement, Store, SystemClock,
 };
 
 const COMPANY: &str = "acme";
@@ -73,8 +75,8 @@ fn screen(title: &str) {
 
 /// Steps 1-4 for one person: activate, scan, type the code, record the
 /// recovery code, tick the box, continue.
-fn activate(
-    mfa: &Mfa<MemoryStore>,
+fn activate<S: Store>(
+    mfa: &Mfa<S>,
     person: &Person,
     user: &str,
 ) -> Result<(Enrollment, Vec<RecoveryCode>), Box<dyn Error>> {
@@ -128,8 +130,36 @@ fn main() -> Result<(), Box<dyn Error>> {
         manual,
     };
     // The application key: from a secret manager in production, never stored
-    // with the records. Random here, as the store is in memory.
-    let mfa = Mfa::new(MemoryStore::new(), Keyring::generate_os()?).with_clock(clock.clone());
+    // with the records. Random here: each run starts a new store.
+    let keyring = Keyring::generate_os()?;
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--sqlite") {
+        None => story(Mfa::new(MemoryStore::new(), keyring), &person),
+        Some(at) => {
+            let path = args.get(at + 1).ok_or("--sqlite needs a file path")?;
+            story(Mfa::new(sqlite(path)?, keyring), &person)
+        }
+    }
+}
+
+/// A new SQLite store at `path`.
+#[cfg(feature = "sqlite")]
+fn sqlite(path: &str) -> Result<twostep::SqliteStore, Box<dyn Error>> {
+    if std::path::Path::new(path).exists() {
+        return Err(format!("{path} exists; the story starts from a new file").into());
+    }
+    println!("(records in the SQLite file {path})");
+    Ok(twostep::SqliteStore::open(path)?)
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
+    Err("--sqlite needs the sqlite feature: cargo run --features sqlite --example company_flow -- --sqlite PATH".into())
+}
+
+/// The story, on any store.
+fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
+    let mfa = mfa.with_clock(person.clock.clone());
     mfa.create_company(COMPANY, &[OWNER])?;
 
     screen("Owner: Company Account → Force every user to use MFA (before activating own MFA)");
@@ -138,7 +168,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
 
-    let _ = activate(&mfa, &person, OWNER)?;
+    let _ = activate(&mfa, person, OWNER)?;
 
     screen(
         "Owner: Force every user to use MFA before accessing the Company Account → Save changes",
@@ -160,7 +190,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     screen(&format!(
         "{USER}: Company Account Verification → Verify identity"
     ));
-    let (enrollment, recovery) = activate(&mfa, &person, USER)?;
+    let (enrollment, recovery) = activate(&mfa, person, USER)?;
 
     screen(&format!("{USER}: enter a one-time code once more"));
     loop {

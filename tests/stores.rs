@@ -205,7 +205,7 @@ mod sqlite {
     fn pick() -> bool {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
-        N.fetch_add(1, Ordering::Relaxed) % 2 == 0
+        N.fetch_add(1, Ordering::Relaxed).is_multiple_of(2)
     }
 
     /// A file written by schema 1 (no `updated_at`) is migrated on open;
