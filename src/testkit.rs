@@ -227,12 +227,13 @@ pub fn large_records<S: Store>(store: &S) -> Result<(), ContractViolation> {
     expect_record(check, store, key, Some((version, &bytes)))
 }
 
-/// `writers` threads create the same record at the same instant: exactly
+/// `writers` threads (at least 1) create the same record at the same instant: exactly
 /// one is `Saved`, and the record holds its bytes.
 ///
 /// # Errors
 /// A [`ContractViolation`] naming what the store did instead.
 pub fn concurrent_creates<S: Store>(store: &S, writers: usize) -> Result<(), ContractViolation> {
+    let writers = writers.max(1);
     let check = "concurrent_creates";
     let id = fresh_id("creates");
     let key = RecordKey::User(&id);
@@ -242,7 +243,7 @@ pub fn concurrent_creates<S: Store>(store: &S, writers: usize) -> Result<(), Con
     one_winner(check, store, key, &outcomes)
 }
 
-/// `writers` threads save over the same loaded version at the same
+/// `writers` threads (at least 1) save over the same loaded version at the same
 /// instant — what happens when one code reaches several servers: exactly
 /// one is `Saved`.
 ///
@@ -253,6 +254,7 @@ pub fn concurrent_saves_of_one_version<S: Store>(
     writers: usize,
 ) -> Result<(), ContractViolation> {
     let check = "concurrent_saves_of_one_version";
+    let writers = writers.max(1);
     let id = fresh_id("one-version");
     let key = RecordKey::User(&id);
     let version = saved(check, store, key, None, b"start")?;
@@ -262,7 +264,7 @@ pub fn concurrent_saves_of_one_version<S: Store>(
     one_winner(check, store, key, &outcomes)
 }
 
-/// `writers` threads each add 1 to a counter `rounds` times with
+/// `writers` threads (at least 1) each add 1 to a counter `rounds` times with
 /// load → save-at-version, retrying on conflict: no increment is lost and
 /// no version is given twice.
 ///
@@ -274,6 +276,7 @@ pub fn no_lost_updates<S: Store>(
     rounds: u64,
 ) -> Result<(), ContractViolation> {
     let check = "no_lost_updates";
+    let writers = writers.max(1);
     let id = fresh_id("counter");
     let key = RecordKey::User(&id);
     saved(check, store, key, None, &0u64.to_be_bytes())?;

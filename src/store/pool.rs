@@ -3,7 +3,7 @@
 //! after each call, and dropped when it broke.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Opens one connection.
 type Connect<C, E> = Box<dyn Fn() -> Result<C, E> + Send + Sync>;
@@ -49,7 +49,8 @@ impl<C, E> Pool<C, E> {
             }),
             returned: Condvar::new(),
             max: max.max(1),
-            wait,
+            // A year is "forever" and keeps `Instant + wait` from overflowing.
+            wait: wait.min(Duration::from_secs(365 * 86_400)),
         }
     }
 
@@ -62,18 +63,20 @@ impl<C, E> Pool<C, E> {
     /// Runs `f` on a connection of the pool.
     pub(crate) fn run<R>(&self, f: impl FnOnce(&mut C) -> Result<R, E>) -> Result<R, PoolError<E>> {
         let mut pooled = self.get()?;
-        let result = match pooled.conn.as_mut() {
-            Some(conn) => f(conn),
-            None => return Err(PoolError::TimedOut),
+        let Some(conn) = pooled.conn.as_mut() else {
+            return Err(PoolError::TimedOut);
         };
-        if pooled.conn.as_ref().is_some_and(self.broken) {
-            pooled.discard();
+        let result = f(conn);
+        if (self.broken)(conn) {
+            // Dropped without its connection: the slot is freed.
+            pooled.conn = None;
         }
         result.map_err(PoolError::Database)
     }
 
-    /// An idle connection, a new one, or one returned within the wait.
+    /// An idle connection, a new one, or one returned before the deadline.
     fn get(&self) -> Result<Pooled<'_, C, E>, PoolError<E>> {
+        let deadline = Instant::now() + self.wait;
         let mut state = self.lock();
         loop {
             if let Some(conn) = state.idle.pop() {
@@ -85,53 +88,45 @@ impl<C, E> Pool<C, E> {
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
-                return match (self.connect)() {
-                    Ok(conn) => Ok(Pooled {
-                        pool: self,
-                        conn: Some(conn),
-                    }),
-                    Err(e) => {
-                        self.lock().open -= 1;
-                        self.returned.notify_one();
-                        Err(PoolError::Database(e))
-                    }
+                // The slot is the guard's from here: freed if connecting
+                // fails, or panics.
+                let mut slot = Pooled {
+                    pool: self,
+                    conn: None,
                 };
+                slot.conn = Some((self.connect)().map_err(PoolError::Database)?);
+                return Ok(slot);
             }
-            let (next, timeout) = self
-                .returned
-                .wait_timeout(state, self.wait)
-                .unwrap_or_else(|e| e.into_inner());
-            state = next;
-            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return Err(PoolError::TimedOut);
             }
+            state = self
+                .returned
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
 
-/// A checked-out connection; goes back to the pool when dropped (also if
-/// the call panicked, so the count of open connections stays true).
+/// A checked-out connection, or a slot reserved for one being opened. On
+/// drop (also after a panic) the connection goes back to the pool, or
+/// without one the slot is freed, so the count of open connections stays
+/// true.
 struct Pooled<'a, C, E> {
     pool: &'a Pool<C, E>,
     conn: Option<C>,
 }
 
-impl<C, E> Pooled<'_, C, E> {
-    /// Closes the connection instead of returning it (after an error that
-    /// may have left it unusable).
-    fn discard(mut self) {
-        if self.conn.take().is_some() {
-            self.pool.lock().open -= 1;
-            self.pool.returned.notify_one();
-        }
-    }
-}
-
 impl<C, E> Drop for Pooled<'_, C, E> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.lock().idle.push(conn);
-            self.pool.returned.notify_one();
+        let mut state = self.pool.lock();
+        match self.conn.take() {
+            Some(conn) => state.idle.push(conn),
+            None => state.open -= 1,
         }
+        drop(state);
+        self.pool.returned.notify_one();
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls, Statement};
 
-use super::pool::Pool;
+use super::pool::{Pool, PoolError};
 use super::sql::{outcome, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
@@ -49,6 +49,7 @@ struct Connection {
 
 impl Connection {
     fn new(mut client: Client) -> Result<Self, postgres::Error> {
+        read_committed(&mut client)?;
         Ok(Connection {
             load: client.prepare(LOAD)?,
             create: client.prepare(CREATE)?,
@@ -67,8 +68,10 @@ impl Connection {
 ///   would need an async trait or a runtime inside a sync call.)
 /// - **Pool**: at most 16 connections by default
 ///   ([`with_connect`](Self::with_connect) sets another maximum), opened
-///   when needed, each with its three statements prepared once; a call
-///   waits up to 5 s for a free one. A connection found closed is dropped.
+///   when needed, each with its three statements prepared once and
+///   `READ COMMITTED` set; a call waits up to 5 s for a free one. A
+///   connection found closed is dropped (a load is then retried once on a
+///   fresh one; a save answers the error, since it may have happened).
 /// - **Schema**: created and migrated on [`connect`](Self::connect) inside
 ///   one transaction holding an advisory lock, so servers starting together
 ///   migrate once; a database from a newer `twostep` is refused with
@@ -102,14 +105,18 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects without TLS (a Unix socket, or a trusted network) with
     /// libpq-style parameters (`"host=… user=… dbname=…"` or a
-    /// `postgresql://` URL) and brings the schema up to date.
+    /// `postgresql://` URL; a `connect_timeout` of 5 s unless they set one)
+    /// and brings the schema up to date.
     ///
     /// # Errors
     /// [`SqlStoreError::Postgres`] if the parameters are invalid or the
     /// database cannot be reached or migrated,
     /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
     pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
-        let config: postgres::Config = params.parse()?;
+        let mut config: postgres::Config = params.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
         Self::with_connect(16, move || config.connect(NoTls))
     }
 
@@ -147,8 +154,19 @@ impl PostgresStore {
     }
 }
 
+/// `READ COMMITTED` whatever the role's or database's default: a racing
+/// `UPDATE` then waits, re-checks the version and changes no row (a
+/// conflict), where `REPEATABLE READ` would fail with a serialization
+/// error; and the migration sees what another server committed while it
+/// waited for the lock.
+fn read_committed(client: &mut Client) -> Result<(), postgres::Error> {
+    client
+        .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+}
+
 /// Brings the schema up to [`SCHEMA_VERSION`] in one transaction.
 fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
+    read_committed(client)?;
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS twostep_schema (version bigint NOT NULL)")?;
@@ -182,12 +200,19 @@ impl Store for PostgresStore {
     type Error = SqlStoreError;
 
     fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
-        let row = self.pool.run(|conn| {
+        let load = |conn: &mut Connection| {
             conn.client
                 .query_opt(&conn.load, &[&key.kind(), &key.id()])?
                 .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, Vec<u8>>(1)?)))
                 .transpose()
-        })?;
+        };
+        let row = match self.pool.run(load) {
+            // A pooled connection the server closed (a restart, an idle
+            // timeout) shows only when used; reading again on a fresh one
+            // is harmless. (A save is not repeated: it may have happened.)
+            Err(PoolError::Database(e)) if e.is_closed() => self.pool.run(load),
+            first => first,
+        }?;
         versioned(row)
     }
 

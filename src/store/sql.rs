@@ -40,6 +40,13 @@ pub enum SqlStoreError {
         /// The newest this build knows.
         supported: i64,
     },
+    /// SQLite could not put the database in WAL mode (it reported this
+    /// journal mode): an in-memory database, or a filesystem without the
+    /// shared memory WAL needs.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[error("sqlite could not use WAL mode (journal mode is {0})")]
+    NoWal(String),
     /// Every connection of the pool stayed in use for the whole wait.
     #[error("no database connection became free in time")]
     PoolTimedOut,

@@ -2,7 +2,7 @@
 //! conditional statement.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -57,6 +57,9 @@ const MAX_CONNECTIONS: usize = 16;
 ///   machine, loses no accepted step and no spent recovery code.
 /// - **Waiting**: a connection waits up to the busy timeout (5 s by
 ///   default) for another writer's lock before answering with an error.
+/// - **Files only**: WAL needs a file on a local filesystem; `":memory:"`
+///   is refused with [`SqlStoreError::NoWal`] (use
+///   [`MemoryStore`](crate::MemoryStore)).
 ///
 /// ```
 /// use twostep::{Keyring, Mfa, SqliteStore};
@@ -99,8 +102,12 @@ impl SqliteStore {
         path: impl AsRef<Path>,
         busy_timeout: Duration,
     ) -> Result<Self, SqlStoreError> {
+        // rusqlite counts the timeout in i32 milliseconds (about 24 days).
+        let busy_timeout = busy_timeout.min(Duration::from_millis(i32::MAX as u64));
         let path = path.as_ref().to_owned();
-        migrate(&mut connect(&path, busy_timeout)?)?;
+        let mut first = connect(&path, busy_timeout)?;
+        enable_wal(&first, Instant::now() + busy_timeout)?;
+        migrate(&mut first)?;
         let pool = Pool::new(
             MAX_CONNECTIONS,
             busy_timeout,
@@ -127,12 +134,35 @@ impl SqliteStore {
 fn connect(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy_timeout)?;
-    // WAL: readers never block the writer; FULL: a commit is on disk
-    // before it is answered (NORMAL could lose the last commits on power
-    // loss, and with them a spent recovery code).
-    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    // FULL: a commit is on disk before it is answered (in WAL mode NORMAL
+    // could lose the last commits on power loss, and with them a spent
+    // recovery code). Per connection; WAL itself is kept by the file.
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
+}
+
+/// Puts the file in WAL mode (readers never block the writer), once for
+/// all connections. Switching takes a write lock from inside a read, where
+/// SQLite does not wait on its own: when several processes open a new file
+/// together, the losers are told "busy" at once, so retry until the
+/// deadline.
+fn enable_wal(conn: &Connection, deadline: Instant) -> Result<(), SqlStoreError> {
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // An in-memory database, or a filesystem without shared memory:
+            // pooled connections would not share one database safely.
+            Ok(mode) => return Err(SqlStoreError::NoWal(mode)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Brings the schema up to [`SCHEMA_VERSION`] in one write transaction.

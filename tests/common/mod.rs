@@ -68,8 +68,10 @@ pub fn postgres_url() -> Option<String> {
     None
 }
 
-/// A fresh, empty database on the test server (dropped by the caller's
-/// `drop_database`), and the parameters to reach it.
+/// A fresh, empty database on the test server, and the parameters to reach
+/// it: `url` with `dbname=` appended, so `TWOSTEP_POSTGRES_URL` must be in
+/// `key=value` form (as `tools/pg-test-cluster` prints it). The databases
+/// stay until the throw-away cluster goes.
 #[cfg(feature = "postgres")]
 pub fn fresh_database(url: &str, label: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
