@@ -9,7 +9,6 @@
 //! [`Mfa::with_key_cache`](crate::Mfa::with_key_cache).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 use crate::otp::{Totp, TotpParams};
@@ -24,7 +23,7 @@ struct Entry {
 }
 
 pub(crate) struct KeyCache {
-    hasher: RandomState,
+    seed: u64,
     shards: Vec<Mutex<HashMap<Box<str>, Entry>>>,
     per_shard: usize,
 }
@@ -33,7 +32,7 @@ impl KeyCache {
     /// A cache of about `capacity` users (0: off).
     pub(crate) fn new(capacity: usize) -> KeyCache {
         KeyCache {
-            hasher: RandomState::new(),
+            seed: crate::shard::seed(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_shard: capacity.div_ceil(SHARDS),
         }
@@ -43,7 +42,7 @@ impl KeyCache {
         if self.per_shard == 0 {
             return None;
         }
-        let index = (self.hasher.hash_one(user) % SHARDS as u64) as usize;
+        let index = crate::shard::index(self.seed, user, SHARDS);
         self.shards.get(index)
     }
 

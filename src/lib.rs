@@ -17,6 +17,7 @@ mod recovery;
 mod seal;
 mod secret;
 mod service;
+mod shard;
 mod store;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]

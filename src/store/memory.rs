@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
@@ -35,7 +34,7 @@ impl Shard {
 /// record in or out, never while a code is computed.
 #[derive(Debug)]
 pub struct MemoryStore {
-    hasher: RandomState,
+    seed: u64,
     shards: Box<[CachePadded; SHARDS]>,
 }
 
@@ -48,7 +47,7 @@ struct CachePadded(Mutex<Shard>);
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            hasher: RandomState::new(),
+            seed: crate::shard::seed(),
             shards: Box::new(std::array::from_fn(|_| CachePadded::default())),
         }
     }
@@ -61,7 +60,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: RecordKey<'_>) -> MutexGuard<'_, Shard> {
-        let index = (self.hasher.hash_one(key) % SHARDS as u64) as usize;
+        let index = crate::shard::index(self.seed, key.id(), SHARDS);
         let [first, ..] = &*self.shards;
         let shard = self.shards.get(index).unwrap_or(first);
         // A poisoned lock only means another thread panicked while holding

@@ -6,7 +6,7 @@ use std::time::Duration;
 use postgres::{Client, NoTls, Statement};
 
 use super::pool::{Pool, PoolError};
-use super::sql::{outcome, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::sql::{outcome, steps_after, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The schema steps, each taking the database from the version before.
@@ -176,14 +176,9 @@ fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
             &[],
         )?
         .try_get(0)?;
-    if found > SCHEMA_VERSION {
-        return Err(SqlStoreError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    let steps = steps_after(&MIGRATIONS, found)?;
     if found < SCHEMA_VERSION {
-        for (_, step) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+        for step in steps {
             tx.batch_execute(step)?;
         }
         tx.execute("DELETE FROM twostep_schema", &[])?;

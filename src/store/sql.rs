@@ -13,6 +13,24 @@ use super::{SaveOutcome, Version, Versioned};
 ///    burst of writes) — never read by `twostep`.
 pub(crate) const SCHEMA_VERSION: i64 = 2;
 
+/// The steps of `migrations` (schema version, SQL) that take a database at
+/// schema `found` to [`SCHEMA_VERSION`], in order; refuses a newer one.
+pub(crate) fn steps_after<'a>(
+    migrations: &'a [(i64, &'a str)],
+    found: i64,
+) -> Result<impl Iterator<Item = &'a str>, SqlStoreError> {
+    if found > SCHEMA_VERSION {
+        return Err(SqlStoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(migrations
+        .iter()
+        .filter(move |(version, _)| *version > found)
+        .map(|(_, step)| *step))
+}
+
 /// An error of [`SqliteStore`](crate::SqliteStore) or
 /// [`PostgresStore`](crate::PostgresStore).
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::pool::Pool;
-use super::sql::{outcome, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::sql::{outcome, steps_after, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The schema steps, each taking the database from the version before.
@@ -87,7 +87,8 @@ impl SqliteStore {
     ///
     /// # Errors
     /// [`SqlStoreError::Sqlite`] if the file cannot be opened or migrated,
-    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` wrote it.
+    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` wrote it,
+    /// [`SqlStoreError::NoWal`] if it cannot be put in WAL mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SqlStoreError> {
         Self::open_with_busy_timeout(path, Duration::from_secs(5))
     }
@@ -174,14 +175,9 @@ fn migrate(conn: &mut Connection) -> Result<(), SqlStoreError> {
         [],
         |row| row.get(0),
     )?;
-    if found > SCHEMA_VERSION {
-        return Err(SqlStoreError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    let steps = steps_after(&MIGRATIONS, found)?;
     if found < SCHEMA_VERSION {
-        for (_, step) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+        for step in steps {
             tx.execute_batch(step)?;
         }
         tx.execute("DELETE FROM twostep_schema", [])?;
