@@ -650,8 +650,8 @@ impl MfaRecord {
         Transition::changed(Err(refusal), [Some(rejected), locked])
     }
 
-    /// The record's bytes, zeroized when dropped.
-    pub(crate) fn encode(&self) -> zeroize::Zeroizing<Vec<u8>> {
+    /// The record's bytes (no plaintext secret in them).
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new(FORMAT);
         w.u32(self.failures);
         w.u64(self.last_failure_at);

@@ -2,8 +2,6 @@
 //! fields. Reading never panics and refuses anything not written by a
 //! known format.
 
-use zeroize::Zeroizing;
-
 /// Why stored bytes could not be read as a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -27,12 +25,15 @@ pub enum RecordError {
 
 pub(crate) const MAGIC: [u8; 2] = *b"2s";
 
-/// Appends fields to a buffer that is zeroized when dropped.
-pub(crate) struct Writer(Zeroizing<Vec<u8>>);
+/// Appends fields to a buffer. Not zeroized: a record holds no plaintext
+/// secret (secrets are sealed, recovery codes hashed with the pepper), the
+/// store keeps the same bytes anyway, and wiping every copy cost ~100 ns per
+/// verify in byte-by-byte volatile writes.
+pub(crate) struct Writer(Vec<u8>);
 
 impl Writer {
     pub(crate) fn new(format: u8) -> Self {
-        let mut bytes = Zeroizing::new(Vec::with_capacity(256));
+        let mut bytes = Vec::with_capacity(256);
         bytes.extend_from_slice(&MAGIC);
         bytes.push(format);
         Writer(bytes)
@@ -70,7 +71,7 @@ impl Writer {
         self.0.extend(v.iter().take(usize::from(u8::MAX)));
     }
 
-    pub(crate) fn finish(self) -> Zeroizing<Vec<u8>> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         self.0
     }
 }

@@ -94,7 +94,7 @@ impl CompanyPolicy {
         evaluate(Some(self), has_active_factor, now)
     }
 
-    pub(crate) fn encode(&self) -> zeroize::Zeroizing<Vec<u8>> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new(FORMAT);
         w.u8(u8::from(self.require_mfa));
         w.u64(self.grace_period);

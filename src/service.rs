@@ -698,8 +698,7 @@ impl<S: Store> Mfa<S> {
         {
             None => Ok((MfaRecord::default(), None)),
             Some(stored) => {
-                let bytes = zeroize::Zeroizing::new(stored.bytes);
-                let record = MfaRecord::decode(&bytes).map_err(MfaError::CorruptRecord)?;
+                let record = MfaRecord::decode(&stored.bytes).map_err(MfaError::CorruptRecord)?;
                 Ok((record, Some(stored.version)))
             }
         }
