@@ -10,12 +10,7 @@
 //!
 //! - `service_verify/memory_store`: `Mfa::verify` of a valid, fresh code:
 //!   load, decode, throttle check, verify, encode, compare-and-swap save.
-//! - `service_verify/{sqlite,postgres}`: the same on `SqliteStore` (a file
-//!   in the temporary directory; WAL, `synchronous = FULL`, so each save
-//!   waits for the disk) and `PostgresStore` (the server of
-//!   `TWOSTEP_POSTGRES_URL`, see `tools/pg-test-cluster`; skipped without
-//!   it): one `SELECT` and one conditional `UPDATE` per verify. Built with
-//!   `--features sqlite,postgres`.
+//! - `service_verify/{sqlite,postgres}`: in `benches/with_databases.rs`.
 //! - `service_verify/twostep`: `Totp::verify` of a valid code alone.
 //! - `service_verify_threads/{one_thread,two_threads}`: time per service
 //!   verify, one thread on one user, or two threads each on its own user.
@@ -26,8 +21,10 @@
 //!
 //! Run: `cargo bench --all-features --bench service`.
 
+mod common;
+
+use common::Bench;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -35,82 +32,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Clock, Code, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret, SetSize,
-    Store, Totp, TotpParams, Window,
+    Store, Window,
 };
-
-const PERIOD: u64 = 30;
-
-/// A manual clock on its own cache lines: each thread sets its clock before
-/// every verify, and two clocks allocated side by side would otherwise
-/// share a line between the threads (a bench artifact: a host's
-/// `SystemClock` is never written).
-#[repr(align(128))]
-struct PaddedClock(ManualClock);
-
-impl Clock for PaddedClock {
-    fn now(&self) -> u64 {
-        self.0.now()
-    }
-}
-
-/// One user's service, with its own clock so each thread moves its own time.
-struct Bench<S: Store> {
-    mfa: Mfa<S>,
-    clock: Arc<PaddedClock>,
-    totp: Totp,
-    user: String,
-    next_step: AtomicU64,
-}
-
-impl<S: Store> Bench<S> {
-    fn new(store: S, user: &str) -> Bench<S> {
-        let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
-        let enrollment = Enrollment::builder("Acme", user)
-            .with_secret(secret.clone())
-            .unwrap();
-        let first_step = 1_700_000_000 / PERIOD;
-        let clock = Arc::new(PaddedClock(ManualClock::new(first_step * PERIOD)));
-        let mfa = Mfa::new(store, Keyring::new(1, &[7; 32])).with_clock(clock.clone());
-        let code = enrollment
-            .totp()
-            .generate_at_step(first_step)
-            .expose()
-            .to_string();
-        mfa.bind(user, &enrollment, &code).unwrap();
-        Bench {
-            mfa,
-            clock,
-            totp: Totp::new(&secret, TotpParams::default()),
-            user: user.to_owned(),
-            next_step: AtomicU64::new(first_step + 1),
-        }
-    }
-
-    /// `iters` valid codes for the next steps, made before timing starts.
-    fn codes(&self, iters: u64) -> (u64, Vec<[u8; 6]>) {
-        let first = self.next_step.fetch_add(iters, Ordering::Relaxed);
-        let codes = (first..first + iters)
-            .map(|step| {
-                let mut digits = [0u8; 6];
-                let text = self.totp.generate_at_step(step).expose().to_string();
-                digits.copy_from_slice(text.as_bytes());
-                digits
-            })
-            .collect();
-        (first, codes)
-    }
-
-    /// Verifies each code at its own step; the time of the loop alone.
-    fn run(&self, first: u64, codes: &[[u8; 6]]) -> Duration {
-        let start = Instant::now();
-        for (step, code) in (first..).zip(codes) {
-            self.clock.0.set(step * PERIOD);
-            let typed = std::str::from_utf8(code).unwrap();
-            black_box(self.mfa.verify(&self.user, black_box(typed)).unwrap());
-        }
-        start.elapsed()
-    }
-}
 
 fn service_verify(c: &mut Criterion) {
     let store = Arc::new(MemoryStore::new());
@@ -122,41 +45,6 @@ fn service_verify(c: &mut Criterion) {
             bench.run(first, &codes)
         })
     });
-    #[cfg(feature = "sqlite")]
-    {
-        let dir = std::env::temp_dir().join(format!("twostep-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let sqlite = Bench::new(
-            twostep::SqliteStore::open(dir.join("bench.db")).unwrap(),
-            "user-0",
-        );
-        group.bench_function("sqlite", |b| {
-            b.iter_custom(|iters| {
-                let (first, codes) = sqlite.codes(iters);
-                sqlite.run(first, &codes)
-            })
-        });
-        drop(sqlite);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    #[cfg(feature = "postgres")]
-    match std::env::var("TWOSTEP_POSTGRES_URL") {
-        Ok(url) => {
-            let postgres = Bench::new(
-                twostep::PostgresStore::connect(&url).unwrap(),
-                &format!("bench-{}", std::process::id()),
-            );
-            group.bench_function("postgres", |b| {
-                b.iter_custom(|iters| {
-                    let (first, codes) = postgres.codes(iters);
-                    postgres.run(first, &codes)
-                })
-            });
-        }
-        Err(_) => eprintln!(
-            "service_verify/postgres skipped: no TWOSTEP_POSTGRES_URL (see tools/pg-test-cluster)"
-        ),
-    }
     let now = 1_700_000_000;
     let code = bench.totp.generate(now).unwrap().expose().to_string();
     group.bench_function("twostep", |b| {
