@@ -102,7 +102,14 @@ impl Store for MemoryStore {
             }
             (Some(slot), Some(expected)) if slot.0 == expected => {
                 let next = Version(expected.0.wrapping_add(1));
-                *slot = (next, bytes.into());
+                slot.0 = next;
+                // A record keeps its size from save to save: write over the
+                // old bytes instead of allocating (and freeing) under the lock.
+                if slot.1.len() == bytes.len() {
+                    slot.1.copy_from_slice(bytes);
+                } else {
+                    slot.1 = bytes.into();
+                }
                 SaveOutcome::Saved(next)
             }
             _ => SaveOutcome::Conflict,
