@@ -140,8 +140,24 @@ fn a_verification_is_one_load_and_one_save() {
     }
 }
 
+/// The error of opening a database a schema-3 `twostep` migrated.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn assert_schema_3_refused(err: &twostep::SqlStoreError) {
+    assert!(
+        matches!(
+            err,
+            twostep::SqlStoreError::SchemaTooNew {
+                found: 3,
+                supported: 2
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[cfg(feature = "sqlite")]
 mod sqlite {
+    use super::assert_schema_3_refused;
     use super::common::TempDir;
     use twostep::{testkit, RecordKey, SqlStoreError, SqliteStore, Store, Version};
 
@@ -299,16 +315,7 @@ mod sqlite {
             .execute("UPDATE twostep_schema SET version = 3", [])
             .unwrap();
         let err = SqliteStore::open(&path).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SqlStoreError::SchemaTooNew {
-                    found: 3,
-                    supported: 2
-                }
-            ),
-            "{err:?}"
-        );
+        assert_schema_3_refused(&err);
     }
 
     #[test]
@@ -333,6 +340,7 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres_store {
+    use super::assert_schema_3_refused;
     use super::common::{fresh_database, postgres_url};
     use twostep::{testkit, PostgresStore, RecordKey, SqlStoreError, Store, Version};
 
@@ -387,16 +395,7 @@ mod postgres_store {
         old.execute("UPDATE twostep_schema SET version = 3", &[])
             .unwrap();
         let err = PostgresStore::connect(&params).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                SqlStoreError::SchemaTooNew {
-                    found: 3,
-                    supported: 2
-                }
-            ),
-            "{err:?}"
-        );
+        assert_schema_3_refused(&err);
     }
 
     /// Servers starting at once migrate once, without errors, and racing

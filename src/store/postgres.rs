@@ -6,7 +6,7 @@ use std::time::Duration;
 use postgres::{Client, NoTls, Statement};
 
 use super::pool::{Pool, PoolError};
-use super::sql::{outcome, steps_after, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::sql::{conditional_save, steps_after, versioned, SqlStoreError, SCHEMA_VERSION};
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The schema steps, each taking the database from the version before.
@@ -218,24 +218,19 @@ impl Store for PostgresStore {
         bytes: &[u8],
     ) -> Result<SaveOutcome, SqlStoreError> {
         let (kind, id) = (key.kind(), key.id());
-        let (changed, next) = match expected {
-            None => {
-                let changed = self
+        conditional_save(
+            expected,
+            || {
+                Ok(self
                     .pool
-                    .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?;
-                (changed, Version(1))
-            }
-            Some(expected) => {
-                let Some(column) = to_column(expected) else {
-                    return Ok(SaveOutcome::Conflict);
-                };
-                let changed = self.pool.run(|conn| {
+                    .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?)
+            },
+            |column| {
+                Ok(self.pool.run(|conn| {
                     conn.client
                         .execute(&conn.update, &[&bytes, &kind, &id, &column])
-                })?;
-                (changed, Version(expected.0.wrapping_add(1)))
-            }
-        };
-        Ok(outcome(changed, next))
+                })?)
+            },
+        )
     }
 }

@@ -82,36 +82,39 @@ impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
     }
 }
 
-/// A version as the `BIGINT` column holds it; `None` for one no row can
-/// hold (then no row matches it either).
-pub(crate) fn to_column(version: Version) -> Option<i64> {
-    i64::try_from(version.0).ok()
-}
-
-/// The column's value as a version.
-fn from_column(value: i64) -> Result<Version, SqlStoreError> {
-    u64::try_from(value)
-        .map(Version)
-        .map_err(|_| SqlStoreError::BadVersion(value))
-}
-
 /// A loaded row (version column and bytes) as a record.
 pub(crate) fn versioned(row: Option<(i64, Vec<u8>)>) -> Result<Option<Versioned>, SqlStoreError> {
     row.map(|(version, bytes)| {
         Ok(Versioned {
-            version: from_column(version)?,
+            version: u64::try_from(version)
+                .map(Version)
+                .map_err(|_| SqlStoreError::BadVersion(version))?,
             bytes,
         })
     })
     .transpose()
 }
 
-/// The answer to a conditional write that changed `rows` rows, saving
-/// the record at `next`.
-pub(crate) fn outcome(rows: u64, next: Version) -> SaveOutcome {
-    if rows == 1 {
+/// A save the way both SQL stores make it: `create` (an `INSERT … ON
+/// CONFLICT DO NOTHING`) for a new record, else `update` with the expected
+/// version as the column holds it (an `UPDATE … WHERE version = ?`); each
+/// answers the rows it changed: one is `Saved`, none a conflict.
+pub(crate) fn conditional_save<E>(
+    expected: Option<Version>,
+    create: impl FnOnce() -> Result<u64, E>,
+    update: impl FnOnce(i64) -> Result<u64, E>,
+) -> Result<SaveOutcome, E> {
+    let (rows, next) = match expected {
+        None => (create()?, Version(1)),
+        Some(expected) => match i64::try_from(expected.0) {
+            Ok(column) => (update(column)?, Version(expected.0.wrapping_add(1))),
+            // No row holds a version the column cannot.
+            Err(_) => return Ok(SaveOutcome::Conflict),
+        },
+    };
+    Ok(if rows == 1 {
         SaveOutcome::Saved(next)
     } else {
         SaveOutcome::Conflict
-    }
+    })
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::pool::Pool;
-use super::sql::{outcome, steps_after, to_column, versioned, SqlStoreError, SCHEMA_VERSION};
+use super::sql::{conditional_save, steps_after, versioned, SqlStoreError, SCHEMA_VERSION};
 use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The schema steps, each taking the database from the version before.
@@ -211,24 +211,20 @@ impl Store for SqliteStore {
         bytes: &[u8],
     ) -> Result<SaveOutcome, SqlStoreError> {
         let (kind, id) = (key.kind(), key.id());
-        let (changed, next) = match expected {
-            None => {
-                let changed = self
+        conditional_save(
+            expected,
+            || {
+                Ok(self
                     .pool
-                    .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?;
-                (changed as u64, Version(1))
-            }
-            Some(expected) => {
-                let Some(column) = to_column(expected) else {
-                    return Ok(SaveOutcome::Conflict);
-                };
-                let changed = self.pool.run(|conn| {
+                    .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?
+                    as u64)
+            },
+            |column| {
+                Ok(self.pool.run(|conn| {
                     conn.prepare_cached(UPDATE)?
                         .execute((bytes, kind, id, column))
-                })?;
-                (changed as u64, Version(expected.0.wrapping_add(1)))
-            }
-        };
-        Ok(outcome(changed, next))
+                })? as u64)
+            },
+        )
     }
 }
