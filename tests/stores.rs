@@ -140,6 +140,25 @@ fn a_verification_is_one_load_and_one_save() {
     }
 }
 
+/// After migrating from schema 1, the row written then (`ann`, version 7,
+/// bytes 1 2) keeps its version and bytes, and saves on from there.
+fn assert_schema_1_row_kept<S: Store>(store: &S)
+where
+    S::Error: std::fmt::Debug,
+{
+    let ann = store.load(RecordKey::User("ann")).unwrap().unwrap();
+    assert_eq!(
+        (ann.version, ann.bytes.as_slice()),
+        (Version(7), &[1u8, 2][..])
+    );
+    assert_eq!(
+        store
+            .save(RecordKey::User("ann"), Some(Version(7)), b"new")
+            .unwrap(),
+        SaveOutcome::Saved(Version(8))
+    );
+}
+
 /// The error of opening a database a schema-3 `twostep` migrated.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn assert_schema_3_refused(err: &twostep::SqlStoreError) {
@@ -157,8 +176,8 @@ fn assert_schema_3_refused(err: &twostep::SqlStoreError) {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use super::assert_schema_3_refused;
     use super::common::TempDir;
+    use super::{assert_schema_1_row_kept, assert_schema_3_refused};
     use twostep::{testkit, RecordKey, SqlStoreError, SqliteStore, Store, Version};
 
     #[test]
@@ -276,17 +295,7 @@ mod sqlite {
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), 2);
-        let ann = store.load(RecordKey::User("ann")).unwrap().unwrap();
-        assert_eq!(
-            (ann.version, ann.bytes.as_slice()),
-            (Version(7), &[1u8, 2][..])
-        );
-        assert_eq!(
-            store
-                .save(RecordKey::User("ann"), Some(Version(7)), b"new")
-                .unwrap(),
-            twostep::SaveOutcome::Saved(Version(8))
-        );
+        assert_schema_1_row_kept(&store);
         let check = rusqlite::Connection::open(&path).unwrap();
         let updated_at: i64 = check
             .query_row(
@@ -340,9 +349,9 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres_store {
-    use super::assert_schema_3_refused;
     use super::common::{fresh_database, postgres_url};
-    use twostep::{testkit, PostgresStore, RecordKey, SqlStoreError, Store, Version};
+    use super::{assert_schema_1_row_kept, assert_schema_3_refused};
+    use twostep::{testkit, PostgresStore, SqlStoreError};
 
     #[test]
     fn keeps_the_contract() {
@@ -373,17 +382,7 @@ mod postgres_store {
         .unwrap();
         let store = PostgresStore::connect(&params).unwrap();
         assert_eq!(store.schema_version().unwrap(), 2);
-        let ann = store.load(RecordKey::User("ann")).unwrap().unwrap();
-        assert_eq!(
-            (ann.version, ann.bytes.as_slice()),
-            (Version(7), &[1u8, 2][..])
-        );
-        assert_eq!(
-            store
-                .save(RecordKey::User("ann"), Some(Version(7)), b"new")
-                .unwrap(),
-            twostep::SaveOutcome::Saved(Version(8))
-        );
+        assert_schema_1_row_kept(&store);
         let recent: bool = old
             .query_one(
                 "SELECT updated_at > now() - interval '1 hour' FROM twostep_records WHERE id = 'ann'",
