@@ -4,6 +4,8 @@
 //! it must be saved and which events it produced. It never touches storage:
 //! the service saves with compare-and-swap and only then reports the outcome.
 
+use std::sync::Arc;
+
 use crate::codec::{Reader, RecordError, Writer};
 use crate::event::{Event, RejectReason};
 use crate::key_cache::KeyCache;
@@ -42,7 +44,7 @@ impl Context<'_> {
     /// The factor's prepared key, and the opened secret when it had to be
     /// opened under an older key (so that it can be resealed). A cached key
     /// is used only for the current key's sealing of this very record.
-    fn prepare(&self, factor: &Factor) -> Result<(Totp, Option<Secret>), SealError> {
+    fn prepare(&self, factor: &Factor) -> Result<(Arc<Totp>, Option<Secret>), SealError> {
         let current = factor.sealed.key_id == self.keyring.current_id();
         if current {
             if let Some(totp) = self
@@ -53,7 +55,7 @@ impl Context<'_> {
             }
         }
         let secret = self.keyring.open(self.user, &factor.sealed)?;
-        let totp = Totp::new(&secret, factor.params);
+        let totp = Arc::new(Totp::new(&secret, factor.params));
         if current {
             self.key_cache.put(self.user, &factor.sealed, &totp);
             return Ok((totp, None));
@@ -218,8 +220,14 @@ impl<T> Transition<T> {
     }
 }
 
+/// A secret that would not open or seal: refused, nothing changed.
+impl<T> From<SealError> for Transition<T> {
+    fn from(error: SealError) -> Self {
+        Transition::unchanged(Err(Refusal::Seal(error)), None)
+    }
+}
+
 impl MfaRecord {
-    /// Checks `input` against the active factor.
     /// Checks `input` against the active factor. On success the step is
     /// remembered, and a secret sealed under an older key is resealed under
     /// the current one.
@@ -230,12 +238,16 @@ impl MfaRecord {
         if let Some(refused) = self.gate(cx) {
             return refused;
         }
+        // Parse first: a malformed input costs no key.
+        let code = match Code::parse(input, factor.params.digits()) {
+            Ok(code) => code,
+            Err(error) => return self.refuse(cx, error),
+        };
         let (totp, old_secret) = match cx.prepare(factor) {
             Ok(prepared) => prepared,
-            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => return error.into(),
         };
-        let outcome = Code::parse(input, factor.params.digits())
-            .and_then(|code| totp.verify(cx.now, &code, cx.window, factor.last_accepted));
+        let outcome = totp.verify(cx.now, &code, cx.window, factor.last_accepted);
         match outcome {
             Ok(verified) => {
                 if let Some(factor) = &mut self.factor {
@@ -277,7 +289,7 @@ impl MfaRecord {
                     *sealed = new;
                     changed = true;
                 }
-                Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+                Err(error) => return error.into(),
             }
         }
         // Recovery hashes cannot be moved to a new pepper without the codes.
@@ -319,7 +331,7 @@ impl MfaRecord {
             .and_then(|sealed| Ok((sealed, cx.issue_recovery(cx.recovery_mode)?)));
         let (sealed, (recovery_codes, recovery)) = match issued {
             Ok(issued) => issued,
-            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => return error.into(),
         };
         self.factor = Some(Factor {
             sealed,
@@ -364,7 +376,7 @@ impl MfaRecord {
         };
         let pepper = match cx.keyring.pepper(recovery.key_id) {
             Ok(pepper) => pepper,
-            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => return error.into(),
         };
         let Some(index) = recovery.find(pepper, cx.user, &typed) else {
             return self.refuse(cx, VerifyError::Mismatch);
@@ -377,7 +389,7 @@ impl MfaRecord {
                     self.recovery_unacknowledged = true;
                     codes.pop()
                 }
-                Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+                Err(error) => return error.into(),
             }
         } else {
             if let Some(code) = self.recovery.as_mut().and_then(|r| r.codes.get_mut(index)) {
@@ -423,7 +435,7 @@ impl MfaRecord {
                 let verified = checked.events().last();
                 Transition::changed(Ok(codes), [verified, Some(issued)])
             }
-            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => error.into(),
         }
     }
 
@@ -447,7 +459,7 @@ impl MfaRecord {
                 });
                 Transition::changed(Ok(()), [Some(Event::EnrollmentStarted), None])
             }
-            Err(error) => Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => error.into(),
         }
     }
 
@@ -478,19 +490,22 @@ impl MfaRecord {
         if let Some(refused) = self.gate(cx) {
             return refused;
         }
+        let code = match Code::parse(input, params.digits()) {
+            Ok(code) => code,
+            Err(error) => return self.refuse(cx, error),
+        };
         let secret = match cx.keyring.open(cx.user, &sealed) {
             Ok(secret) => secret,
-            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => return error.into(),
         };
-        let outcome = Code::parse(input, params.digits())
-            .and_then(|code| Totp::new(&secret, params).verify(cx.now, &code, cx.window, None));
+        let outcome = Totp::new(&secret, params).verify(cx.now, &code, cx.window, None);
         let verified = match outcome {
             Ok(verified) => verified,
             Err(error) => return self.refuse(cx, error),
         };
         let (codes, recovery) = match cx.issue_recovery(cx.recovery_mode) {
             Ok(issued) => issued,
-            Err(error) => return Transition::unchanged(Err(Refusal::Seal(error)), None),
+            Err(error) => return error.into(),
         };
         self.enrollment = Some(EnrollmentState::Confirmed {
             sealed,

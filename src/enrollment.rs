@@ -162,7 +162,8 @@ impl Enrollment {
 
     /// The secret and parameters, to store.
     pub fn into_parts(self) -> (Secret, TotpParams) {
-        let params = *self.totp.params();
-        (self.uri.into_secret(), params)
+        // A clone, not a move out of the URI: the URI's copy is then dropped
+        // and wiped, where a move would leave its bytes behind unwiped.
+        (self.uri.secret().clone(), *self.totp.params())
     }
 }

@@ -9,7 +9,7 @@
 //! [`Mfa::with_key_cache`](crate::Mfa::with_key_cache).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::otp::{Totp, TotpParams};
 use crate::seal::{SealedSecret, NONCE_LEN};
@@ -19,7 +19,9 @@ const SHARDS: usize = 16;
 struct Entry {
     key_id: u32,
     nonce: [u8; NONCE_LEN],
-    totp: Totp,
+    /// Shared with the checks using it: a hit copies no key state, and the
+    /// state is zeroized once, when the last holder lets go.
+    totp: Arc<Totp>,
 }
 
 pub(crate) struct KeyCache {
@@ -52,17 +54,17 @@ impl KeyCache {
         user: &str,
         sealed: &SealedSecret,
         params: &TotpParams,
-    ) -> Option<Totp> {
+    ) -> Option<Arc<Totp>> {
         let shard = self.shard(user)?.lock().ok()?;
         let entry = shard.get(user)?;
         (entry.key_id == sealed.key_id
             && entry.nonce == sealed.nonce
             && entry.totp.params() == params)
-            .then(|| entry.totp.clone())
+            .then(|| Arc::clone(&entry.totp))
     }
 
     /// Remembers the prepared key of `user`'s factor sealed as `sealed`.
-    pub(crate) fn put(&self, user: &str, sealed: &SealedSecret, totp: &Totp) {
+    pub(crate) fn put(&self, user: &str, sealed: &SealedSecret, totp: &Arc<Totp>) {
         let Some(mut shard) = self.shard(user).and_then(|s| s.lock().ok()) else {
             return;
         };
@@ -77,7 +79,7 @@ impl KeyCache {
             Entry {
                 key_id: sealed.key_id,
                 nonce: sealed.nonce,
-                totp: totp.clone(),
+                totp: Arc::clone(totp),
             },
         );
     }

@@ -13,11 +13,11 @@
 
 use core::fmt;
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::seal::{Entropy, SealError};
+use crate::seal::{hmac_sha256, Entropy, SealError};
 
 /// Characters of a code, without separators.
 pub(crate) const CODE_CHARS: usize = 16;
@@ -147,6 +147,7 @@ impl RecoveryState {
         entropy: &dyn Entropy,
     ) -> Result<(Vec<RecoveryCode>, RecoveryState), SealError> {
         let count = mode.count();
+        let peppered = hmac_sha256(pepper);
         let mut shown = Vec::with_capacity(count);
         let mut codes = Vec::with_capacity(count);
         for _ in 0..count {
@@ -157,7 +158,7 @@ impl RecoveryState {
             let chars = Zeroizing::new(crockford(&random));
             codes.push(StoredCode {
                 salt,
-                hash: keyed_hash(pepper, user, &salt, &chars),
+                hash: keyed_hash(&peppered, user, &salt, &chars),
                 spent: false,
             });
             shown.push(grouped(&chars));
@@ -197,10 +198,11 @@ impl RecoveryState {
         user: &str,
         normalized: &[u8; CODE_CHARS],
     ) -> (Choice, u64) {
+        let peppered = hmac_sha256(pepper);
         let mut found = Choice::from(0);
         let mut index = 0u64;
         for (i, code) in (0u64..).zip(&self.codes) {
-            let matches = keyed_hash(pepper, user, &code.salt, normalized).ct_eq(&code.hash)
+            let matches = keyed_hash(&peppered, user, &code.salt, normalized).ct_eq(&code.hash)
                 & Choice::from(u8::from(!code.spent));
             index.conditional_assign(&i, matches & !found);
             found |= matches;
@@ -233,20 +235,15 @@ pub(crate) fn normalize(input: &str) -> Option<Zeroizing<[u8; CODE_CHARS]>> {
     (len == CODE_CHARS).then_some(out)
 }
 
-/// HMAC-SHA-256(pepper, len(user) ‖ user ‖ salt ‖ code).
+/// HMAC-SHA-256(pepper, len(user) ‖ user ‖ salt ‖ code), from the HMAC
+/// keyed with the pepper once per set.
 fn keyed_hash(
-    pepper: &[u8; 32],
+    peppered: &Hmac<sha2::Sha256>,
     user: &str,
     salt: &[u8; SALT_LEN],
     chars: &[u8; CODE_CHARS],
 ) -> [u8; HASH_LEN] {
-    // A 32-byte key padded to the 64-byte block is the same HMAC key.
-    let mut block = [0u8; 64];
-    for (dst, src) in block.iter_mut().zip(pepper) {
-        *dst = *src;
-    }
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
-    block.zeroize();
+    let mut mac = peppered.clone();
     // Bound to the user, like sealed secrets: a user's stored codes copied
     // into another user's record do not match there.
     mac.update(&(user.len() as u64).to_be_bytes());

@@ -48,25 +48,31 @@ impl Key {
         // Separate keys for separate uses, derived from the one secret the
         // host manages: HMAC-SHA-256(master, label), as HKDF-Expand does
         // for a single block.
-        // HMAC pads a short key with zeros to the block, so the padded
-        // 64-byte block is the same key, and this constructor cannot fail.
-        let mut block = [0u8; 64];
-        for (dst, src) in block.iter_mut().zip(master) {
-            *dst = *src;
-        }
+        let keyed = hmac_sha256(master);
         let derive = |label: &[u8]| -> [u8; 32] {
-            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+            let mut mac = keyed.clone();
             mac.update(label);
             mac.finalize().into_bytes().into()
         };
-        let key = Key {
+        Key {
             id,
             seal: derive(b"twostep/v1/seal-totp-secret\x01"),
             pepper: derive(b"twostep/v1/recovery-code-pepper\x01"),
-        };
-        block.zeroize();
-        key
+        }
     }
+}
+
+/// HMAC-SHA-256 keyed with a 32-byte key, ready to clone per message.
+/// HMAC pads a short key with zeros to the block, so the padded 64-byte
+/// block is the same key, and this constructor cannot fail.
+pub(crate) fn hmac_sha256(key: &[u8; 32]) -> Hmac<sha2::Sha256> {
+    let mut block = [0u8; 64];
+    for (dst, src) in block.iter_mut().zip(key) {
+        *dst = *src;
+    }
+    let mac = <Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+    block.zeroize();
+    mac
 }
 
 /// The application's keys: a current key that seals, and older keys that

@@ -66,7 +66,9 @@ pub enum SecretError {
 /// assert!(github.warning().is_some()); // 80 bits: accepted, with a warning
 /// # Ok::<(), twostep::SecretError>(())
 /// ```
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+// Only `ZeroizeOnDrop`: a public `Zeroize` would let a caller empty a
+// `Secret` in place and keep using it as an empty key.
+#[derive(Clone, ZeroizeOnDrop)]
 pub struct Secret {
     /// Inline, so that loading a stored factor allocates nothing.
     buf: [u8; Secret::MAX_LEN],

@@ -49,8 +49,8 @@ pub enum MfaError<E> {
         /// Seconds until the next check is allowed.
         retry_after: u64,
     },
-    /// Locked after too many failures, until an owner unlocks the factor (or,
-    /// later, a recovery code is used). No code was checked.
+    /// Locked after too many failures, until an owner unlocks the factor or
+    /// a recovery code is used. No one-time code was checked.
     #[error("locked after too many failed attempts")]
     Locked,
     /// The server's clock is before the factor's T0.
@@ -417,7 +417,9 @@ impl<S: Store> Mfa<S> {
     /// # Errors
     /// [`MfaError::Mismatch`] (also for a spent code),
     /// [`Malformed`](MfaError::Malformed), [`Throttled`](MfaError::Throttled),
-    /// [`NoFactor`](MfaError::NoFactor), or an infrastructure error.
+    /// [`NoFactor`](MfaError::NoFactor), [`Seal`](MfaError::Seal) if the
+    /// codes were hashed under a key no longer in the keyring, or an
+    /// infrastructure error.
     pub fn use_recovery_code(
         &self,
         user: &str,

@@ -237,7 +237,7 @@ pub fn concurrent_creates<S: Store>(store: &S, writers: usize) -> Result<(), Con
     let check = "concurrent_creates";
     let id = fresh_id("creates");
     let key = RecordKey::User(&id);
-    let outcomes = race(writers, |writer| {
+    let outcomes = race(check, writers, |writer| {
         save(check, store, key, None, &writer_bytes(writer)).map(|o| (writer, o))
     })?;
     one_winner(check, store, key, &outcomes)
@@ -258,7 +258,7 @@ pub fn concurrent_saves_of_one_version<S: Store>(
     let id = fresh_id("one-version");
     let key = RecordKey::User(&id);
     let version = saved(check, store, key, None, b"start")?;
-    let outcomes = race(writers, |writer| {
+    let outcomes = race(check, writers, |writer| {
         save(check, store, key, Some(version), &writer_bytes(writer)).map(|o| (writer, o))
     })?;
     one_winner(check, store, key, &outcomes)
@@ -281,7 +281,7 @@ pub fn no_lost_updates<S: Store>(
     let key = RecordKey::User(&id);
     saved(check, store, key, None, &0u64.to_be_bytes())?;
     let versions = Mutex::new(Vec::new());
-    race(writers, |_| {
+    race(check, writers, |_| {
         for _ in 0..rounds {
             increment(check, store, key, &versions)?;
         }
@@ -377,6 +377,7 @@ fn one_winner<S: Store>(
 /// Runs `work` on `threads` threads released at one instant; the results
 /// in thread order, or the first violation.
 fn race<T: Send>(
+    check: &'static str,
     threads: usize,
     work: impl Fn(usize) -> Result<T, ContractViolation> + Sync,
 ) -> Result<Vec<T>, ContractViolation> {
@@ -391,12 +392,13 @@ fn race<T: Send>(
                 })
             })
             .collect();
-        handles
+        // Join every thread before looking at any result, so that a panic
+        // in one becomes a violation rather than a panic of the scope.
+        let joined: Vec<_> = handles.into_iter().map(|handle| handle.join()).collect();
+        joined
             .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err(broken("race", "a store call panicked".into())))
+            .map(|joined| {
+                joined.unwrap_or_else(|_| Err(broken(check, "a store call panicked".into())))
             })
             .collect()
     })

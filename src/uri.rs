@@ -113,14 +113,16 @@ pub struct KeyUri {
 }
 
 impl KeyUri {
-    /// The longest URI read: 4 KiB.
+    /// The longest URI read or written: 4 KiB.
     pub const MAX_LEN: usize = 4096;
 
     /// A TOTP URI for `account` at `issuer`.
     ///
     /// # Errors
-    /// [`UriError::InvalidName`] if either name is empty, contains `:` or has
-    /// surrounding white space; [`UriError::NonZeroT0`] if `params` has T0 ≠ 0.
+    /// [`UriError::InvalidName`] if either name is empty, contains `:` or a
+    /// control character, or has surrounding white space;
+    /// [`UriError::NonZeroT0`] if `params` has T0 ≠ 0; [`UriError::TooLong`]
+    /// if the written URI would exceed [`KeyUri::MAX_LEN`].
     pub fn new_totp(
         issuer: &str,
         account: &str,
@@ -146,7 +148,8 @@ impl KeyUri {
     /// An HOTP URI for `account` at `issuer`, starting at `counter`.
     ///
     /// # Errors
-    /// [`UriError::InvalidName`] as for [`KeyUri::new_totp`].
+    /// [`UriError::InvalidName`] and [`UriError::TooLong`] as for
+    /// [`KeyUri::new_totp`].
     pub fn new_hotp(
         issuer: &str,
         account: &str,
@@ -391,10 +394,6 @@ impl KeyUri {
     /// The secret.
     pub fn secret(&self) -> &Secret {
         &self.secret
-    }
-
-    pub(crate) fn into_secret(self) -> Secret {
-        self.secret
     }
 
     /// The algorithm.
