@@ -166,16 +166,19 @@ impl ThrottlePolicy {
         }
         match self.delay_after(failures) {
             None => Gate::Open,
-            Some(delay) => {
-                let allowed_at = last_failure_at.saturating_add(delay);
-                if now >= allowed_at {
-                    Gate::Open
-                } else {
-                    Gate::Wait {
-                        retry_after: allowed_at - now,
-                    }
-                }
-            }
+            Some(delay) => wait(last_failure_at, delay, now),
+        }
+    }
+}
+
+/// Open once `delay` seconds have passed since the last failure.
+fn wait(last_failure_at: u64, delay: u64, now: u64) -> Gate {
+    let allowed_at = last_failure_at.saturating_add(delay);
+    if now >= allowed_at {
+        Gate::Open
+    } else {
+        Gate::Wait {
+            retry_after: allowed_at - now,
         }
     }
 }
@@ -190,14 +193,7 @@ impl ThrottlePolicy {
         if failures < self.lockout_after {
             return self.gate(failures, last_failure_at, now);
         }
-        let allowed_at = last_failure_at.saturating_add(self.max_delay);
-        if now >= allowed_at {
-            Gate::Open
-        } else {
-            Gate::Wait {
-                retry_after: allowed_at - now,
-            }
-        }
+        wait(last_failure_at, self.max_delay, now)
     }
 }
 

@@ -6,6 +6,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
@@ -39,12 +41,7 @@ impl World {
 
     /// The authenticator app: the code it shows now.
     fn app(&self, enrollment: &Enrollment) -> String {
-        enrollment
-            .totp()
-            .generate(self.clock.now())
-            .unwrap()
-            .expose()
-            .to_string()
+        common::code_at(enrollment, self.clock.now())
     }
 
     /// Steps 1-4 for `user`: activate, scan and type, see the recovery code,
@@ -406,8 +403,7 @@ fn a_pending_enrollment_never_replaces_an_active_factor() {
         .begin_enrollment(USER, Enrollment::builder("Acme", USER))
         .unwrap();
     // ...then the user binds their own factor in one call.
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(77);
-    let own = Enrollment::builder("Acme", USER).build(&mut rng).unwrap();
+    let own = common::enrollment(77);
     w.mfa.bind(USER, &own, &w.app(&own)).unwrap();
     assert!(matches!(
         w.mfa.confirm_enrollment(USER, &w.app(&theirs)),

@@ -7,6 +7,8 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use std::sync::{Arc, Barrier};
 
 use rand_chacha::rand_core::SeedableRng;
@@ -33,8 +35,7 @@ fn fixture(mode: RecoveryMode, throttle: ThrottlePolicy) -> Fixture {
         .with_recovery(mode)
         .with_throttle(throttle)
         .with_max_attempts(64);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
-    let enrollment = Enrollment::builder("Acme", "user").build(&mut rng).unwrap();
+    let enrollment = common::enrollment(12);
     Fixture {
         mfa,
         store,
@@ -45,12 +46,7 @@ fn fixture(mode: RecoveryMode, throttle: ThrottlePolicy) -> Fixture {
 
 impl Fixture {
     fn otp(&self) -> String {
-        self.enrollment
-            .totp()
-            .generate(self.clock.now())
-            .unwrap()
-            .expose()
-            .to_string()
+        common::code_at(&self.enrollment, self.clock.now())
     }
 
     fn bind(&self, user: &str) -> Vec<RecoveryCode> {

@@ -76,7 +76,8 @@ impl<C, E> Pool<C, E> {
 
     /// An idle connection, a new one, or one returned before the deadline.
     fn get(&self) -> Result<Pooled<'_, C, E>, PoolError<E>> {
-        let deadline = Instant::now() + self.wait;
+        // Read the clock only if a wait is needed.
+        let mut deadline = None;
         let mut state = self.lock();
         loop {
             if let Some(conn) = state.idle.pop() {
@@ -97,7 +98,10 @@ impl<C, E> Pool<C, E> {
                 slot.conn = Some((self.connect)().map_err(PoolError::Database)?);
                 return Ok(slot);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let left = deadline
+                .get_or_insert(now + self.wait)
+                .saturating_duration_since(now);
             if left.is_zero() {
                 return Err(PoolError::TimedOut);
             }
