@@ -268,18 +268,20 @@ impl MfaRecord {
     pub(crate) fn reseal(&mut self, cx: &Context<'_>) -> Transition<Resealed> {
         let current = cx.keyring.current_id();
         // Every sealed secret in the record: the factor's and an enrollment's.
-        let mut seals: Vec<&mut SealedSecret> = Vec::with_capacity(2);
-        if let Some(factor) = &mut self.factor {
-            seals.push(&mut factor.sealed);
-        }
-        match &mut self.enrollment {
+        let enrolling = match &mut self.enrollment {
             Some(
                 EnrollmentState::Pending { sealed, .. } | EnrollmentState::Confirmed { sealed, .. },
-            ) => seals.push(sealed),
-            None => {}
-        }
+            ) => Some(sealed),
+            None => None,
+        };
+        let seals = self
+            .factor
+            .as_mut()
+            .map(|f| &mut f.sealed)
+            .into_iter()
+            .chain(enrolling);
         let mut changed = false;
-        for sealed in seals.into_iter().filter(|s| s.key_id != current) {
+        for sealed in seals.filter(|s| s.key_id != current) {
             match cx
                 .keyring
                 .open(cx.user, sealed)
@@ -526,13 +528,14 @@ impl MfaRecord {
     pub(crate) fn acknowledge_recovery(&mut self, cx: &Context<'_>) -> Transition<()> {
         // Take the enrollment only if it is the confirmed one (a pending one
         // stays), and never over an active factor.
-        let confirmed = self.factor.is_none()
-            && matches!(self.enrollment, Some(EnrollmentState::Confirmed { .. }));
+        let no_factor = self.factor.is_none();
         if let Some(EnrollmentState::Confirmed {
             sealed,
             params,
             last_accepted,
-        }) = self.enrollment.take_if(|_| confirmed)
+        }) = self
+            .enrollment
+            .take_if(|e| no_factor && matches!(e, EnrollmentState::Confirmed { .. }))
         {
             self.factor = Some(Factor {
                 sealed,
