@@ -1,5 +1,7 @@
-//! The product story, screen by screen: an owner activates MFA, requires it
-//! for the company account, and a user meets "Company Account Verification".
+//! The help page's two sequences, screen by screen, as a host renders them
+//! from `twostep` alone: the owner activates their own MFA (one code) and
+//! requires MFA of every user; a user meets "Company Account Verification"
+//! (two codes); later sign-ins with a code and with the recovery code.
 //!
 //! Run: `cargo run --example company_flow` (a simulated authenticator app),
 //! or `cargo run --example company_flow -- --interactive` to scan the QR
@@ -12,8 +14,8 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use twostep::{
-    Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecoveryCode,
-    SignInRequirement, Store, SystemClock,
+    Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
+    MfaError, Passed, Screen, Store, SystemClock,
 };
 
 const COMPANY: &str = "acme";
@@ -28,92 +30,109 @@ struct Person {
 }
 
 impl Person {
-    fn code(&self, enrollment: &Enrollment) -> Result<String, Box<dyn Error>> {
+    fn types_code(&self, phone: &Enrollment) -> Result<String, Box<dyn Error>> {
         if self.interactive {
-            print!("    Enter the 6-digit code from your app: ");
+            print!("    One-time code: ");
             std::io::stdout().flush()?;
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
-            Ok(line.trim().to_owned())
-        } else {
-            let code = enrollment
-                .totp()
-                .generate(self.clock.now())?
-                .expose()
-                .to_string();
-            println!("    (the app shows {code}; the person types it)");
-            Ok(code)
+            return Ok(line.trim().to_owned());
         }
+        let code = phone
+            .totp()
+            .generate(self.clock.now())?
+            .expose()
+            .to_string();
+        println!("    One-time code: {code}   (from the simulated app)");
+        Ok(code)
     }
 
-    fn wait(&self, seconds: u64) {
+    fn waits(&self, seconds: u64) {
         match &self.manual {
             Some(clock) => clock.advance(seconds),
             None => std::thread::sleep(std::time::Duration::from_secs(seconds)),
         }
     }
 
-    fn show_qr(&self, enrollment: &Enrollment) -> Result<(), Box<dyn Error>> {
-        if self.interactive {
-            print!("{}", enrollment.qr()?.to_terminal());
-        }
-        println!(
-            "    QR code for: {}",
-            enrollment.uri().expose_uri().as_str()
-        );
-        println!(
-            "    Or enter this key by hand: {}",
-            enrollment.secret().expose_base32().as_str()
-        );
-        Ok(())
+    fn ticks(&self) {
+        println!("    [x] I have safely recorded this number");
+        println!("    (Continue)");
     }
 }
 
-fn screen(title: &str) {
-    println!("\n== {title}");
+fn heading(text: &str) {
+    println!("\n--- {text}");
 }
 
-/// Steps 1-4 for one person: activate, scan, type the code, record the
-/// recovery code, tick the box, continue.
-fn activate<S: Store>(
-    mfa: &Mfa<S>,
-    person: &Person,
-    user: &str,
-) -> Result<(Enrollment, Vec<RecoveryCode>), Box<dyn Error>> {
-    screen(&format!("{user}: Multi-Factor Authentication → Activate"));
-    let enrollment = mfa.begin_enrollment(user, Enrollment::builder("Acme", user))?;
-    person.show_qr(&enrollment)?;
-    let codes = loop {
-        match mfa.confirm_enrollment(user, &person.code(&enrollment)?) {
-            Ok(codes) => break codes,
-            Err(MfaError::Mismatch | MfaError::Malformed) => {
-                println!("    That code is not right; try again.")
+/// What the host draws for a screen: its title, its sentence and what it
+/// carries (the QR code and key, the recovery codes). Returns the phone
+/// once the QR code is on screen, as if the person scanned it.
+fn render(screen: &Screen, person: &Person) -> Result<Option<Enrollment>, Box<dyn Error>> {
+    println!("\n  [{}]", screen.title());
+    println!("  {}", screen.for_person());
+    match screen {
+        Screen::ScanQr { enrollment } => {
+            if person.interactive {
+                print!("{}", enrollment.qr()?.to_terminal());
             }
-            Err(e) => return Err(e.into()),
+            let key = enrollment.secret().expose_base32();
+            let groups: Vec<&str> = key
+                .as_bytes()
+                .chunks(4)
+                .filter_map(|g| std::str::from_utf8(g).ok())
+                .collect();
+            let params = enrollment.params();
+            println!(
+                "    (QR code of {})",
+                enrollment.uri().expose_uri().as_str()
+            );
+            println!(
+                "    Can't scan? Enter this key: {}  ({}, {} digits, {} s)",
+                groups.join(" "),
+                params.algorithm().uri_name(),
+                params.digits().get(),
+                params.period().seconds()
+            );
+            Ok(Some(enrollment.clone()))
         }
-    };
-    screen(&format!("{user}: Copy provided recovery code"));
-    for code in &codes {
-        println!("    {}", code.expose_str());
+        Screen::RecordRecoveryCode { codes } => {
+            for code in codes {
+                println!("    Recovery code: {}", code.expose_str());
+            }
+            Ok(None)
+        }
+        Screen::EnterCode {
+            clock_drift: Some(drift),
+            ..
+        } => {
+            println!("    {}", drift.for_person());
+            Ok(None)
+        }
+        _ => Ok(None),
     }
-    println!("    [x] I have safely recorded this number");
-    mfa.acknowledge_recovery(user)?;
-    screen(&format!("{user}: Continue"));
-    println!("    Multi-Factor Authentication is active.");
-    Ok((enrollment, codes))
 }
 
-fn say(requirement: SignInRequirement) -> String {
-    match requirement {
-        SignInRequirement::Nothing => "signed in (no second factor needed)".into(),
-        SignInRequirement::SecondFactor => "enter the code from your authenticator app".into(),
-        SignInRequirement::EnrollmentRequired => {
-            "Company Account Verification: set up MFA before anything else".into()
+/// Submits codes to `step` until one is accepted, saying what the crate says
+/// about each refusal (the host would render the same screen again).
+fn submit_code<E: Error + 'static>(
+    person: &Person,
+    phone: &Enrollment,
+    step: impl Fn(&str) -> Result<Screen, MfaError<E>>,
+) -> Result<Screen, Box<dyn Error>> {
+    loop {
+        match step(&person.types_code(phone)?) {
+            Ok(next) => return Ok(next),
+            Err(refused) => {
+                let wait = match refused {
+                    MfaError::Replayed { next_code_in } => next_code_in,
+                    MfaError::Throttled { retry_after } => retry_after,
+                    MfaError::Mismatch | MfaError::Malformed => 0,
+                    other => return Err(other.into()),
+                };
+                println!("    {}", refused.for_person());
+                person.waits(wait);
+            }
         }
-        SignInRequirement::EnrollmentRequiredBy { deadline } => {
-            format!("set up MFA before {deadline} (Unix time); you may continue for now")
-        }
-        other => format!("{other:?}"),
     }
 }
 
@@ -157,91 +176,115 @@ fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
     Err("--sqlite needs the sqlite feature: cargo run --features sqlite --example company_flow -- --sqlite PATH".into())
 }
 
-/// The story, on any store.
+/// The two sequences and the sign-ins after them, on any store.
 fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     let mfa = mfa.with_clock(person.clock.clone());
     mfa.create_company(COMPANY, &[OWNER])?;
+    let members = [OWNER, USER, "uma@acme.test"];
 
-    screen("Owner: Company Account → Force every user to use MFA (before activating own MFA)");
-    match mfa.set_mfa_requirement(COMPANY, OWNER, true, 0) {
-        Err(MfaError::OwnMfaRequired) => println!("    Refused: activate your own MFA first."),
-        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    heading("Owner: Company profile, before activating their own MFA");
+    let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
+    println!("  [ ] Force every user to use MFA before accessing the Company Account");
+    if let Some(reason) = preview.unavailable {
+        println!("      (unavailable: {})", reason.for_person());
     }
 
-    let _ = activate(&mfa, person, OWNER)?;
+    heading("Owner: Account menu → Administration → Account info → Multi-Factor Authentication → Activate");
+    let qr = mfa.begin_enrollment(
+        OWNER,
+        Enrollment::builder("Acme", OWNER),
+        EnrollmentCheck::OneCode,
+    )?;
+    let phone = render(&Screen::ScanQr { enrollment: qr }, person)?.ok_or("no QR code")?;
+    let next = submit_code(person, &phone, |code| mfa.confirm_enrollment(OWNER, code))?;
+    render(&next, person)?;
+    person.ticks();
+    if mfa.acknowledge_recovery(OWNER)? != Acknowledged::FactorActivated {
+        return Err("the owner's MFA should be active".into());
+    }
+    println!("  Multi-Factor Authentication is active.");
 
-    screen(
-        "Owner: Force every user to use MFA before accessing the Company Account → Save changes",
+    heading(
+        "Owner: Company profile → Force every user to use MFA before accessing the Company Account",
     );
+    let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
+    println!("  [x] Force every user to use MFA before accessing the Company Account");
+    println!("      {}", preview.for_person());
+    println!("  (Save changes)");
     let policy = mfa.set_mfa_requirement(COMPANY, OWNER, true, 0)?;
     println!(
-        "    Saved: MFA required = {}, since {}.",
-        policy.requires_mfa(),
+        "  Saved: every user must use MFA (since {}).",
         policy.since()
     );
 
-    screen(&format!("{USER}: signs in with username and password"));
-    let requirement = mfa.sign_in_requirement(USER, Some(COMPANY))?;
-    println!("    → {}", say(requirement));
-    if requirement != SignInRequirement::EnrollmentRequired {
-        return Err("the user should have to enroll".into());
+    heading(&format!("{USER}: signs in with username and password"));
+    let screen = mfa.current_screen(USER, Some(COMPANY), Passed::Password)?;
+    render(&screen, person)?;
+    if !matches!(screen, Screen::CompanyAccountVerification { .. }) {
+        return Err("the user should meet Company Account Verification".into());
     }
+    println!("  (Verify identity)");
+    mfa.begin_enrollment(
+        USER,
+        Enrollment::builder("Acme", USER),
+        EnrollmentCheck::TwoCodes,
+    )?;
+    // The host renders from the crate's state: the same QR code on every reload.
+    let screen = mfa.current_screen(USER, Some(COMPANY), Passed::Password)?;
+    let phone = render(&screen, person)?.ok_or("no QR code")?;
+    let next = submit_code(person, &phone, |code| mfa.confirm_enrollment(USER, code))?;
+    render(&next, person)?;
+    let next = submit_code(person, &phone, |code| mfa.confirm_second_code(USER, code))?;
+    render(&next, person)?;
+    let Screen::RecordRecoveryCode { codes } = next else {
+        return Err("the recovery code comes after the codes".into());
+    };
+    person.ticks();
+    mfa.acknowledge_recovery(USER)?;
+    render(
+        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
+        person,
+    )?;
 
-    screen(&format!(
-        "{USER}: Company Account Verification → Verify identity"
+    heading(&format!(
+        "{USER}: a later sign-in: password, then a current code"
     ));
-    let (enrollment, recovery) = activate(&mfa, person, USER)?;
+    person.waits(3600);
+    render(
+        &mfa.current_screen(USER, Some(COMPANY), Passed::Password)?,
+        person,
+    )?;
+    let entered = person.types_code(&phone)?;
+    mfa.verify(USER, &entered)?;
+    render(
+        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
+        person,
+    )?;
 
-    screen(&format!("{USER}: enter a one-time code once more"));
-    loop {
-        match mfa.verify(USER, &person.code(&enrollment)?) {
-            Ok(_) => break,
-            Err(MfaError::Replayed { next_code_in }) => {
-                println!("    That code was just used; wait {next_code_in} s for the next code.");
-                person.wait(next_code_in);
-            }
-            Err(MfaError::Mismatch | MfaError::Malformed) => {
-                println!("    That code is not right; try again.")
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    println!("    Verified: welcome to the Company Account.");
-
-    screen(&format!("{USER}: a later sign-in"));
-    person.wait(30);
-    println!(
-        "    → {}",
-        say(mfa.sign_in_requirement(USER, Some(COMPANY))?)
-    );
-    mfa.verify(USER, &person.code(&enrollment)?)?;
-    println!("    Verified.");
-
-    screen(&format!(
-        "{USER}: lost phone → sign in with the recovery code"
+    heading(&format!(
+        "{USER}: lost phone → password, then Use a recovery code"
     ));
-    let typed = recovery
+    let typed = codes
         .first()
         .ok_or("no recovery code")?
         .expose_str()
         .to_lowercase();
-    println!("    (types {typed})");
-    let used = mfa.use_recovery_code(USER, &typed)?;
-    println!("    Signed in. That recovery code is spent; here is the new one:");
-    if let Some(new_code) = &used.new_code {
-        println!("    {}", new_code.expose_str());
-    }
-    println!("    [x] I have safely recorded this number");
+    println!("    Recovery code: {typed}");
+    mfa.use_recovery_code(USER, &typed)?;
+    println!("  That recovery code is now used. Here is its replacement:");
+    render(
+        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
+        person,
+    )?;
+    person.ticks();
     mfa.acknowledge_recovery(USER)?;
 
-    screen("Owner: remove my own MFA");
+    heading("Owner: turn off my own MFA");
     match mfa.remove_own_factor(OWNER, Some(COMPANY), "000000") {
-        Err(MfaError::RequiredByCompany) => {
-            println!("    Refused: the Company Account requires MFA.")
-        }
+        Err(refused @ MfaError::RequiredByCompany) => println!("  {}", refused.for_person()),
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
 
-    println!("\nThe whole story ran: owner MFA, company requirement, user verification.");
+    println!("\nBoth sequences ran in the help page's order, and the sign-ins after them.");
     Ok(())
 }

@@ -65,6 +65,21 @@ impl Writer {
         }
     }
 
+    pub(crate) fn i32(&mut self, v: i32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    pub(crate) fn i8(&mut self, v: i8) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// A length (two bytes) and the bytes; callers keep them under 64 KiB.
+    pub(crate) fn long_bytes(&mut self, v: &[u8]) {
+        self.0
+            .extend_from_slice(&u16::try_from(v.len()).unwrap_or(u16::MAX).to_be_bytes());
+        self.0.extend(v.iter().take(usize::from(u16::MAX)));
+    }
+
     /// A length (one byte) and the bytes; callers keep them under 256.
     pub(crate) fn short_bytes(&mut self, v: &[u8]) {
         self.u8(u8::try_from(v.len()).unwrap_or(u8::MAX));
@@ -113,6 +128,14 @@ impl<'a> Reader<'a> {
         Ok(u64::from_be_bytes(self.take()?))
     }
 
+    pub(crate) fn i32(&mut self) -> Result<i32, RecordError> {
+        Ok(i32::from_be_bytes(self.take()?))
+    }
+
+    pub(crate) fn i8(&mut self) -> Result<i8, RecordError> {
+        Ok(i8::from_be_bytes(self.take()?))
+    }
+
     pub(crate) fn flag(&mut self, field: &'static str) -> Result<bool, RecordError> {
         match self.u8()? {
             0 => Ok(false),
@@ -131,6 +154,20 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn short_bytes(&mut self) -> Result<&'a [u8], RecordError> {
         let len = usize::from(self.u8()?);
+        self.bytes(len)
+    }
+
+    pub(crate) fn long_bytes(&mut self) -> Result<&'a [u8], RecordError> {
+        let len = usize::from(u16::from_be_bytes(self.take()?));
+        self.bytes(len)
+    }
+
+    /// A UTF-8 string written with [`Writer::long_bytes`].
+    pub(crate) fn long_str(&mut self, field: &'static str) -> Result<&'a str, RecordError> {
+        std::str::from_utf8(self.long_bytes()?).map_err(|_| RecordError::InvalidField(field))
+    }
+
+    fn bytes(&mut self, len: usize) -> Result<&'a [u8], RecordError> {
         if self.0.len() < len {
             return Err(RecordError::Truncated);
         }

@@ -50,9 +50,19 @@ pub enum Event {
     Unlocked,
     /// An enrollment was begun (or begun again): a QR code was shown.
     EnrollmentStarted,
-    /// The first code of an enrollment checked out; recovery codes were shown.
+    /// The first code of an enrollment that asks for two checked out; the
+    /// second (later) code is awaited.
+    EnrollmentFirstCodeAccepted,
+    /// The enrollment's codes checked out; recovery codes were shown.
     EnrollmentConfirmed,
-    /// The person confirmed having recorded a replacement recovery code.
+    /// Wrong enrollment codes reached the lockout: the enrollment is void and
+    /// must begin again with a new secret.
+    EnrollmentLocked {
+        /// Wrong codes counted for that enrollment.
+        failures: u32,
+    },
+    /// The person confirmed having recorded replacement or regenerated
+    /// recovery codes.
     RecoveryCodesAcknowledged,
     /// A factor was bound to the user (NIST SP 800-63B §4.1: notify the user).
     FactorBound,
@@ -80,6 +90,11 @@ pub enum Event {
         /// Unspent codes left (after a new single code, 1).
         remaining: u32,
     },
+    /// The single recovery code used moments ago was entered again before
+    /// its replacement was acknowledged: the person signed in and was shown
+    /// the same replacement (a retry after a lost answer; nothing new was
+    /// issued).
+    RecoveryCodeRetried,
     /// New recovery codes were issued; all older ones are void.
     RecoveryCodesIssued {
         /// How many.

@@ -6,6 +6,7 @@
 mod account;
 mod clock;
 mod codec;
+mod drift;
 mod enrollment;
 mod event;
 mod key_cache;
@@ -25,10 +26,14 @@ pub mod testkit;
 mod throttle;
 mod uri;
 mod warning;
+mod words;
 
-pub use account::{Bound, RecoveryUsed};
+pub use account::{
+    Acknowledged, Bound, EnrollmentCheck, EnrollmentStage, Passed, RecoveryUsed, Screen,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
+pub use drift::ClockDrift;
 pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
 pub use service::{Mfa, MfaError, MfaStatus, ResealReport};
 #[cfg(feature = "postgres")]
@@ -48,7 +53,9 @@ pub use otp::{
     Algorithm, Code, Digits, ExposedCode, Hotp, ParamError, Period, Totp, TotpParams, Verified,
     VerifyError, Window,
 };
-pub use policy::{CompanyPolicy, SignInRequirement};
+pub use policy::{
+    CompanyPolicy, EnforcementPreview, MemberMfa, RequirementUnavailable, SignInRequirement,
+};
 #[cfg(feature = "qr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
 pub use qr::{Qr, QrError};

@@ -1,7 +1,9 @@
 //! Company accounts: whether a company requires MFA of every user, and what a
 //! sign-in needs. Pure: the service loads the policy and the user's state.
 
+use crate::account::EnrollmentStage;
 use crate::codec::{Reader, RecordError, Writer};
+use crate::words::seconds_for_people;
 
 /// A company account's MFA policy, stored versioned like user records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,107 @@ pub enum SignInRequirement {
         /// Unix time when the grace period ends.
         deadline: u64,
     },
+}
+
+impl SignInRequirement {
+    /// The default English sentence for the person signing in, with
+    /// `now` to count down a grace period.
+    pub fn for_person(&self, now: u64) -> String {
+        match self {
+            SignInRequirement::Nothing => "You are signed in.".into(),
+            SignInRequirement::SecondFactor => {
+                "Enter the one-time code from your authenticator app.".into()
+            }
+            SignInRequirement::EnrollmentRequired => {
+                "Your company account requires Multi-Factor Authentication: set it up to continue."
+                    .into()
+            }
+            SignInRequirement::EnrollmentRequiredBy { deadline } => format!(
+                "Your company account requires Multi-Factor Authentication: set it up within {}.",
+                seconds_for_people(deadline.saturating_sub(now))
+            ),
+        }
+    }
+}
+
+/// A member's MFA as an owner sees it before requiring MFA
+/// ([`Mfa::enforcement_preview`](crate::Mfa::enforcement_preview)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MemberMfa {
+    /// An active factor.
+    Active,
+    /// An active factor, locked after too many wrong codes.
+    Locked,
+    /// An enrollment in progress, at this step.
+    Enrolling(EnrollmentStage),
+    /// No factor and no enrollment in progress.
+    NotSetUp,
+}
+
+/// Why "Force every user to use MFA" is unavailable to someone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequirementUnavailable {
+    /// Only an owner of the company account may change it.
+    NotOwner,
+    /// The owner's own MFA is not active yet.
+    OwnMfaNotActive,
+}
+
+impl RequirementUnavailable {
+    /// The default English sentence shown beside the unavailable checkbox.
+    pub fn for_person(&self) -> &'static str {
+        match self {
+            RequirementUnavailable::NotOwner => {
+                "Only an owner of the company account can change this setting."
+            }
+            RequirementUnavailable::OwnMfaNotActive => {
+                "Activate Multi-Factor Authentication for your own account first: \
+                 then you can require it of every user."
+            }
+        }
+    }
+}
+
+/// Who "Force every user to use MFA" would affect, before "Save changes":
+/// each member's MFA state, the counts, and whether the owner may save.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnforcementPreview {
+    /// Each member given, in the order given, with their MFA state.
+    pub members: Vec<(String, MemberMfa)>,
+    /// `Some` when the owner asking cannot change the setting, and why.
+    pub unavailable: Option<RequirementUnavailable>,
+}
+
+impl EnforcementPreview {
+    /// Members in `state`.
+    pub fn count(&self, state: MemberMfa) -> usize {
+        self.members.iter().filter(|(_, s)| *s == state).count()
+    }
+
+    /// Members who will be asked to set up MFA at their next sign-in: no
+    /// factor yet (not set up, or an enrollment not finished).
+    pub fn to_enroll(&self) -> usize {
+        self.members
+            .iter()
+            .filter(|(_, s)| matches!(s, MemberMfa::NotSetUp | MemberMfa::Enrolling(_)))
+            .count()
+    }
+
+    /// The default English summary: "3 of 12 users will be asked to set up
+    /// MFA at their next sign-in."
+    pub fn for_person(&self) -> String {
+        let (to_enroll, total) = (self.to_enroll(), self.members.len());
+        let users = if total == 1 { "user" } else { "users" };
+        match to_enroll {
+            0 => format!("All {total} {users} already use MFA: nobody will be asked to set it up."),
+            _ => format!(
+                "{to_enroll} of {total} {users} will be asked to set up MFA at their next sign-in."
+            ),
+        }
+    }
 }
 
 impl CompanyPolicy {

@@ -216,6 +216,45 @@ impl RecoveryState {
     }
 }
 
+/// Whether `normalized` is the code `stored` was hashed from, for `user`
+/// under `pepper`, in constant time. (A spent code still matches here: the
+/// caller decides what a match of a used code means.)
+pub(crate) fn matches(
+    stored: &StoredCode,
+    pepper: &[u8; 32],
+    user: &str,
+    normalized: &[u8; CODE_CHARS],
+) -> Choice {
+    keyed_hash(&hmac_sha256(pepper), user, &stored.salt, normalized).ct_eq(&stored.hash)
+}
+
+/// The codes' characters, 16 per code in order, to be sealed.
+pub(crate) fn to_plaintext(codes: &[RecoveryCode]) -> Zeroizing<Vec<u8>> {
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(codes.len() * CODE_CHARS));
+    for code in codes {
+        plaintext.extend(code.text.iter().filter(|c| **c != b'-'));
+    }
+    plaintext
+}
+
+/// The codes back from [`to_plaintext`]'s bytes; `None` unless they are
+/// whole codes of the alphabet.
+pub(crate) fn from_plaintext(plaintext: &[u8]) -> Option<Vec<RecoveryCode>> {
+    let chunks = plaintext.chunks_exact(CODE_CHARS);
+    if !chunks.remainder().is_empty() {
+        return None;
+    }
+    chunks
+        .map(|chunk| {
+            let chars: &[u8; CODE_CHARS] = chunk.try_into().ok()?;
+            chars
+                .iter()
+                .all(|c| ALPHABET.contains(c))
+                .then(|| grouped(chars))
+        })
+        .collect()
+}
+
 /// What a person typed, as the 16 characters that were hashed, or `None` if
 /// it cannot be a code.
 pub(crate) fn normalize(input: &str) -> Option<Zeroizing<[u8; CODE_CHARS]>> {
@@ -345,6 +384,28 @@ mod tests {
         state.codes[0].spent = true;
         assert_eq!(state.find(&pepper, "u", &typed), None);
         assert_eq!(state.remaining(), 0);
+    }
+
+    #[test]
+    fn codes_survive_the_sealing_buffer() {
+        let (shown, _) = RecoveryState::generate(
+            RecoveryMode::Set(SetSize::new(3).unwrap()),
+            1,
+            &[9; 32],
+            "u",
+            &entropy(),
+        )
+        .unwrap();
+        let plaintext = to_plaintext(&shown);
+        assert_eq!(plaintext.len(), 48);
+        let back = from_plaintext(&plaintext).unwrap();
+        let texts = |codes: &[RecoveryCode]| -> Vec<String> {
+            codes.iter().map(|c| c.expose_str().to_owned()).collect()
+        };
+        assert_eq!(texts(&back), texts(&shown));
+        assert!(from_plaintext(&plaintext[..47]).is_none());
+        assert!(from_plaintext(b"K7QF3M9X2HRAWP4U").is_none());
+        assert_eq!(from_plaintext(b"").unwrap().len(), 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 use hmac::{Hmac, Mac};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::Secret;
 
@@ -39,6 +39,8 @@ struct Key {
     id: u32,
     /// XChaCha20-Poly1305 key for sealing secrets.
     seal: [u8; 32],
+    /// XChaCha20-Poly1305 key for recovery codes kept until acknowledged.
+    seal_codes: [u8; 32],
     /// HMAC-SHA-256 key for recovery-code hashes.
     pepper: [u8; 32],
 }
@@ -57,6 +59,7 @@ impl Key {
         Key {
             id,
             seal: derive(b"twostep/v1/seal-totp-secret\x01"),
+            seal_codes: derive(b"twostep/v1/seal-shown-recovery-codes\x01"),
             pepper: derive(b"twostep/v1/recovery-code-pepper\x01"),
         }
     }
@@ -117,7 +120,7 @@ impl Keyring {
     /// # Errors
     /// [`SealError::DuplicateKeyId`] if the id is already in the keyring.
     pub fn with_previous(mut self, id: u32, key: &[u8; 32]) -> Result<Keyring, SealError> {
-        if self.get(id).is_some() {
+        if self.get(id).is_ok() {
             return Err(SealError::DuplicateKeyId(id));
         }
         self.previous.push(Key::derive(id, key));
@@ -153,17 +156,16 @@ impl Keyring {
         self.current.id
     }
 
-    fn get(&self, id: u32) -> Option<&Key> {
+    fn get(&self, id: u32) -> Result<&Key, SealError> {
         std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|key| key.id == id)
+            .ok_or(SealError::UnknownKey(id))
     }
 
     /// The pepper of key `id` for recovery-code hashes.
     pub(crate) fn pepper(&self, id: u32) -> Result<&[u8; 32], SealError> {
-        self.get(id)
-            .map(|key| &key.pepper)
-            .ok_or(SealError::UnknownKey(id))
+        self.get(id).map(|key| &key.pepper)
     }
 
     /// The current key's id and pepper.
@@ -186,12 +188,8 @@ impl Keyring {
             .get_mut(..plaintext.len())
             .unwrap_or_default();
         buffer.copy_from_slice(plaintext);
-        let cipher = XChaCha20Poly1305::new(&self.current.seal.into());
-        // Encryption fails only for messages longer than 2^38 bytes.
-        if let Ok(tag) =
-            cipher.encrypt_inout_detached(&nonce.into(), associated_data(user), buffer.into())
-        {
-            sealed.tag = tag.into();
+        if let Some(tag) = encrypt(&self.current.seal, &nonce, user, buffer) {
+            sealed.tag = tag;
             sealed.len = u8::try_from(plaintext.len()).unwrap_or(u8::MAX);
         }
         sealed
@@ -199,25 +197,81 @@ impl Keyring {
 
     /// Opens a secret sealed for `user`.
     pub(crate) fn open(&self, user: &str, sealed: &SealedSecret) -> Result<Secret, SealError> {
-        let key = self
-            .get(sealed.key_id)
-            .ok_or(SealError::UnknownKey(sealed.key_id))?;
+        let key = self.get(sealed.key_id)?;
         let mut buffer = sealed.ciphertext;
         let len = usize::from(sealed.len);
         let opened = buffer.get_mut(..len).unwrap_or_default();
-        let cipher = XChaCha20Poly1305::new(&key.seal.into());
-        let result = cipher
-            .decrypt_inout_detached(
-                &sealed.nonce.into(),
-                associated_data(user),
-                opened.into(),
-                &sealed.tag.into(),
-            )
-            .map_err(|_| SealError::Unauthentic)
+        let result = decrypt(&key.seal, &sealed.nonce, user, opened, &sealed.tag)
             .and_then(|()| Secret::from_bytes(opened).map_err(|_| SealError::Unauthentic));
         buffer.zeroize();
         result
     }
+
+    /// Seals recovery codes shown to `user` (their characters, in order)
+    /// under the current key's own key for codes, so that they can be shown
+    /// again until the person acknowledges them.
+    pub(crate) fn seal_codes(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        user: &str,
+        plaintext: &[u8],
+    ) -> SealedCodes {
+        let mut ciphertext = plaintext.to_vec();
+        let tag = encrypt(&self.current.seal_codes, &nonce, user, &mut ciphertext);
+        SealedCodes {
+            key_id: self.current.id,
+            nonce,
+            tag: tag.unwrap_or_default(),
+            ciphertext,
+        }
+    }
+
+    /// Opens recovery codes sealed for `user`.
+    pub(crate) fn open_codes(
+        &self,
+        user: &str,
+        sealed: &SealedCodes,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let key = self.get(sealed.key_id)?;
+        let mut plaintext = Zeroizing::new(sealed.ciphertext.clone());
+        decrypt(
+            &key.seal_codes,
+            &sealed.nonce,
+            user,
+            &mut plaintext,
+            &sealed.tag,
+        )?;
+        Ok(plaintext)
+    }
+}
+
+/// XChaCha20-Poly1305 in place with the user id as associated data, so
+/// that sealed bytes copied into another user's record do not open. `None`
+/// only for messages longer than 2^38 bytes.
+fn encrypt(
+    key: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+    user: &str,
+    buffer: &mut [u8],
+) -> Option<[u8; TAG_LEN]> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    cipher
+        .encrypt_inout_detached(nonce.into(), user.as_bytes(), buffer.into())
+        .ok()
+        .map(Into::into)
+}
+
+fn decrypt(
+    key: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+    user: &str,
+    buffer: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<(), SealError> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    cipher
+        .decrypt_inout_detached(nonce.into(), user.as_bytes(), buffer.into(), tag.into())
+        .map_err(|_| SealError::Unauthentic)
 }
 
 impl std::fmt::Debug for Keyring {
@@ -274,14 +328,7 @@ impl<R: rand_core::CryptoRng + Send> Entropy for RngEntropy<R> {
 
 /// The nonce length of XChaCha20-Poly1305: 192 bits, safe to draw at random.
 pub(crate) const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
-
-/// The associated data is the user id, so a sealed secret copied into
-/// another user's record does not open. (The sealing key is derived for TOTP
-/// secrets alone, which separates this use from any other.)
-fn associated_data(user: &str) -> &[u8] {
-    user.as_bytes()
-}
+pub(crate) const TAG_LEN: usize = 16;
 
 /// A TOTP secret sealed under one key of the keyring, for one user.
 #[derive(Clone, PartialEq, Eq)]
@@ -320,6 +367,22 @@ impl SealedSecret {
             len,
             tag,
         })
+    }
+}
+
+/// Recovery codes sealed for one user until "I have safely recorded this
+/// number" (each code's 16 characters, in order).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SealedCodes {
+    pub(crate) key_id: u32,
+    pub(crate) nonce: [u8; NONCE_LEN],
+    pub(crate) ciphertext: Vec<u8>,
+    pub(crate) tag: [u8; TAG_LEN],
+}
+
+impl std::fmt::Debug for SealedCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedCodes(key {})", self.key_id)
     }
 }
 
@@ -371,6 +434,31 @@ mod tests {
     }
 
     #[test]
+    fn shown_codes_open_for_the_same_user_and_key_only() {
+        let keyring = Keyring::new(1, &[1; 32]);
+        let sealed = keyring.seal_codes([5; NONCE_LEN], "alice", b"K7QF3M9X2HRAWP4D");
+        assert_ne!(&sealed.ciphertext[..], b"K7QF3M9X2HRAWP4D");
+        assert_eq!(
+            &keyring.open_codes("alice", &sealed).unwrap()[..],
+            b"K7QF3M9X2HRAWP4D"
+        );
+        assert_eq!(
+            keyring.open_codes("bob", &sealed).unwrap_err(),
+            SealError::Unauthentic
+        );
+        // Not interchangeable with a sealed secret: another derived key.
+        let as_secret =
+            SealedSecret::from_parts(1, sealed.nonce, &sealed.ciphertext, sealed.tag).unwrap();
+        assert_eq!(
+            keyring.open("alice", &as_secret).unwrap_err(),
+            SealError::Unauthentic
+        );
+        let mut tampered = sealed.clone();
+        tampered.ciphertext[3] ^= 1;
+        assert!(keyring.open_codes("alice", &tampered).is_err());
+    }
+
+    #[test]
     fn previous_keys_open_but_do_not_seal() {
         let old = Keyring::new(1, &[1; 32]);
         let sealed = old.seal([5; NONCE_LEN], "alice", &secret());
@@ -391,6 +479,8 @@ mod tests {
     fn derived_keys_differ_from_each_other_and_the_master() {
         let key = Key::derive(1, &[3; 32]);
         assert_ne!(key.seal, key.pepper);
+        assert_ne!(key.seal, key.seal_codes);
+        assert_ne!(key.seal_codes, key.pepper);
         assert_ne!(key.seal, [3; 32]);
         let shown = format!("{:?}", Keyring::new(4, &[3; 32]));
         assert!(!shown.contains("3, 3"), "{shown}");

@@ -1,4 +1,8 @@
-//! The product story, step by step: what a host calls at each screen.
+//! The help page, screen by screen, in its order: the owner activates their
+//! own MFA (one code), requires MFA of every user, and a user meets "Company
+//! Account Verification" (two codes); then later sign-ins. After the
+//! sequences: a reload, an abandonment, an out-of-order request and a lost
+//! database answer at every screen.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -8,12 +12,14 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    SignInRequirement,
+    Acknowledged, Clock, CollectingSink, Enrollment, EnrollmentCheck, EnrollmentStage, Event, Gate,
+    Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, Passed, RecordKey,
+    RequirementUnavailable, SaveOutcome, Screen, SignInRequirement, Store, Version, Versioned,
 };
 
 const START: u64 = 1_700_000_020; // 20 s before the next step
@@ -21,196 +27,400 @@ const COMPANY: &str = "acme";
 const OWNER: &str = "olivia";
 const USER: &str = "umar";
 
+/// A store that can be told to lose its next answer: the save happens,
+/// then the answer is an error (the `Store` contract allows it).
+#[derive(Default)]
+struct LossyStore {
+    inner: MemoryStore,
+    lose_next_answer: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the answer was lost after the write")]
+struct Lost;
+
+impl Store for LossyStore {
+    type Error = Lost;
+
+    fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, Lost> {
+        Ok(self.inner.load(key).unwrap())
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, Lost> {
+        let outcome = self.inner.save(key, expected, bytes).unwrap();
+        let saved = matches!(outcome, SaveOutcome::Saved(_));
+        if saved && self.lose_next_answer.swap(false, Ordering::SeqCst) {
+            return Err(Lost);
+        }
+        Ok(outcome)
+    }
+}
+
 struct World {
-    mfa: Mfa<MemoryStore>,
+    mfa: Mfa<Arc<LossyStore>>,
+    store: Arc<LossyStore>,
     clock: Arc<ManualClock>,
     sink: Arc<CollectingSink>,
 }
 
 impl World {
     fn new() -> World {
+        let store = Arc::new(LossyStore::default());
         let clock = Arc::new(ManualClock::new(START));
         let sink = Arc::new(CollectingSink::new());
-        let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[3; 32]))
+        let mfa = Mfa::new(store.clone(), Keyring::new(1, &[3; 32]))
             .with_clock(clock.clone())
             .with_events(sink.clone())
             .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(5));
         mfa.create_company(COMPANY, &[OWNER]).unwrap();
-        World { mfa, clock, sink }
+        World {
+            mfa,
+            store,
+            clock,
+            sink,
+        }
+    }
+
+    /// A company that already requires MFA, its owner enrolled.
+    fn forcing() -> World {
+        let w = World::new();
+        w.activate_own_mfa(OWNER);
+        w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
+        w.next_step();
+        w
     }
 
     /// The authenticator app: the code it shows now.
-    fn app(&self, enrollment: &Enrollment) -> String {
-        common::code_at(enrollment, self.clock.now())
-    }
-
-    /// Steps 1-4 for `user`: activate, scan and type, see the recovery code,
-    /// tick "I have safely recorded this number".
-    fn enroll(&self, user: &str) -> Enrollment {
-        let enrollment = self
-            .mfa
-            .begin_enrollment(user, Enrollment::builder("Acme", user))
-            .unwrap();
-        let codes = self
-            .mfa
-            .confirm_enrollment(user, &self.app(&enrollment))
-            .unwrap();
-        assert_eq!(codes.len(), 1);
-        self.mfa.acknowledge_recovery(user).unwrap();
-        enrollment
+    fn app(&self, phone: &Enrollment) -> String {
+        common::code_at(phone, self.clock.now())
     }
 
     fn next_step(&self) {
         self.clock.advance(30);
     }
 
-    fn requirement(&self, user: &str) -> SignInRequirement {
-        self.mfa.sign_in_requirement(user, Some(COMPANY)).unwrap()
+    fn screen(&self, user: &str, passed: Passed) -> Screen {
+        self.mfa
+            .current_screen(user, Some(COMPANY), passed)
+            .unwrap()
+    }
+
+    /// The stored bytes of a user's record.
+    fn bytes(&self, user: &str) -> Option<Vec<u8>> {
+        self.store
+            .load(RecordKey::User(user))
+            .unwrap()
+            .map(|v| v.bytes)
+    }
+
+    fn lose_next_answer(&self) {
+        self.store.lose_next_answer.store(true, Ordering::SeqCst);
+    }
+
+    /// The owner's sequence: Activate, scan, one code, the recovery code,
+    /// the tick. Returns the phone.
+    fn activate_own_mfa(&self, user: &str) -> Enrollment {
+        let phone = self
+            .mfa
+            .begin_enrollment(
+                user,
+                Enrollment::builder("Acme", user),
+                EnrollmentCheck::OneCode,
+            )
+            .unwrap();
+        let codes = codes(
+            self.mfa
+                .confirm_enrollment(user, &self.app(&phone))
+                .unwrap(),
+        );
+        assert_eq!(codes.len(), 1);
+        assert_eq!(
+            self.mfa.acknowledge_recovery(user).unwrap(),
+            Acknowledged::FactorActivated
+        );
+        phone
+    }
+
+    /// Walks `USER` of a forcing company to the screen `at`, in the help
+    /// page's order. Returns the phone once the QR code was scanned.
+    fn walk_to(&self, at: At) -> Option<Enrollment> {
+        assert!(matches!(
+            self.screen(USER, Passed::Password),
+            Screen::CompanyAccountVerification { .. }
+        ));
+        if at == At::Verification {
+            return None;
+        }
+        let phone = self
+            .mfa
+            .begin_enrollment(
+                USER,
+                Enrollment::builder("Acme", "umar@acme.test"),
+                EnrollmentCheck::TwoCodes,
+            )
+            .unwrap();
+        if at == At::Qr {
+            return Some(phone);
+        }
+        self.mfa
+            .confirm_enrollment(USER, &self.app(&phone))
+            .unwrap();
+        if at == At::SecondCode {
+            return Some(phone);
+        }
+        self.next_step();
+        self.mfa
+            .confirm_second_code(USER, &self.app(&phone))
+            .unwrap();
+        if at == At::RecoveryCode {
+            return Some(phone);
+        }
+        self.mfa.acknowledge_recovery(USER).unwrap();
+        Some(phone)
     }
 }
 
+/// The screens of the user's sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    Verification,
+    Qr,
+    SecondCode,
+    RecoveryCode,
+    In,
+}
+
+const EVERY_SCREEN: [At; 5] = [
+    At::Verification,
+    At::Qr,
+    At::SecondCode,
+    At::RecoveryCode,
+    At::In,
+];
+
+fn qr(screen: Screen) -> Enrollment {
+    match screen {
+        Screen::ScanQr { enrollment } => enrollment,
+        other => panic!("expected the QR code window, got {other:?}"),
+    }
+}
+
+fn codes(screen: Screen) -> Vec<String> {
+    match screen {
+        Screen::RecordRecoveryCode { codes } => {
+            codes.iter().map(|c| c.expose_str().to_owned()).collect()
+        }
+        other => panic!("expected the recovery code window, got {other:?}"),
+    }
+}
+
+fn uri(enrollment: &Enrollment) -> String {
+    enrollment.uri().expose_uri().to_string()
+}
+
+/// The variant and what it shows, comparable.
+fn render(screen: &Screen) -> String {
+    match screen {
+        Screen::ScanQr { enrollment } => format!("qr {}", uri(enrollment)),
+        Screen::RecordRecoveryCode { codes } => {
+            let codes: Vec<&str> = codes.iter().map(|c| c.expose_str()).collect();
+            format!("recovery {codes:?}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+// ---- The owner's sequence: Activate → QR, code → Continue → recovery code,
+// ---- tick → Continue → MFA active.
+
 #[test]
-fn step_1_activate_shows_a_qr_code_of_a_pending_enrollment() {
+fn owner_1_activate_shows_the_qr_code() {
     let w = World::new();
-    let enrollment = w
-        .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", "olivia@acme.test"))
-        .unwrap();
-    assert!(enrollment.qr().unwrap().to_svg().starts_with("<svg"));
-    assert!(enrollment
-        .uri()
-        .expose_uri()
-        .starts_with("otpauth://totp/Acme:olivia@acme.test?secret="));
-    let status = w.mfa.status(OWNER).unwrap();
-    assert!(status.enrollment_in_progress);
-    assert_eq!(status.factor_bound_at, None);
-    // Beginning again replaces it: the first QR code no longer confirms.
-    let again = w
-        .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", "olivia@acme.test"))
-        .unwrap();
     assert!(matches!(
-        w.mfa.confirm_enrollment(OWNER, &w.app(&enrollment)),
-        Err(MfaError::Mismatch)
+        w.screen(OWNER, Passed::Password),
+        Screen::Continue
     ));
-    assert!(w.mfa.confirm_enrollment(OWNER, &w.app(&again)).is_ok());
+    let phone = w
+        .mfa
+        .begin_enrollment(
+            OWNER,
+            Enrollment::builder("Acme", "olivia@acme.test"),
+            EnrollmentCheck::OneCode,
+        )
+        .unwrap();
+    assert!(phone.qr().unwrap().to_svg().starts_with("<svg"));
+    assert!(uri(&phone).starts_with("otpauth://totp/Acme:olivia@acme.test?secret="));
+    let status = w.mfa.status(OWNER).unwrap();
+    assert_eq!(status.enrollment, Some(EnrollmentStage::FirstCode));
+    assert_eq!(status.factor_bound_at, None);
+    // The screen is the same QR code, from the store alone.
+    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
 }
 
 #[test]
-fn step_2_typing_the_code_confirms_and_a_wrong_code_leaves_it_pending() {
+fn owner_2_enter_the_one_time_code_and_continue() {
     let w = World::new();
-    let enrollment = w
+    let phone = w
         .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", OWNER))
+        .begin_enrollment(
+            OWNER,
+            Enrollment::builder("Acme", OWNER),
+            EnrollmentCheck::OneCode,
+        )
         .unwrap();
+    // A wrong code: counted against the enrollment, the same QR code again.
     assert!(matches!(
         w.mfa.confirm_enrollment(OWNER, "000000"),
         Err(MfaError::Mismatch)
     ));
-    assert_eq!(w.mfa.status(OWNER).unwrap().failures, 1);
-    assert!(w.mfa.confirm_enrollment(OWNER, &w.app(&enrollment)).is_ok());
-}
-
-#[test]
-fn step_2_an_expired_enrollment_cannot_be_confirmed() {
-    let w = World::new();
-    let enrollment = w
-        .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", OWNER))
-        .unwrap();
-    w.clock.advance(10 * 60);
-    assert!(matches!(
-        w.mfa.confirm_enrollment(OWNER, &w.app(&enrollment)),
-        Err(MfaError::EnrollmentExpired)
-    ));
-}
-
-#[test]
-fn step_3_the_factor_is_active_only_after_the_recovery_code_is_acknowledged() {
-    let w = World::new();
-    let enrollment = w
-        .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", OWNER))
-        .unwrap();
-    let codes = w
-        .mfa
-        .confirm_enrollment(OWNER, &w.app(&enrollment))
-        .unwrap();
-    assert_eq!(codes[0].expose_str().len(), 19);
-    // Confirmed, not acknowledged: no active MFA yet, and the codes are not shown again.
+    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
+    assert_eq!(w.mfa.status(OWNER).unwrap().failures, 0, "not the factor's");
+    // The right one: the recovery code window comes next; no second code.
+    let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].len(), 19);
+    // Not active before the tick.
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
     w.next_step();
     assert!(matches!(
-        w.mfa.verify(OWNER, &w.app(&enrollment)),
+        w.mfa.verify(OWNER, &w.app(&phone)),
         Err(MfaError::NoFactor)
     ));
+}
+
+#[test]
+fn owner_3_recovery_code_shown_and_i_have_safely_recorded_this_number() {
+    let w = World::new();
+    let phone = w
+        .mfa
+        .begin_enrollment(
+            OWNER,
+            Enrollment::builder("Acme", OWNER),
+            EnrollmentCheck::OneCode,
+        )
+        .unwrap();
+    let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
+    assert_eq!(codes(w.screen(OWNER, Passed::Password)), shown);
+    assert!(w.mfa.status(OWNER).unwrap().recovery_unacknowledged);
+    assert_eq!(
+        w.mfa.acknowledge_recovery(OWNER).unwrap(),
+        Acknowledged::FactorActivated
+    );
+    // The copy kept for re-showing is gone for good.
+    assert!(!w.mfa.status(OWNER).unwrap().recovery_unacknowledged);
     assert!(matches!(
-        w.mfa.confirm_enrollment(OWNER, &w.app(&enrollment)),
-        Err(MfaError::AlreadyConfirmed)
+        w.screen(OWNER, Passed::SecondFactor),
+        Screen::Continue
     ));
-    w.mfa.acknowledge_recovery(OWNER).unwrap();
     assert!(matches!(
         w.mfa.acknowledge_recovery(OWNER),
         Err(MfaError::NothingToAcknowledge)
     ));
+    // The code recorded works.
+    w.next_step();
+    assert_eq!(
+        w.mfa.use_recovery_code(OWNER, &shown[0]).unwrap().remaining,
+        1
+    );
 }
 
 #[test]
-fn step_4_continue_mfa_is_active_for_the_owner() {
+fn owner_4_continue_and_mfa_is_active() {
     let w = World::new();
-    let enrollment = w.enroll(OWNER);
+    let phone = w.activate_own_mfa(OWNER);
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, Some(START));
+    assert!(matches!(
+        w.screen(OWNER, Passed::Password),
+        Screen::EnterCode {
+            gate: Gate::Open,
+            ..
+        }
+    ));
     w.next_step();
-    assert!(w.mfa.verify(OWNER, &w.app(&enrollment)).is_ok());
+    assert!(w.mfa.verify(OWNER, &w.app(&phone)).is_ok());
     let events: Vec<_> = w.sink.take().into_iter().map(|e| e.event).collect();
-    for expected in [
+    let expected = [
         Event::EnrollmentStarted,
         Event::EnrollmentConfirmed,
+        Event::RecoveryCodesIssued { count: 1 },
         Event::FactorBound,
-    ] {
-        assert!(
-            events.contains(&expected),
-            "{expected:?} missing from {events:?}"
-        );
-    }
+    ];
+    assert_eq!(events[..4], expected, "{events:?}");
 }
 
 #[test]
-fn step_5_only_an_owner_with_active_mfa_can_require_it() {
+fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     let w = World::new();
+    let members = [OWNER, USER, "uma"];
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, members).unwrap();
+    assert_eq!(
+        preview.unavailable,
+        Some(RequirementUnavailable::OwnMfaNotActive)
+    );
+    assert!(preview
+        .unavailable
+        .unwrap()
+        .for_person()
+        .contains("your own"));
     assert!(matches!(
         w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0),
         Err(MfaError::OwnMfaRequired)
     ));
-    assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, USER, true, 0),
-        Err(MfaError::NotOwner)
-    ));
-    w.enroll(USER);
-    assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, USER, true, 0),
-        Err(MfaError::NotOwner)
-    ));
-    // A pending or unacknowledged enrollment is not active MFA either.
-    let enrollment = w
+    // A user is never allowed.
+    let preview = w.mfa.enforcement_preview(COMPANY, USER, members).unwrap();
+    assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
+    // An enrollment waiting for its tick is not active MFA either.
+    let phone = w
         .mfa
-        .begin_enrollment(OWNER, Enrollment::builder("Acme", OWNER))
+        .begin_enrollment(
+            OWNER,
+            Enrollment::builder("Acme", OWNER),
+            EnrollmentCheck::OneCode,
+        )
         .unwrap();
-    w.mfa
-        .confirm_enrollment(OWNER, &w.app(&enrollment))
-        .unwrap();
+    w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap();
     assert!(matches!(
         w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0),
         Err(MfaError::OwnMfaRequired)
     ));
     w.mfa.acknowledge_recovery(OWNER).unwrap();
-    assert!(w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).is_ok());
+    // Who would be asked: one user mid-enrollment, one with nothing.
+    w.mfa
+        .begin_enrollment(
+            "uma",
+            Enrollment::builder("Acme", "uma"),
+            EnrollmentCheck::TwoCodes,
+        )
+        .unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, members).unwrap();
+    assert_eq!(preview.unavailable, None);
+    assert_eq!(
+        preview.members,
+        [
+            (OWNER.to_owned(), MemberMfa::Active),
+            (USER.to_owned(), MemberMfa::NotSetUp),
+            (
+                "uma".to_owned(),
+                MemberMfa::Enrolling(EnrollmentStage::FirstCode)
+            ),
+        ]
+    );
+    assert_eq!(preview.to_enroll(), 2);
+    assert_eq!(
+        preview.for_person(),
+        "2 of 3 users will be asked to set up MFA at their next sign-in."
+    );
 }
 
 #[test]
-fn step_6_save_changes_stores_the_policy_and_audits_it() {
+fn owner_6_save_changes_requires_mfa_of_every_user() {
     let w = World::new();
-    w.enroll(OWNER);
+    w.activate_own_mfa(OWNER);
     w.sink.take();
     let before = w.mfa.company_policy(COMPANY).unwrap().version();
     let policy = w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
@@ -228,107 +438,650 @@ fn step_6_save_changes_stores_the_policy_and_audits_it() {
             grace_period: 0
         }
     );
+    // A locked owner shows as locked in the preview.
+    for _ in 0..10 {
+        w.clock.advance(900);
+        let _ = w.mfa.verify(OWNER, "000000");
+    }
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, [OWNER]).unwrap();
+    assert_eq!(preview.count(MemberMfa::Locked), 1);
 }
 
+// ---- A user of a company that forces MFA: password → "Company Account
+// ---- Verification" → Verify identity → QR, code → Continue → a second,
+// ---- later code → Continue → recovery code, tick → Continue → in.
+
 #[test]
-fn step_7_sign_in_asks_what_is_required() {
-    let w = World::new();
-    // Not required, no MFA: nothing more.
-    assert_eq!(w.requirement(USER), SignInRequirement::Nothing);
-    // Personal MFA is honoured even when the company does not require it.
-    w.enroll("personal");
-    assert_eq!(w.requirement("personal"), SignInRequirement::SecondFactor);
-    // Required, no factor: Company Account Verification, at the next sign-in.
-    w.enroll(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
-    assert_eq!(w.requirement(USER), SignInRequirement::EnrollmentRequired);
-    // With a grace period: required by a deadline, then required.
+fn user_1_password_then_company_account_verification() {
+    let w = World::forcing();
+    let screen = w.screen(USER, Passed::Password);
+    assert!(matches!(
+        screen,
+        Screen::CompanyAccountVerification { deadline: None }
+    ));
+    assert_eq!(screen.title(), "Company Account Verification");
+    assert!(screen.for_person().contains("Verify identity"));
+    assert_eq!(
+        w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
+        SignInRequirement::EnrollmentRequired
+    );
+    // With a grace period the screen says until when it may be skipped.
     w.mfa
         .set_mfa_requirement(COMPANY, OWNER, true, 7 * 24 * 3600)
         .unwrap();
     let deadline = w.clock.now() + 7 * 24 * 3600;
-    assert_eq!(
-        w.requirement(USER),
-        SignInRequirement::EnrollmentRequiredBy { deadline }
-    );
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::CompanyAccountVerification { deadline: Some(d) } if d == deadline
+    ));
     w.clock.set(deadline);
-    assert_eq!(w.requirement(USER), SignInRequirement::EnrollmentRequired);
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::CompanyAccountVerification { deadline: None }
+    ));
 }
 
 #[test]
-fn step_7_a_pending_or_unacknowledged_enrollment_is_still_enrollment_required() {
-    let w = World::new();
-    w.enroll(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
-    let enrollment = w
-        .mfa
-        .begin_enrollment(USER, Enrollment::builder("Acme", USER))
-        .unwrap();
-    assert_eq!(w.requirement(USER), SignInRequirement::EnrollmentRequired);
-    w.mfa.confirm_enrollment(USER, &w.app(&enrollment)).unwrap();
-    assert_eq!(w.requirement(USER), SignInRequirement::EnrollmentRequired);
-    w.mfa.acknowledge_recovery(USER).unwrap();
-    assert_eq!(w.requirement(USER), SignInRequirement::SecondFactor);
+fn user_2_verify_identity_shows_the_qr_code() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::Qr).unwrap();
+    assert_eq!(uri(&qr(w.screen(USER, Passed::Password))), uri(&phone));
+    assert_eq!(
+        w.mfa.status(USER).unwrap().enrollment,
+        Some(EnrollmentStage::FirstCode)
+    );
 }
 
 #[test]
-fn step_8_verify_identity_then_wait_for_the_next_code() {
-    let w = World::new();
-    w.enroll(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
-    let enrollment = w.enroll(USER); // scan, code, recovery code, tick, continue
-                                     // The seed asks for a code once more: the one just used is refused, and
-                                     // the refusal says when the next one appears.
-    let same = w.app(&enrollment);
-    match w.mfa.verify(USER, &same) {
-        Err(MfaError::Replayed { next_code_in }) => assert_eq!(next_code_in, 20),
-        other => panic!("expected a replay, got {other:?}"),
-    }
-    w.clock.advance(20);
-    assert!(w.mfa.verify(USER, &w.app(&enrollment)).is_ok());
-}
-
-#[test]
-fn step_9_every_later_sign_in_needs_a_code_or_the_recovery_code() {
-    let w = World::new();
-    let enrollment = w
-        .mfa
-        .begin_enrollment(USER, Enrollment::builder("Acme", USER))
-        .unwrap();
-    let recovery = w
-        .mfa
-        .confirm_enrollment(USER, &w.app(&enrollment))
-        .unwrap()
-        .remove(0);
-    w.mfa.acknowledge_recovery(USER).unwrap();
-    w.next_step();
-    assert_eq!(w.requirement(USER), SignInRequirement::SecondFactor);
-    assert!(w.mfa.verify(USER, &w.app(&enrollment)).is_ok());
-    // The phone is lost: the recovery code, which rotates.
-    let used = w
-        .mfa
-        .use_recovery_code(USER, recovery.expose_str())
-        .unwrap();
-    let new_code = used.new_code.unwrap();
-    assert!(w.mfa.status(USER).unwrap().recovery_unacknowledged);
-    w.mfa.acknowledge_recovery(USER).unwrap();
+fn user_3_enter_the_one_time_code_and_continue() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::Qr).unwrap();
+    assert!(matches!(
+        w.mfa.confirm_enrollment(USER, "123"),
+        Err(MfaError::Malformed)
+    ));
+    let next = w.mfa.confirm_enrollment(USER, &w.app(&phone)).unwrap();
+    // START is 20 s before the next step.
+    assert!(matches!(next, Screen::SecondCode { next_code_in: 20 }));
+    assert!(next.for_person().contains("wait 20 seconds"));
+    assert_eq!(
+        w.mfa.status(USER).unwrap().enrollment,
+        Some(EnrollmentStage::SecondCode)
+    );
+    // No recovery code yet, and nothing to tick.
     assert!(!w.mfa.status(USER).unwrap().recovery_unacknowledged);
     assert!(matches!(
-        w.mfa.use_recovery_code(USER, recovery.expose_str()),
+        w.mfa.acknowledge_recovery(USER),
+        Err(MfaError::OutOfOrder {
+            open: EnrollmentStage::SecondCode
+        })
+    ));
+}
+
+#[test]
+fn user_4_enter_a_second_later_code_and_continue() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::SecondCode).unwrap();
+    let first = w.app(&phone);
+    // The same code again: the seconds until the next one, not counted.
+    for _ in 0..5 {
+        let refused = w.mfa.confirm_second_code(USER, &first).unwrap_err();
+        assert!(matches!(refused, MfaError::Replayed { next_code_in: 20 }));
+        assert_eq!(
+            refused.for_person(),
+            "That code was just used. Wait 20 seconds for the next one."
+        );
+    }
+    // A wrong one: counted, the step stays open.
+    assert!(matches!(
+        w.mfa.confirm_second_code(USER, "000000"),
         Err(MfaError::Mismatch)
     ));
-    assert!(w.mfa.use_recovery_code(USER, new_code.expose_str()).is_ok());
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::SecondCode { next_code_in: 20 }
+    ));
+    // The code before the first one is older: not later either.
+    let earlier = common::code_at(&phone, w.clock.now() - 30);
+    assert!(matches!(
+        w.mfa.confirm_second_code(USER, &earlier),
+        Err(MfaError::Replayed { next_code_in: 20 })
+    ));
+    w.clock.advance(20);
+    let shown = codes(w.mfa.confirm_second_code(USER, &w.app(&phone)).unwrap());
+    assert_eq!(shown.len(), 1);
+    let events: Vec<_> = w.sink.take().into_iter().map(|e| e.event).collect();
+    assert!(events.contains(&Event::EnrollmentFirstCodeAccepted));
+    assert!(events.contains(&Event::Rejected {
+        reason: twostep::RejectReason::Mismatch,
+        failures: 1
+    }));
 }
+
+#[test]
+fn user_5_recovery_code_shown_and_i_have_safely_recorded_this_number() {
+    let w = World::forcing();
+    w.walk_to(At::RecoveryCode);
+    let shown = codes(w.screen(USER, Passed::Password));
+    assert_eq!(w.mfa.status(USER).unwrap().factor_bound_at, None);
+    assert_eq!(
+        w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
+        SignInRequirement::EnrollmentRequired,
+        "not in before the tick"
+    );
+    assert_eq!(
+        w.mfa.acknowledge_recovery(USER).unwrap(),
+        Acknowledged::FactorActivated
+    );
+    w.next_step();
+    assert!(w.mfa.use_recovery_code(USER, &shown[0]).is_ok());
+}
+
+#[test]
+fn user_6_continue_and_in() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::In).unwrap();
+    // The enrollment passed the second factor in this session: in.
+    assert!(matches!(
+        w.screen(USER, Passed::SecondFactor),
+        Screen::Continue
+    ));
+    assert_eq!(
+        w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
+        SignInRequirement::SecondFactor
+    );
+    w.next_step();
+    assert!(w.mfa.verify(USER, &w.app(&phone)).is_ok());
+}
+
+// ---- Afterwards: password plus a current code, or a recovery code.
+
+#[test]
+fn later_sign_in_with_password_and_a_current_code() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::In).unwrap();
+    w.clock.advance(24 * 3600);
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::EnterCode { .. }
+    ));
+    let code = w.app(&phone);
+    w.mfa.verify(USER, &code).unwrap();
+    assert!(matches!(
+        w.screen(USER, Passed::SecondFactor),
+        Screen::Continue
+    ));
+    assert!(matches!(
+        w.mfa.verify(USER, &code),
+        Err(MfaError::Replayed { .. })
+    ));
+}
+
+#[test]
+fn later_sign_in_with_the_recovery_code_when_the_phone_is_lost() {
+    let w = World::forcing();
+    w.walk_to(At::RecoveryCode);
+    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
+    w.mfa.acknowledge_recovery(USER).unwrap();
+    w.clock.advance(24 * 3600);
+    let used = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    assert!(!used.retried);
+    let replacement = used.new_code.unwrap().expose_str().to_owned();
+    // The replacement is shown again after a reload, but never before the
+    // second factor is passed in a session.
+    assert_eq!(
+        codes(w.screen(USER, Passed::SecondFactor)),
+        std::slice::from_ref(&replacement)
+    );
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::EnterCode { .. }
+    ));
+    assert_eq!(
+        w.mfa.acknowledge_recovery(USER).unwrap(),
+        Acknowledged::CodesRecorded
+    );
+    assert!(matches!(
+        w.screen(USER, Passed::SecondFactor),
+        Screen::Continue
+    ));
+    // The used code is spent; the replacement signs in.
+    assert!(matches!(
+        w.mfa.use_recovery_code(USER, &recorded),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(w.mfa.use_recovery_code(USER, &replacement).is_ok());
+}
+
+// ---- Every screen: reload, abandon, out of order, lost answers.
+
+#[test]
+fn a_reload_at_every_screen_renders_it_again_from_the_crate_alone() {
+    for at in EVERY_SCREEN {
+        let w = World::forcing();
+        w.walk_to(at);
+        let passed = if at == At::In {
+            Passed::SecondFactor
+        } else {
+            Passed::Password
+        };
+        let first = render(&w.screen(USER, passed));
+        let bytes = w.bytes(USER);
+        for _ in 0..3 {
+            assert_eq!(render(&w.screen(USER, passed)), first, "{at:?}");
+        }
+        // A reload a little later: the same QR code, the same recovery code.
+        w.clock.advance(5);
+        let later = w.screen(USER, passed);
+        match at {
+            At::SecondCode => assert!(matches!(later, Screen::SecondCode { next_code_in: 15 })),
+            _ => assert_eq!(render(&later), first, "{at:?}"),
+        }
+        assert_eq!(w.bytes(USER), bytes, "{at:?}: a reload wrote nothing");
+    }
+}
+
+#[test]
+fn abandoning_at_every_screen_and_signing_in_again_lands_on_that_screen() {
+    for at in EVERY_SCREEN {
+        let w = World::forcing();
+        let phone = w.walk_to(at);
+        let before = render(&w.screen(USER, Passed::Password));
+        // The person closes the browser and signs in again five minutes
+        // later: only the password so far.
+        w.clock.advance(5 * 60);
+        let again = w.screen(USER, Passed::Password);
+        match at {
+            At::Verification | At::Qr | At::RecoveryCode => {
+                assert_eq!(render(&again), before, "{at:?}")
+            }
+            At::SecondCode => assert!(matches!(again, Screen::SecondCode { next_code_in: 0 })),
+            At::In => assert!(matches!(again, Screen::EnterCode { .. })),
+        }
+        // And carries on from there to the end.
+        match at {
+            At::Verification => {}
+            At::Qr => {
+                let phone = phone.unwrap();
+                w.mfa.confirm_enrollment(USER, &w.app(&phone)).unwrap();
+                w.next_step();
+                w.mfa.confirm_second_code(USER, &w.app(&phone)).unwrap();
+                w.mfa.acknowledge_recovery(USER).unwrap();
+            }
+            At::SecondCode => {
+                w.mfa
+                    .confirm_second_code(USER, &w.app(&phone.unwrap()))
+                    .unwrap();
+                w.mfa.acknowledge_recovery(USER).unwrap();
+            }
+            At::RecoveryCode => {
+                w.mfa.acknowledge_recovery(USER).unwrap();
+            }
+            At::In => {
+                w.mfa.verify(USER, &w.app(&phone.unwrap())).unwrap();
+            }
+        }
+        if at != At::Verification {
+            assert!(matches!(
+                w.screen(USER, Passed::SecondFactor),
+                Screen::Continue
+            ));
+        }
+    }
+}
+
+#[test]
+fn an_abandoned_qr_code_expires_and_the_person_starts_again() {
+    let w = World::forcing();
+    let old_phone = w.walk_to(At::Qr).unwrap();
+    w.clock.advance(10 * 60);
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::CompanyAccountVerification { .. }
+    ));
+    assert!(matches!(
+        w.mfa.confirm_enrollment(USER, &w.app(&old_phone)),
+        Err(MfaError::EnrollmentExpired)
+    ));
+    let phone = w
+        .mfa
+        .begin_enrollment(
+            USER,
+            Enrollment::builder("Acme", USER),
+            EnrollmentCheck::TwoCodes,
+        )
+        .unwrap();
+    assert_ne!(uri(&phone), uri(&old_phone));
+    assert!(w.mfa.confirm_enrollment(USER, &w.app(&phone)).is_ok());
+}
+
+#[test]
+fn an_out_of_order_request_at_every_screen_is_refused_and_changes_nothing() {
+    use EnrollmentStage as S;
+    let out_of_order = |result: Result<(), MfaError<Lost>>, stage: S| {
+        assert!(
+            matches!(result, Err(MfaError::OutOfOrder { open }) if open == stage),
+            "{result:?}, expected {stage:?} open"
+        );
+    };
+    for at in EVERY_SCREEN {
+        let w = World::forcing();
+        let phone = w.walk_to(at);
+        let code = phone.as_ref().map_or("123456".into(), |p| w.app(p));
+        let bytes = w.bytes(USER);
+        let first = || w.mfa.confirm_enrollment(USER, &code).map(|_| ());
+        let second = || w.mfa.confirm_second_code(USER, &code).map(|_| ());
+        let tick = || w.mfa.acknowledge_recovery(USER).map(|_| ());
+        let no_factor = || matches!(w.mfa.verify(USER, &code), Err(MfaError::NoFactor));
+        match at {
+            At::Verification => {
+                assert!(matches!(first(), Err(MfaError::NoEnrollment)));
+                assert!(matches!(second(), Err(MfaError::NoEnrollment)));
+                assert!(matches!(tick(), Err(MfaError::NothingToAcknowledge)));
+                assert!(no_factor());
+            }
+            At::Qr => {
+                out_of_order(second(), S::FirstCode);
+                out_of_order(tick(), S::FirstCode);
+                assert!(no_factor());
+            }
+            At::SecondCode => {
+                out_of_order(first(), S::SecondCode);
+                out_of_order(tick(), S::SecondCode);
+                assert!(no_factor());
+            }
+            At::RecoveryCode => {
+                out_of_order(first(), S::RecoveryCode);
+                out_of_order(second(), S::RecoveryCode);
+                assert!(no_factor());
+            }
+            At::In => {
+                assert!(matches!(first(), Err(MfaError::FactorExists)));
+                assert!(matches!(second(), Err(MfaError::FactorExists)));
+                assert!(matches!(tick(), Err(MfaError::NothingToAcknowledge)));
+                assert!(matches!(
+                    w.mfa.begin_enrollment(
+                        USER,
+                        Enrollment::builder("Acme", USER),
+                        EnrollmentCheck::TwoCodes
+                    ),
+                    Err(MfaError::FactorExists)
+                ));
+            }
+        }
+        assert_eq!(w.bytes(USER), bytes, "{at:?}: a refusal wrote nothing");
+    }
+}
+
+/// The answer was lost after the write.
+fn lost<T: std::fmt::Debug>(result: Result<T, MfaError<Lost>>) {
+    assert!(matches!(result, Err(MfaError::Store(Lost))), "{result:?}");
+}
+
+#[test]
+fn a_store_that_writes_then_reports_an_error_at_every_step_loses_nothing() {
+    let w = World::forcing();
+
+    // Verify identity: the QR code the person never saw is shown on reload.
+    w.lose_next_answer();
+    lost(w.mfa.begin_enrollment(
+        USER,
+        Enrollment::builder("Acme", USER),
+        EnrollmentCheck::TwoCodes,
+    ));
+    let phone = qr(w.screen(USER, Passed::Password));
+
+    // The first code: saved; the reload shows the second-code screen.
+    w.lose_next_answer();
+    lost(w.mfa.confirm_enrollment(USER, &w.app(&phone)));
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::SecondCode { .. }
+    ));
+
+    // The second code: the recovery code nobody saw is shown on reload.
+    w.next_step();
+    w.lose_next_answer();
+    lost(w.mfa.confirm_second_code(USER, &w.app(&phone)));
+    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
+
+    // The tick: MFA is active; the person signs in with the next code.
+    w.lose_next_answer();
+    lost(w.mfa.acknowledge_recovery(USER));
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::EnterCode { .. }
+    ));
+    w.next_step();
+    let code = w.app(&phone);
+    w.lose_next_answer();
+    lost(w.mfa.verify(USER, &code));
+    // The lost sign-in's code is used; the next one works.
+    assert!(matches!(
+        w.mfa.verify(USER, &code),
+        Err(MfaError::Replayed { .. })
+    ));
+    w.next_step();
+    w.mfa.verify(USER, &w.app(&phone)).unwrap();
+
+    // The phone is lost, and so is the answer to the recovery sign-in: the
+    // same code again signs in and shows the same replacement.
+    w.clock.advance(3600);
+    w.lose_next_answer();
+    lost(w.mfa.use_recovery_code(USER, &recorded));
+    let retry = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    assert!(retry.retried);
+    let replacement = retry.new_code.unwrap().expose_str().to_owned();
+    assert_eq!(
+        codes(w.screen(USER, Passed::SecondFactor)),
+        std::slice::from_ref(&replacement)
+    );
+    // Its tick's answer is lost too: still recorded.
+    w.lose_next_answer();
+    lost(w.mfa.acknowledge_recovery(USER));
+    assert!(matches!(
+        w.screen(USER, Passed::SecondFactor),
+        Screen::Continue
+    ));
+    assert!(matches!(
+        w.mfa.use_recovery_code(USER, &recorded),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(w.mfa.use_recovery_code(USER, &replacement).is_ok());
+
+    // The owner's Save changes: saved, visible on reload.
+    w.lose_next_answer();
+    lost(w.mfa.set_mfa_requirement(COMPANY, OWNER, false, 0));
+    assert!(!w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+}
+
+#[test]
+fn a_used_single_recovery_code_retries_only_briefly_and_only_until_the_tick() {
+    let w = World::forcing();
+    w.walk_to(At::RecoveryCode);
+    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
+    w.mfa.acknowledge_recovery(USER).unwrap();
+    let used = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    let replacement = used.new_code.unwrap().expose_str().to_owned();
+    // Within ten minutes, the same replacement; nothing new is issued.
+    w.clock.advance(9 * 60);
+    let again = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    assert!(again.retried);
+    assert_eq!(again.new_code.unwrap().expose_str(), replacement);
+    assert!(w
+        .sink
+        .take()
+        .iter()
+        .any(|e| e.event == Event::RecoveryCodeRetried));
+    // After the window, spent.
+    w.clock.advance(60);
+    assert!(matches!(
+        w.mfa.use_recovery_code(USER, &recorded),
+        Err(MfaError::Mismatch)
+    ));
+    // After the tick, spent at once.
+    let used = w.mfa.use_recovery_code(USER, &replacement).unwrap();
+    w.mfa.acknowledge_recovery(USER).unwrap();
+    assert!(matches!(
+        w.mfa.use_recovery_code(USER, &replacement),
+        Err(MfaError::Mismatch)
+    ));
+    assert!(w
+        .mfa
+        .use_recovery_code(USER, used.new_code.unwrap().expose_str())
+        .is_ok());
+}
+
+#[test]
+fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
+    let w = World::forcing();
+    let mfa = &w.mfa;
+    let first = mfa
+        .begin_enrollment(
+            USER,
+            Enrollment::builder("Acme", USER),
+            EnrollmentCheck::TwoCodes,
+        )
+        .unwrap();
+    // Throttled like sign-in codes...
+    for _ in 0..3 {
+        assert!(matches!(
+            mfa.confirm_enrollment(USER, "000000"),
+            Err(MfaError::Mismatch)
+        ));
+    }
+    assert!(matches!(
+        mfa.confirm_enrollment(USER, &w.app(&first)),
+        Err(MfaError::Throttled { retry_after: 15 })
+    ));
+    // ...but a fresh begin makes the earlier guesses worthless: no wait.
+    let second = mfa
+        .begin_enrollment(
+            USER,
+            Enrollment::builder("Acme", USER),
+            EnrollmentCheck::TwoCodes,
+        )
+        .unwrap();
+    assert!(mfa.confirm_enrollment(USER, &w.app(&second)).is_ok());
+    // At the lockout the enrollment is void, not the person.
+    let w = World::forcing();
+    let mfa = Mfa::new(w.store.clone(), Keyring::new(1, &[3; 32]))
+        .with_clock(w.clock.clone())
+        .with_events(w.sink.clone())
+        .with_enrollment_ttl(24 * 3600);
+    mfa.begin_enrollment(
+        USER,
+        Enrollment::builder("Acme", USER),
+        EnrollmentCheck::OneCode,
+    )
+    .unwrap();
+    let mut last = Ok(Screen::Continue);
+    for _ in 0..10 {
+        w.clock.advance(900);
+        last = mfa.confirm_enrollment(USER, "000000");
+    }
+    let locked = last.unwrap_err();
+    assert!(matches!(locked, MfaError::EnrollmentLocked));
+    assert!(locked.for_person().contains("Start again"));
+    assert!(matches!(
+        mfa.current_screen(USER, Some(COMPANY), Passed::Password)
+            .unwrap(),
+        Screen::CompanyAccountVerification { .. }
+    ));
+    let fresh = mfa
+        .begin_enrollment(
+            USER,
+            Enrollment::builder("Acme", USER),
+            EnrollmentCheck::OneCode,
+        )
+        .unwrap();
+    assert!(mfa.confirm_enrollment(USER, &w.app(&fresh)).is_ok());
+    mfa.acknowledge_recovery(USER).unwrap();
+    assert_eq!(mfa.status(USER).unwrap().failures, 0);
+    assert!(w
+        .sink
+        .take()
+        .iter()
+        .any(|e| e.event == Event::EnrollmentLocked { failures: 10 }));
+}
+
+#[test]
+fn a_phone_whose_codes_keep_matching_a_neighbouring_step_is_told_so() {
+    let w = World::forcing();
+    let phone = w.walk_to(At::Qr).unwrap();
+    // This phone's clock runs 45 s fast and the person submits 3 s after
+    // reading: its code is of the next step while the server's step is in
+    // its first 18 s (after that it is two steps ahead, out of the window).
+    let fast = |w: &World| common::code_at(&phone, w.clock.now() + 45 - 3);
+    let step_start = w.clock.now() / 30 * 30;
+    let at = |steps: u64, into: u64| w.clock.set(step_start + steps * 30 + into);
+    at(0, 13);
+    w.mfa.confirm_enrollment(USER, &fast(&w)).unwrap();
+    // One code off the current step is no pattern yet.
+    assert_eq!(w.mfa.status(USER).unwrap().clock_drift, None);
+    at(5, 2);
+    w.mfa.confirm_second_code(USER, &fast(&w)).unwrap();
+    w.mfa.acknowledge_recovery(USER).unwrap();
+    assert_eq!(
+        w.mfa.status(USER).unwrap().clock_drift.map(|d| d.is_fast()),
+        Some(true)
+    );
+    at(200, 17);
+    w.mfa.verify(USER, &fast(&w)).unwrap();
+    at(3_000, 8);
+    w.mfa.verify(USER, &fast(&w)).unwrap();
+    let Screen::EnterCode {
+        clock_drift: Some(drift),
+        ..
+    } = w.screen(USER, Passed::Password)
+    else {
+        panic!("the code screen should mention the clock")
+    };
+    assert!(drift.is_fast());
+    assert!((30..=45).contains(&drift.seconds()), "{drift:?}");
+    assert!(drift.for_person().contains("fast"));
+    assert_eq!(w.mfa.status(USER).unwrap().clock_drift, Some(drift));
+    // An accurate phone, as the owner's, is told nothing.
+    assert_eq!(w.mfa.status(OWNER).unwrap().clock_drift, None);
+}
+
+#[test]
+fn refusals_and_screens_have_words_for_people_with_their_numbers() {
+    type E = MfaError<Lost>;
+    assert_eq!(
+        E::Replayed { next_code_in: 12 }.for_person(),
+        "That code was just used. Wait 12 seconds for the next one."
+    );
+    assert_eq!(
+        E::Throttled { retry_after: 900 }.for_person(),
+        "Too many wrong codes. Try again in 15 minutes."
+    );
+    assert!(E::Locked.for_person().contains("recovery code"));
+    assert!(E::Store(Lost).for_person().contains("our side"));
+    assert!(
+        !E::Store(Lost).for_person().contains("lost"),
+        "nothing internal"
+    );
+    let required_by = SignInRequirement::EnrollmentRequiredBy { deadline: 7_200 };
+    assert!(required_by.for_person(0).contains("2 hours"));
+    let waiting = Screen::EnterCode {
+        gate: Gate::Wait { retry_after: 30 },
+        clock_drift: None,
+    };
+    assert!(waiting.for_person().contains("30 seconds"));
+}
+
+// ---- Company rules.
 
 #[test]
 fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
     let w = World::new();
-    let enrollment = w.enroll(OWNER);
+    let phone = w.activate_own_mfa(OWNER);
     w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
     w.next_step();
     assert!(matches!(
         w.mfa
-            .remove_own_factor(OWNER, Some(COMPANY), &w.app(&enrollment)),
+            .remove_own_factor(OWNER, Some(COMPANY), &w.app(&phone)),
         Err(MfaError::RequiredByCompany)
     ));
     // Turning the requirement off is allowed to the owner and audited; then removal works.
@@ -343,7 +1096,7 @@ fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
     ));
     assert!(w
         .mfa
-        .remove_own_factor(OWNER, Some(COMPANY), &w.app(&enrollment))
+        .remove_own_factor(OWNER, Some(COMPANY), &w.app(&phone))
         .is_ok());
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
 }
@@ -351,9 +1104,9 @@ fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
 #[test]
 fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
     let w = World::new();
-    let owner_app = w.enroll(OWNER);
+    let owner_phone = w.activate_own_mfa(OWNER);
     w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
-    w.enroll(USER);
+    w.walk_to(At::In);
     w.next_step();
     assert!(matches!(
         w.mfa.reset_user_mfa(COMPANY, OWNER, "000000", USER),
@@ -363,12 +1116,14 @@ fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
         w.mfa.reset_user_mfa(COMPANY, USER, "000000", OWNER),
         Err(MfaError::NotOwner)
     ));
-    assert_eq!(w.requirement(USER), SignInRequirement::SecondFactor);
     w.sink.take();
     w.mfa
-        .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_app), USER)
+        .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_phone), USER)
         .unwrap();
-    assert_eq!(w.requirement(USER), SignInRequirement::EnrollmentRequired);
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::CompanyAccountVerification { .. }
+    ));
     let events = w.sink.take();
     assert!(events
         .iter()
@@ -378,7 +1133,7 @@ fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
 #[test]
 fn a_non_owner_cannot_change_the_policy() {
     let w = World::new();
-    w.enroll(USER);
+    w.activate_own_mfa(USER);
     assert!(matches!(
         w.mfa.set_mfa_requirement(COMPANY, USER, true, 0),
         Err(MfaError::NotOwner)
@@ -392,15 +1147,24 @@ fn a_non_owner_cannot_change_the_policy() {
         Err(MfaError::CompanyExists)
     ));
     assert!(!w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    // Personal MFA is honoured where the company does not require it.
+    assert_eq!(
+        w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
+        SignInRequirement::SecondFactor
+    );
 }
 
 #[test]
-fn a_pending_enrollment_never_replaces_an_active_factor() {
+fn an_enrollment_never_replaces_an_active_factor() {
     let w = World::new();
     // Someone with the password begins an enrollment for the user...
     let theirs = w
         .mfa
-        .begin_enrollment(USER, Enrollment::builder("Acme", USER))
+        .begin_enrollment(
+            USER,
+            Enrollment::builder("Acme", USER),
+            EnrollmentCheck::OneCode,
+        )
         .unwrap();
     // ...then the user binds their own factor in one call.
     let own = common::enrollment(77);
@@ -420,12 +1184,12 @@ fn a_pending_enrollment_never_replaces_an_active_factor() {
 #[test]
 fn an_owner_cannot_reset_their_own_mfa_while_required_and_owners_are_checked() {
     let w = World::new();
-    let owner_app = w.enroll(OWNER);
+    let owner_phone = w.activate_own_mfa(OWNER);
     w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
     w.next_step();
     assert!(matches!(
         w.mfa
-            .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_app), OWNER),
+            .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_phone), OWNER),
         Err(MfaError::RequiredByCompany)
     ));
     assert!(matches!(

@@ -72,12 +72,31 @@ fn single_code_rotates_after_use() {
     let used = f.mfa.use_recovery_code("u", codes[0].expose_str()).unwrap();
     let new_code = used.new_code.unwrap();
     assert_eq!(used.remaining, 1);
+    assert!(!used.retried);
     assert_ne!(new_code.expose_str(), codes[0].expose_str());
+    // Until the replacement is acknowledged, the used code is a retry: the
+    // same replacement, nothing new.
+    let again = f.mfa.use_recovery_code("u", codes[0].expose_str()).unwrap();
+    assert!(again.retried);
+    assert_eq!(again.new_code.unwrap().expose_str(), new_code.expose_str());
+    f.mfa.acknowledge_recovery("u").unwrap();
     assert!(matches!(
         f.mfa.use_recovery_code("u", codes[0].expose_str()),
         Err(MfaError::Mismatch)
     ));
     assert!(f.mfa.use_recovery_code("u", new_code.expose_str()).is_ok());
+}
+
+#[test]
+fn without_the_retry_window_a_used_single_code_never_works_again() {
+    let mut f = fixture(RecoveryMode::Single, ThrottlePolicy::default());
+    f.mfa = f.mfa.with_recovery_retry(0);
+    let codes = f.bind("u");
+    f.mfa.use_recovery_code("u", codes[0].expose_str()).unwrap();
+    assert!(matches!(
+        f.mfa.use_recovery_code("u", codes[0].expose_str()),
+        Err(MfaError::Mismatch)
+    ));
 }
 
 #[test]
@@ -142,12 +161,26 @@ fn race_one_recovery_code_is_spent_once() {
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
-            let ok = outcomes.iter().filter(|o| o.is_ok()).count();
-            let mismatched = outcomes
+            let spent = outcomes
                 .iter()
-                .filter(|o| matches!(o, Err(MfaError::Mismatch)))
+                .filter(|o| matches!(o, Ok(used) if !used.retried))
                 .count();
-            assert_eq!((ok, mismatched), (1, 15), "{mode:?} round {round}");
+            assert_eq!(spent, 1, "{mode:?} round {round}: spent once");
+            if mode == RecoveryMode::Single {
+                // The others retried the one exchange: the same replacement.
+                let replacements: std::collections::HashSet<String> = outcomes
+                    .iter()
+                    .map(|o| o.as_ref().unwrap().new_code.as_ref().unwrap())
+                    .map(|c| c.expose_str().to_owned())
+                    .collect();
+                assert_eq!(replacements.len(), 1, "round {round}");
+            } else {
+                let mismatched = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Err(MfaError::Mismatch)))
+                    .count();
+                assert_eq!(mismatched, 15, "{mode:?} round {round}");
+            }
         }
     }
 }

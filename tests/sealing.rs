@@ -15,7 +15,8 @@ use std::sync::Arc;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::Clock;
 use twostep::{
-    Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordKey, SealError, Store,
+    Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError, Passed,
+    RecordKey, Screen, SealError, Store,
 };
 
 const START: u64 = 1_700_000_000;
@@ -214,12 +215,41 @@ fn reseal_migrates_eagerly_and_only_once() {
     // A pending enrollment sealed under key 1 is resealed too.
     let grace = service(&store, Keyring::new(1, &KEY_1), &clock);
     let pending = grace
-        .begin_enrollment("gina", Enrollment::builder("Acme", "gina"))
+        .begin_enrollment(
+            "gina",
+            Enrollment::builder("Acme", "gina"),
+            EnrollmentCheck::OneCode,
+        )
         .unwrap();
     assert!(rotated.reseal("gina").unwrap());
-    service(&store, Keyring::new(2, &KEY_2), &clock)
+    let key_2_only = service(&store, Keyring::new(2, &KEY_2), &clock);
+    let Screen::RecordRecoveryCode { codes: shown } = key_2_only
         .confirm_enrollment("gina", &code(&pending, clock.now()))
+        .unwrap()
+    else {
+        panic!("the recovery code screen comes next")
+    };
+    // Recovery codes kept to be shown again, sealed under key 1, move too.
+    let hank = enrollment(6);
+    grace.bind("hank", &hank, &code(&hank, START)).unwrap();
+    clock.advance(30);
+    let regenerated = grace
+        .regenerate_recovery_codes("hank", &code(&hank, clock.now()))
         .unwrap();
+    assert!(matches!(
+        key_2_only.current_screen("hank", None, Passed::SecondFactor),
+        Err(MfaError::Seal(SealError::UnknownKey(1)))
+    ));
+    assert!(rotated.reseal("hank").unwrap());
+    for (user, codes) in [("gina", &shown), ("hank", &regenerated)] {
+        let Screen::RecordRecoveryCode { codes: again } = key_2_only
+            .current_screen(user, None, Passed::SecondFactor)
+            .unwrap()
+        else {
+            panic!("{user}: codes to acknowledge")
+        };
+        assert_eq!(again[0].expose_str(), codes[0].expose_str());
+    }
     // Without the old key, what was not migrated cannot be, and says so.
     service(&store, Keyring::new(1, &KEY_1), &clock)
         .bind("frank", &other, &code(&other, START))

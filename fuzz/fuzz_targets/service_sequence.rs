@@ -1,9 +1,12 @@
-//! An arbitrary sequence of service operations on `MemoryStore` — begin,
-//! confirm and acknowledge enrollment, verify, use or regenerate recovery
-//! codes, policy changes, unlocks, clock moves — checking after each that
-//! accepted steps strictly increase, a spent recovery code never works
-//! again, the failure count is exact, and a user without an active factor is
-//! never reported as having passed MFA.
+//! An arbitrary sequence of service operations on `MemoryStore` — begin
+//! an enrollment of one or two codes, confirm its codes and acknowledge it,
+//! verify, use or regenerate recovery codes, policy changes, unlocks, clock
+//! moves — checking after each that accepted steps strictly increase, a
+//! spent recovery code never works again (but as the documented retry), the
+//! failure count is exact, a user without an active factor is never
+//! reported as having passed MFA, and the screen a person is on agrees with
+//! the stored state (codes kept for a factor's holder never shown before
+//! the second factor).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -13,8 +16,8 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecoveryMode,
-    SignInRequirement, ThrottlePolicy,
+    Clock, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock, MemoryStore, Mfa,
+    MfaError, Passed, RecoveryMode, Screen, SignInRequirement, ThrottlePolicy,
 };
 
 const USERS: [&str; 2] = ["ann", "bo"];
@@ -33,8 +36,9 @@ enum Typed {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Begin(bool),
+    Begin(bool, bool),
     Confirm(bool, Typed),
+    Second(bool, Typed),
     Acknowledge(bool),
     Verify(bool, Typed),
     UseRecovery(bool, u8),
@@ -50,6 +54,8 @@ struct Model {
     app: Option<Enrollment>,
     /// The secret of the active factor, once acknowledged.
     active: Option<Enrollment>,
+    /// The step of the enrollment's first code, in a two-code enrollment.
+    first_step: Option<u64>,
     last_step: Option<u64>,
     failures: u32,
     recovery: Vec<String>,
@@ -98,32 +104,60 @@ fuzz_target!(|ops: Vec<Op>| {
         let now = clock.now();
         match op {
             Op::Advance(secs) => clock.advance(u64::from(secs % 1200)),
-            Op::Begin(who) => {
+            Op::Begin(who, two) => {
                 let u = user(who);
-                if let Ok(enrollment) = mfa.begin_enrollment(u, Enrollment::builder("Acme", u)) {
-                    models.get_mut(u).unwrap().app = Some(enrollment);
+                let check = if two {
+                    EnrollmentCheck::TwoCodes
+                } else {
+                    EnrollmentCheck::OneCode
+                };
+                if let Ok(enrollment) = mfa.begin_enrollment(u, Enrollment::builder("Acme", u), check) {
+                    let m = models.get_mut(u).unwrap();
+                    m.app = Some(enrollment);
+                    m.first_step = None;
                 }
             }
-            Op::Confirm(who, t) => {
+            Op::Confirm(who, t) | Op::Second(who, t) => {
                 let u = user(who);
                 let m = models.get_mut(u).unwrap();
                 let input = typed(m.app.as_ref(), now, t);
-                match mfa.confirm_enrollment(u, &input) {
-                    Ok(codes) => {
-                        m.failures = 0;
-                        m.recovery = codes.iter().map(|c| c.expose_str().to_owned()).collect();
-                        m.last_step = step_of(m.app.as_ref(), now, t);
+                let outcome = match op {
+                    Op::Second(..) => mfa.confirm_second_code(u, &input),
+                    _ => mfa.confirm_enrollment(u, &input),
+                };
+                match outcome {
+                    Ok(next) => {
+                        let step = step_of(m.app.as_ref(), now, t);
+                        if let (Some(step), Some(first)) = (step, m.first_step) {
+                            assert!(step > first, "second code of step {step} after {first}");
+                        }
+                        match next {
+                            Screen::SecondCode { .. } => m.first_step = step,
+                            Screen::RecordRecoveryCode { codes } => {
+                                m.recovery =
+                                    codes.iter().map(|c| c.expose_str().to_owned()).collect();
+                                m.last_step = step;
+                            }
+                            other => panic!("after a code: {other:?}"),
+                        }
                     }
-                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(MfaError::Mismatch | MfaError::Malformed | MfaError::Throttled { .. }) => {}
+                    Err(MfaError::EnrollmentLocked) => m.app = None,
                     Err(_) => {}
                 }
             }
             Op::Acknowledge(who) => {
                 let u = user(who);
                 let m = models.get_mut(u).unwrap();
-                let confirming = mfa.status(u).unwrap().enrollment_in_progress;
-                if mfa.acknowledge_recovery(u).is_ok() && confirming {
+                let confirming = mfa.status(u).unwrap().enrollment == Some(EnrollmentStage::RecoveryCode);
+                let acknowledged = mfa.acknowledge_recovery(u);
+                assert_eq!(
+                    acknowledged.is_ok() && confirming,
+                    matches!(acknowledged, Ok(twostep::Acknowledged::FactorActivated)),
+                );
+                if acknowledged.is_ok() && confirming {
                     m.active = m.app.clone();
+                    m.failures = 0;
                 }
             }
             Op::Verify(who, t) => {
@@ -154,6 +188,10 @@ fuzz_target!(|ops: Vec<Op>| {
                     _ => "0000-0000-0000-0000".to_owned(),
                 };
                 match mfa.use_recovery_code(u, &input) {
+                    Ok(used) if used.retried => {
+                        assert!(m.spent.contains(&input), "a retry of a code never used");
+                        m.failures = 0;
+                    }
                     Ok(used) => {
                         assert!(
                             !m.spent.contains(&input),
@@ -207,6 +245,23 @@ fuzz_target!(|ops: Vec<Op>| {
                 "{u}: {requirement:?} with factor {:?}",
                 status.factor_bound_at
             );
+            let screen = mfa.current_screen(u, Some("co"), Passed::Password).unwrap();
+            let expected_stage = match &screen {
+                Screen::EnterCode { .. } => {
+                    assert!(status.factor_bound_at.is_some(), "{u}: a code screen without a factor");
+                    status.enrollment
+                }
+                Screen::ScanQr { .. } => Some(EnrollmentStage::FirstCode),
+                Screen::SecondCode { .. } => Some(EnrollmentStage::SecondCode),
+                Screen::RecordRecoveryCode { .. } => {
+                    assert!(status.factor_bound_at.is_none(), "{u}: codes shown before the second factor");
+                    Some(EnrollmentStage::RecoveryCode)
+                }
+                _ => None,
+            };
+            if status.factor_bound_at.is_none() {
+                assert_eq!(status.enrollment, expected_stage, "{u}: {screen:?}");
+            }
         }
     }
 });

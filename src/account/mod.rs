@@ -1,0 +1,343 @@
+//! Layer 4: a user's MFA record and its transitions.
+//!
+//! A transition takes `now`, changes the record in memory and says whether
+//! it must be saved and which events it produced. It never touches storage:
+//! the service saves with compare-and-swap and only then reports the outcome.
+//!
+//! - `enrollment.rs`: the help page's steps (QR and first code, a second
+//!   code, the recovery code and its tick), stored stage by stage;
+//! - `sign_in.rs`: codes, recovery codes, regeneration, one-call binding;
+//! - `admin.rs`: resealing, removal, resets, unlocking;
+//! - `screen.rs`: which screen the stored state puts the person on;
+//! - `format.rs`: the record's bytes.
+
+mod admin;
+mod enrollment;
+mod format;
+mod screen;
+mod sign_in;
+
+use std::sync::Arc;
+
+use crate::drift::ClockEstimate;
+use crate::event::{Event, RejectReason};
+use crate::key_cache::KeyCache;
+use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
+use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
+use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
+use crate::secret::Secret;
+use crate::throttle::{Gate, ThrottlePolicy};
+
+pub(crate) use enrollment::Label;
+pub use enrollment::{Acknowledged, EnrollmentCheck, EnrollmentStage};
+pub use screen::{Passed, Screen};
+pub use sign_in::{Bound, RecoveryUsed};
+
+/// What a transition may use besides the record: who, when, under which
+/// rules, with which keys, and fresh randomness drawn by the caller. No IO.
+pub(crate) struct Context<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) now: u64,
+    pub(crate) policy: &'a ThrottlePolicy,
+    pub(crate) window: Window,
+    pub(crate) keyring: &'a Keyring,
+    /// Fresh randomness, drawn only by transitions that need it.
+    pub(crate) entropy: &'a dyn Entropy,
+    /// How new recovery codes are issued.
+    pub(crate) recovery_mode: RecoveryMode,
+    /// Prepared keys of recently checked users.
+    pub(crate) key_cache: &'a KeyCache,
+    /// How long a pending enrollment may wait for its first code.
+    pub(crate) enrollment_ttl: u64,
+    /// How long a single recovery code, once used, shows its replacement
+    /// again (a retry after a lost answer); 0: never.
+    pub(crate) recovery_retry: u64,
+}
+
+impl Context<'_> {
+    /// The factor's prepared key, and the opened secret when it had to be
+    /// opened under an older key (so that it can be resealed). A cached key
+    /// is used only for the current key's sealing of this very record.
+    fn prepare(&self, factor: &Factor) -> Result<(Arc<Totp>, Option<Secret>), SealError> {
+        let current = factor.sealed.key_id == self.keyring.current_id();
+        if current {
+            if let Some(totp) = self
+                .key_cache
+                .get(self.user, &factor.sealed, &factor.params)
+            {
+                return Ok((totp, None));
+            }
+        }
+        let secret = self.keyring.open(self.user, &factor.sealed)?;
+        let totp = Arc::new(Totp::new(&secret, factor.params));
+        if current {
+            self.key_cache.put(self.user, &factor.sealed, &totp);
+            return Ok((totp, None));
+        }
+        Ok((totp, Some(secret)))
+    }
+
+    /// A fresh set of recovery codes under the current key's pepper, and the
+    /// codes sealed so that they can be shown again until acknowledged.
+    fn issue_recovery(&self) -> Result<(Vec<RecoveryCode>, RecoveryState, SealedCodes), SealError> {
+        let (key_id, pepper) = self.keyring.current_pepper();
+        let (codes, state) =
+            RecoveryState::generate(self.recovery_mode, key_id, pepper, self.user, self.entropy)?;
+        let sealed = self.seal_codes(&codes)?;
+        Ok((codes, state, sealed))
+    }
+
+    /// Seals `secret` for this user under the current key with a fresh nonce.
+    fn seal(&self, secret: &Secret) -> Result<SealedSecret, SealError> {
+        Ok(self.keyring.seal(self.nonce()?, self.user, secret))
+    }
+
+    /// Seals shown recovery codes for this user under the current key.
+    fn seal_codes(&self, codes: &[RecoveryCode]) -> Result<SealedCodes, SealError> {
+        let plaintext = recovery::to_plaintext(codes);
+        Ok(self
+            .keyring
+            .seal_codes(self.nonce()?, self.user, &plaintext))
+    }
+
+    fn nonce(&self) -> Result<[u8; NONCE_LEN], SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.entropy.fill(&mut nonce)?;
+        Ok(nonce)
+    }
+
+    /// Opens recovery codes sealed for this user.
+    fn open_codes(&self, sealed: &SealedCodes) -> Result<Vec<RecoveryCode>, SealError> {
+        let plaintext = self.keyring.open_codes(self.user, sealed)?;
+        recovery::from_plaintext(&plaintext).ok_or(SealError::Unauthentic)
+    }
+}
+
+/// An active TOTP factor.
+#[derive(Clone, Debug)]
+pub(crate) struct Factor {
+    /// The secret, sealed for this user under the application keyring.
+    pub(crate) sealed: SealedSecret,
+    pub(crate) params: TotpParams,
+    /// The newest step accepted; a code of this step or older is a replay.
+    pub(crate) last_accepted: Option<u64>,
+    /// When the factor was bound (Unix seconds).
+    pub(crate) bound_at: u64,
+}
+
+/// A user's MFA record: the factor and the failure count of the throttle.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MfaRecord {
+    pub(crate) factor: Option<Factor>,
+    /// Consecutive failed checks of the factor.
+    pub(crate) failures: u32,
+    /// When the last failure happened (Unix seconds; 0 if none).
+    pub(crate) last_failure_at: u64,
+    /// The hashes of the recovery codes, if any were issued.
+    pub(crate) recovery: Option<RecoveryState>,
+    /// A factor on its way to becoming active.
+    pub(crate) enrollment: Option<enrollment::EnrollmentState>,
+    /// Recovery codes shown (at confirmation, as a replacement, or
+    /// regenerated) and not yet acknowledged with "I have safely recorded
+    /// this number".
+    pub(crate) shown: Option<ShownCodes>,
+    /// What the person's accepted codes tell of their phone's clock.
+    pub(crate) clock: ClockEstimate,
+}
+
+/// Recovery codes waiting for "I have safely recorded this number".
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ShownCodes {
+    /// The codes, sealed, to show again after a reload or a lost answer;
+    /// `None` for codes shown by record format 2, which kept no copy.
+    pub(crate) sealed: Option<SealedCodes>,
+    /// In single mode, the code whose use issued them: until `until` (and
+    /// until the tick) it signs in once more and shows the same replacement,
+    /// so a lost answer cannot leave the person without a way in.
+    pub(crate) replaced: Option<ReplacedCode>,
+}
+
+/// A used single recovery code, kept briefly for a retry.
+#[derive(Clone, Debug)]
+pub(crate) struct ReplacedCode {
+    /// The keyring key whose pepper hashed it.
+    pub(crate) key_id: u32,
+    pub(crate) code: StoredCode,
+    pub(crate) until: u64,
+}
+
+/// What a reseal did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resealed {
+    /// A secret moved to the current key.
+    pub(crate) changed: bool,
+    /// The recovery codes are hashed under an older key's pepper: the old key
+    /// is needed until they are regenerated.
+    pub(crate) recovery_on_old_key: bool,
+}
+
+/// Why a transition refused; the service turns it into an `MfaError`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    NoFactor,
+    FactorExists,
+    Malformed,
+    Mismatch,
+    Replayed { next_code_in: u64 },
+    Throttled { retry_after: u64 },
+    Locked,
+    BeforeT0,
+    Seal(SealError),
+    Label(crate::enrollment::EnrollmentError),
+    NoEnrollment,
+    EnrollmentExpired,
+    EnrollmentLocked,
+    OutOfOrder { open: EnrollmentStage },
+    NothingToAcknowledge,
+}
+
+/// At most this many events come from one transition.
+const MAX_EVENTS: usize = 2;
+
+/// The result of a transition: the answer, whether the record changed and
+/// must be saved before the answer is given, and the events to deliver.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct Transition<T> {
+    pub(crate) outcome: Result<T, Refusal>,
+    pub(crate) changed: bool,
+    events: [Option<Event>; MAX_EVENTS],
+}
+
+impl<T> Transition<T> {
+    fn unchanged(outcome: Result<T, Refusal>, event: Option<Event>) -> Self {
+        Transition {
+            outcome,
+            changed: false,
+            events: [event, None],
+        }
+    }
+
+    fn refused(refusal: Refusal) -> Self {
+        Transition::unchanged(Err(refusal), None)
+    }
+
+    fn changed(outcome: Result<T, Refusal>, events: [Option<Event>; MAX_EVENTS]) -> Self {
+        Transition {
+            outcome,
+            changed: true,
+            events,
+        }
+    }
+
+    /// The same transition with another success value.
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Transition<U> {
+        Transition {
+            outcome: self.outcome.map(f),
+            changed: self.changed,
+            events: self.events,
+        }
+    }
+
+    pub(crate) fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        self.events.iter().flatten().cloned()
+    }
+}
+
+/// A secret that would not open or seal: refused, nothing changed.
+impl<T> From<SealError> for Transition<T> {
+    fn from(error: SealError) -> Self {
+        Transition::refused(Refusal::Seal(error))
+    }
+}
+
+/// The throttle's refusal of a check after `failures`, the last at
+/// `last_failure_at`, if any: no code is parsed and no HMAC computed.
+fn gate<T>(
+    cx: &Context<'_>,
+    failures: u32,
+    last_failure_at: u64,
+    gate: fn(&ThrottlePolicy, u32, u64, u64) -> Gate,
+) -> Option<Transition<T>> {
+    match gate(cx.policy, failures, last_failure_at, cx.now) {
+        Gate::Open => None,
+        Gate::Wait { retry_after } => Some(Transition::unchanged(
+            Err(Refusal::Throttled { retry_after }),
+            Some(Event::Throttled { retry_after }),
+        )),
+        Gate::Locked => Some(Transition::unchanged(
+            Err(Refusal::Locked),
+            Some(Event::LockedOut),
+        )),
+    }
+}
+
+/// How a failed check counts: `Ok` with the refusal and its reason for a
+/// counted failure; `Err` with the finished transition for one that is not
+/// counted (a replay: a double submission must not lock anyone out; a
+/// server clock before T0).
+fn counted<T>(error: VerifyError) -> Result<(Refusal, RejectReason), Transition<T>> {
+    match error {
+        VerifyError::Replayed { next_code_in } => Err(Transition::unchanged(
+            Err(Refusal::Replayed { next_code_in }),
+            Some(Event::ReplayRejected),
+        )),
+        VerifyError::BeforeT0 { .. } => Err(Transition::refused(Refusal::BeforeT0)),
+        VerifyError::Malformed => Ok((Refusal::Malformed, RejectReason::Malformed)),
+        _ => Ok((Refusal::Mismatch, RejectReason::Mismatch)),
+    }
+}
+
+impl MfaRecord {
+    /// The factor's throttle refusal, if any.
+    fn gate<T>(&self, cx: &Context<'_>) -> Option<Transition<T>> {
+        gate(
+            cx,
+            self.failures,
+            self.last_failure_at,
+            ThrottlePolicy::gate,
+        )
+    }
+
+    fn succeed(&mut self, verified: Verified, first: Option<Event>) -> Transition<Verified> {
+        self.failures = 0;
+        let event = Event::Verified {
+            step: verified.step,
+            drift: verified.drift,
+        };
+        Transition::changed(Ok(verified), [first, Some(event)])
+    }
+
+    /// A failed check of the factor: counted, unless it is not (see
+    /// [`counted`]).
+    fn refuse<T>(&mut self, cx: &Context<'_>, error: VerifyError) -> Transition<T> {
+        let (refusal, reason) = match counted(error) {
+            Ok(counted) => counted,
+            Err(uncounted) => return uncounted,
+        };
+        self.failures = self.failures.saturating_add(1);
+        self.last_failure_at = cx.now;
+        let locked = (self.failures == cx.policy.lockout_after()).then_some(Event::Locked {
+            failures: self.failures,
+        });
+        let rejected = Event::Rejected {
+            reason,
+            failures: self.failures,
+        };
+        Transition::changed(Err(refusal), [Some(rejected), locked])
+    }
+
+    /// Shows `codes` until they are acknowledged: kept sealed in the record.
+    fn show(&mut self, sealed: SealedCodes, replaced: Option<ReplacedCode>) {
+        self.shown = Some(ShownCodes {
+            sealed: Some(sealed),
+            replaced,
+        });
+    }
+
+    /// Forgets the factor, any enrollment, the recovery codes, the failures
+    /// and the clock estimate: the user is back to having no MFA.
+    fn clear(&mut self) {
+        *self = MfaRecord::default();
+    }
+}

@@ -1,0 +1,283 @@
+//! Signing in with the factor: one-time codes, recovery codes (with the
+//! retry that survives a lost answer), regenerating recovery codes, and the
+//! one-call binding for hosts that need no acknowledgement.
+
+use subtle::Choice;
+
+use crate::event::Event;
+use crate::otp::{Code, Totp, TotpParams, Verified, VerifyError};
+use crate::recovery::{self, normalize, RecoveryCode, RecoveryMode, RecoveryState};
+use crate::secret::Secret;
+use crate::throttle::ThrottlePolicy;
+
+use super::{gate, Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition};
+
+/// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Bound {
+    /// The first code's step, saved as used.
+    pub verified: Verified,
+    /// The recovery codes to show now, once: only their hashes are stored.
+    pub recovery_codes: Vec<RecoveryCode>,
+}
+
+/// A recovery code accepted by [`Mfa::use_recovery_code`](crate::Mfa::use_recovery_code).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecoveryUsed {
+    /// Unspent codes left.
+    pub remaining: usize,
+    /// In [`RecoveryMode::Single`], the new code that replaces the one used:
+    /// show it, the person must record it and tick "I have safely recorded
+    /// this number" ([`Mfa::acknowledge_recovery`](crate::Mfa::acknowledge_recovery)).
+    /// Until then it is kept to be shown again.
+    pub new_code: Option<RecoveryCode>,
+    /// The same single code was used moments ago and its replacement is not
+    /// yet acknowledged: this is a retry (the first answer may have been
+    /// lost), and `new_code` is that same replacement, not a new one.
+    pub retried: bool,
+}
+
+impl MfaRecord {
+    /// Checks `input` against the active factor. On success the step is
+    /// remembered, and a secret sealed under an older key is resealed under
+    /// the current one.
+    pub(crate) fn verify(&mut self, cx: &Context<'_>, input: &str) -> Transition<Verified> {
+        let Some(factor) = &self.factor else {
+            return Transition::refused(Refusal::NoFactor);
+        };
+        if let Some(refused) = self.gate(cx) {
+            return refused;
+        }
+        // Parse first: a malformed input costs no key.
+        let code = match Code::parse(input, factor.params.digits()) {
+            Ok(code) => code,
+            Err(error) => return self.refuse(cx, error),
+        };
+        let (totp, old_secret) = match cx.prepare(factor) {
+            Ok(prepared) => prepared,
+            Err(error) => return error.into(),
+        };
+        let outcome = totp.verify(cx.now, &code, cx.window, factor.last_accepted);
+        match outcome {
+            Ok(verified) => {
+                if let Some(factor) = &mut self.factor {
+                    factor.last_accepted = Some(verified.step);
+                    // Rotation: move to the current key now. If no randomness
+                    // can be had, the old seal stays valid; the code still counts.
+                    if let Some(sealed) = old_secret.and_then(|secret| cx.seal(&secret).ok()) {
+                        factor.sealed = sealed;
+                    }
+                    self.clock
+                        .observe(&factor.params, verified.step, verified.drift, cx.now);
+                }
+                self.succeed(verified, None)
+            }
+            Err(error) => self.refuse(cx, error),
+        }
+    }
+
+    /// Binds a factor with `secret` and `params` once `input` proves the
+    /// person's app has it.
+    pub(crate) fn bind(
+        &mut self,
+        cx: &Context<'_>,
+        secret: &Secret,
+        params: TotpParams,
+        input: &str,
+    ) -> Transition<Bound> {
+        if self.factor.is_some() {
+            return Transition::refused(Refusal::FactorExists);
+        }
+        if let Some(refused) = self.gate(cx) {
+            return refused;
+        }
+        let outcome = Code::parse(input, params.digits())
+            .and_then(|code| Totp::new(secret, params).verify(cx.now, &code, cx.window, None));
+        let verified = match outcome {
+            Ok(verified) => verified,
+            Err(error) => return self.refuse(cx, error),
+        };
+        let issued = cx.seal(secret).and_then(|sealed| {
+            let (key_id, pepper) = cx.keyring.current_pepper();
+            let (codes, state) =
+                RecoveryState::generate(cx.recovery_mode, key_id, pepper, cx.user, cx.entropy)?;
+            Ok((sealed, codes, state))
+        });
+        let (sealed, recovery_codes, recovery) = match issued {
+            Ok(issued) => issued,
+            Err(error) => return error.into(),
+        };
+        let count = recovery_codes.len() as u32;
+        *self = MfaRecord {
+            factor: Some(Factor {
+                sealed,
+                params,
+                last_accepted: Some(verified.step),
+                bound_at: cx.now,
+            }),
+            recovery: Some(recovery),
+            ..MfaRecord::default()
+        };
+        self.clock
+            .observe(&params, verified.step, verified.drift, cx.now);
+        Transition::changed(
+            Ok(Bound {
+                verified,
+                recovery_codes,
+            }),
+            [
+                Some(Event::FactorBound),
+                Some(Event::RecoveryCodesIssued { count }),
+            ],
+        )
+    }
+
+    /// Spends the recovery code `input`. Attempts count against the same
+    /// throttle as codes; a success clears the failures, ending a lockout
+    /// (NIST: a success of that authenticator). In single mode a new code
+    /// replaces the one used, and is kept sealed until acknowledged.
+    pub(crate) fn use_recovery_code(
+        &mut self,
+        cx: &Context<'_>,
+        input: &str,
+    ) -> Transition<RecoveryUsed> {
+        let (Some(_), Some(recovery)) = (&self.factor, &self.recovery) else {
+            return Transition::refused(Refusal::NoFactor);
+        };
+        if let Some(refused) = gate(
+            cx,
+            self.failures,
+            self.last_failure_at,
+            ThrottlePolicy::gate_recovery,
+        ) {
+            return refused;
+        }
+        let Some(typed) = normalize(input) else {
+            return self.refuse(cx, VerifyError::Malformed);
+        };
+        let pepper = match cx.keyring.pepper(recovery.key_id) {
+            Ok(pepper) => pepper,
+            Err(error) => return error.into(),
+        };
+        let found = recovery.find(pepper, cx.user, &typed);
+        // The code used just before, if it may still be retried: checked
+        // whatever the set said, so the time does not tell which matched.
+        let retried = match self.retriable(cx.now) {
+            None => Choice::from(0),
+            Some(replaced) => match cx.keyring.pepper(replaced.key_id) {
+                Ok(pepper) => recovery::matches(&replaced.code, pepper, cx.user, &typed),
+                Err(error) => return error.into(),
+            },
+        };
+        match (found, bool::from(retried)) {
+            (Some(index), _) => self.spend_recovery(cx, index),
+            (None, true) => self.show_replacement_again(cx),
+            (None, false) => self.refuse(cx, VerifyError::Mismatch),
+        }
+    }
+
+    /// The single code used last, while its replacement waits for the tick
+    /// and the retry window is open.
+    fn retriable(&self, now: u64) -> Option<&ReplacedCode> {
+        self.shown
+            .as_ref()?
+            .replaced
+            .as_ref()
+            .filter(|replaced| now < replaced.until)
+    }
+
+    fn spend_recovery(&mut self, cx: &Context<'_>, index: usize) -> Transition<RecoveryUsed> {
+        let Some(recovery) = &mut self.recovery else {
+            return Transition::refused(Refusal::NoFactor);
+        };
+        let new_code = if recovery.mode == RecoveryMode::Single {
+            let used = recovery.codes.get(index).cloned();
+            let (old_key, issued) = (recovery.key_id, cx.issue_recovery());
+            let (codes, state, sealed) = match issued {
+                Ok(issued) => issued,
+                Err(error) => return error.into(),
+            };
+            let replaced = used
+                .filter(|_| cx.recovery_retry > 0)
+                .map(|code| ReplacedCode {
+                    key_id: old_key,
+                    code,
+                    until: cx.now.saturating_add(cx.recovery_retry),
+                });
+            self.recovery = Some(state);
+            self.show(sealed, replaced);
+            // A copy; the vector's own copy is wiped when it drops.
+            codes.first().cloned()
+        } else {
+            if let Some(code) = recovery.codes.get_mut(index) {
+                code.spent = true;
+            }
+            None
+        };
+        self.failures = 0;
+        let remaining = self.recovery.as_ref().map_or(0, RecoveryState::remaining);
+        let used = Event::RecoveryCodeUsed {
+            remaining: remaining as u32,
+        };
+        let issued = new_code
+            .as_ref()
+            .map(|_| Event::RecoveryCodesIssued { count: 1 });
+        Transition::changed(
+            Ok(RecoveryUsed {
+                remaining,
+                new_code,
+                retried: false,
+            }),
+            [Some(used), issued],
+        )
+    }
+
+    /// A retry of the last single-code sign-in: the same replacement again,
+    /// nothing new issued, nothing else made valid.
+    fn show_replacement_again(&mut self, cx: &Context<'_>) -> Transition<RecoveryUsed> {
+        let sealed = self.shown.as_ref().and_then(|shown| shown.sealed.as_ref());
+        let codes = match sealed.map(|sealed| cx.open_codes(sealed)) {
+            Some(Ok(codes)) => codes,
+            Some(Err(error)) => return error.into(),
+            None => return self.refuse(cx, VerifyError::Mismatch),
+        };
+        self.failures = 0;
+        let remaining = self.recovery.as_ref().map_or(0, RecoveryState::remaining);
+        Transition::changed(
+            Ok(RecoveryUsed {
+                remaining,
+                new_code: codes.first().cloned(),
+                retried: true,
+            }),
+            [Some(Event::RecoveryCodeRetried), None],
+        )
+    }
+
+    /// Replaces every recovery code with a fresh set, only after `otp_input`
+    /// passes a full check (its step is saved like any accepted code). The
+    /// new codes are kept sealed until acknowledged.
+    pub(crate) fn regenerate_recovery(
+        &mut self,
+        cx: &Context<'_>,
+        otp_input: &str,
+    ) -> Transition<Vec<RecoveryCode>> {
+        let checked = self.verify(cx, otp_input);
+        if checked.outcome.is_err() {
+            return checked.map(|_| Vec::new());
+        }
+        match cx.issue_recovery() {
+            Ok((codes, state, sealed)) => {
+                self.recovery = Some(state);
+                self.show(sealed, None);
+                let issued = Event::RecoveryCodesIssued {
+                    count: codes.len() as u32,
+                };
+                let verified = checked.events().last();
+                Transition::changed(Ok(codes), [verified, Some(issued)])
+            }
+            Err(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The service's error: what a host matches on, and the default English
+//! sentence for the person at the screen.
+
+use crate::account::{EnrollmentStage, Refusal};
+use crate::codec::RecordError;
+use crate::enrollment::EnrollmentError;
+use crate::seal::SealError;
+use crate::words::seconds_for_people;
+
+/// Why the service did not accept, or could not answer. `E` is the store's
+/// own error type.
+///
+/// Every variant but [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
+/// and [`CorruptRecord`](MfaError::CorruptRecord) is an answer about the
+/// person's input; those three are the infrastructure failing, and are never
+/// an acceptance. `Display` is for developers and logs;
+/// [`for_person`](MfaError::for_person) is the sentence for the screen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MfaError<E> {
+    /// The user has no active factor.
+    #[error("no active MFA factor")]
+    NoFactor,
+    /// The user already has a factor; remove it before binding another.
+    #[error("an MFA factor is already active")]
+    FactorExists,
+    /// The input is not a code of the right length. Counted as a failure.
+    #[error("malformed code")]
+    Malformed,
+    /// The code is wrong. Counted as a failure.
+    #[error("code mismatch")]
+    Mismatch,
+    /// The code is right but already used (RFC 6238 §5.2), or, for an
+    /// enrollment's second code, not later than the first. Not counted: a
+    /// double submission must not lock anyone out.
+    #[error("code already used; next code in {next_code_in} s")]
+    Replayed {
+        /// Seconds until the app shows a code that can be accepted.
+        next_code_in: u64,
+    },
+    /// Too many recent failures: try again in `retry_after` seconds. No code
+    /// was checked.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled {
+        /// Seconds until the next check is allowed.
+        retry_after: u64,
+    },
+    /// Locked after too many failures, until an owner unlocks the factor or
+    /// a recovery code is used. No one-time code was checked.
+    #[error("locked after too many failed attempts")]
+    Locked,
+    /// The server's clock is before the factor's T0.
+    #[error("the server clock is before the factor's T0")]
+    BeforeT0,
+    /// Something stored sealed does not open with the keyring (a missing or
+    /// wrong key, or a record copied from another user), or no randomness
+    /// could be drawn to seal. Nothing was accepted.
+    #[error("sealed secret: {0}")]
+    Seal(#[source] SealError),
+    /// No enrollment is in progress (none was begun, or it was completed,
+    /// replaced or voided).
+    #[error("no enrollment in progress")]
+    NoEnrollment,
+    /// The QR code waited longer than its time to live: begin again.
+    #[error("the enrollment expired; begin again")]
+    EnrollmentExpired,
+    /// Too many wrong codes for this enrollment: it is void. Begin again
+    /// (a new secret): enrolling itself is never locked.
+    #[error("too many wrong enrollment codes; begin again")]
+    EnrollmentLocked,
+    /// The enrollment is at another step: `open` is the step it waits for
+    /// (a later step was asked for while an earlier one is open, or an
+    /// earlier one again). Nothing changed; show the open step's screen.
+    #[error("enrollment step out of order: {open:?} is open")]
+    OutOfOrder {
+        /// The step the enrollment waits for.
+        open: EnrollmentStage,
+    },
+    /// Nothing waits for "I have safely recorded this number".
+    #[error("nothing to acknowledge")]
+    NothingToAcknowledge,
+    /// The enrollment's issuer or account name cannot go into a URI.
+    #[error(transparent)]
+    Enrollment(EnrollmentError),
+    /// No company account with that id.
+    #[error("no such company account")]
+    NoCompany,
+    /// Owners must be 1 to 255 user ids, each 1 to 255 bytes long.
+    #[error("a company needs 1 to 255 owners with ids of 1 to 255 bytes")]
+    InvalidOwners,
+    /// A company account with that id exists already.
+    #[error("the company account exists already")]
+    CompanyExists,
+    /// Only an owner of the company account may do this.
+    #[error("only an owner of the company account may do this")]
+    NotOwner,
+    /// Activate your own MFA first: only an owner whose own MFA is active
+    /// may change the company's MFA requirement.
+    #[error("activate your own MFA first")]
+    OwnMfaRequired,
+    /// The company requires MFA, so it cannot be removed.
+    #[error("the company account requires MFA")]
+    RequiredByCompany,
+    /// Other requests for the same user kept changing the record; nothing was
+    /// accepted. Retrying later is safe.
+    #[error("too much contention on the user's record")]
+    Contended,
+    /// The stored record could not be read. Nothing was accepted.
+    #[error("stored MFA record is unreadable: {0}")]
+    CorruptRecord(#[source] RecordError),
+    /// The store failed. Nothing was accepted (if a write happened, the code
+    /// is now a replay).
+    #[error("store error: {0}")]
+    Store(#[source] E),
+}
+
+impl<E> MfaError<E> {
+    /// The default English sentence for the person at the screen, with its
+    /// numbers filled in ("That code was just used. Wait 12 seconds for the
+    /// next one."). Infrastructure failures get a sentence that gives
+    /// nothing away. Hosts that translate match on the variant instead.
+    pub fn for_person(&self) -> String {
+        let text = match self {
+            MfaError::Replayed { next_code_in: 0 } => {
+                "That code was just used. Enter the next code your app shows."
+            }
+            MfaError::Replayed { next_code_in } => {
+                return format!(
+                    "That code was just used. Wait {} for the next one.",
+                    seconds_for_people(*next_code_in)
+                )
+            }
+            MfaError::Throttled { retry_after } => {
+                return format!(
+                    "Too many wrong codes. Try again in {}.",
+                    seconds_for_people(*retry_after)
+                )
+            }
+            MfaError::NoFactor => "Multi-Factor Authentication is not set up for this account.",
+            MfaError::FactorExists => {
+                "Multi-Factor Authentication is already active for this account."
+            }
+            MfaError::Malformed => {
+                "That is not a code. Enter the code your authenticator app shows, digits only."
+            }
+            MfaError::Mismatch => "That code is not right. Check your app and try again.",
+            MfaError::Locked => {
+                "Too many wrong codes: one-time codes are locked for this account. \
+                 Use a recovery code, or ask an owner of the company account to unlock it."
+            }
+            MfaError::NoEnrollment | MfaError::EnrollmentExpired => {
+                "This QR code is no longer valid. Start again to get a new one."
+            }
+            MfaError::EnrollmentLocked => {
+                "Too many wrong codes for this QR code. Start again to get a new one."
+            }
+            MfaError::OutOfOrder {
+                open: EnrollmentStage::FirstCode,
+            } => "Scan the QR code and enter the code from your app first.",
+            MfaError::OutOfOrder {
+                open: EnrollmentStage::SecondCode,
+            } => "Enter a second one-time code from your app first.",
+            MfaError::OutOfOrder {
+                open: EnrollmentStage::RecoveryCode,
+            } => "Record your recovery code and tick \u{201c}I have safely recorded this number\u{201d} first.",
+            MfaError::NothingToAcknowledge => "There is no recovery code waiting to be confirmed.",
+            MfaError::NoCompany => "This company account does not exist.",
+            MfaError::CompanyExists => "A company account with this name exists already.",
+            MfaError::NotOwner => "Only an owner of the company account can do this.",
+            MfaError::OwnMfaRequired => {
+                "Activate Multi-Factor Authentication for your own account first."
+            }
+            MfaError::RequiredByCompany => {
+                "Your company account requires Multi-Factor Authentication, so it stays on."
+            }
+            MfaError::Contended => "Your account is busy. Please try again in a moment.",
+            MfaError::BeforeT0
+            | MfaError::Seal(_)
+            | MfaError::Enrollment(_)
+            | MfaError::InvalidOwners
+            | MfaError::CorruptRecord(_)
+            | MfaError::Store(_) => "Something went wrong on our side. Please try again later.",
+        };
+        text.to_owned()
+    }
+}
+
+impl<E> From<Refusal> for MfaError<E> {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NoFactor => MfaError::NoFactor,
+            Refusal::FactorExists => MfaError::FactorExists,
+            Refusal::Malformed => MfaError::Malformed,
+            Refusal::Mismatch => MfaError::Mismatch,
+            Refusal::Replayed { next_code_in } => MfaError::Replayed { next_code_in },
+            Refusal::Throttled { retry_after } => MfaError::Throttled { retry_after },
+            Refusal::Locked => MfaError::Locked,
+            Refusal::BeforeT0 => MfaError::BeforeT0,
+            Refusal::Seal(error) => MfaError::Seal(error),
+            Refusal::Label(error) => MfaError::Enrollment(error),
+            Refusal::NoEnrollment => MfaError::NoEnrollment,
+            Refusal::EnrollmentExpired => MfaError::EnrollmentExpired,
+            Refusal::EnrollmentLocked => MfaError::EnrollmentLocked,
+            Refusal::OutOfOrder { open } => MfaError::OutOfOrder { open },
+            Refusal::NothingToAcknowledge => MfaError::NothingToAcknowledge,
+        }
+    }
+}
