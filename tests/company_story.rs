@@ -70,6 +70,10 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::with(|mfa| mfa)
+    }
+
+    fn with(configure: impl FnOnce(Mfa<Arc<LossyStore>>) -> Mfa<Arc<LossyStore>>) -> World {
         let store = Arc::new(LossyStore::default());
         let clock = Arc::new(ManualClock::new(START));
         let sink = Arc::new(CollectingSink::new());
@@ -77,6 +81,7 @@ impl World {
             .with_clock(clock.clone())
             .with_events(sink.clone())
             .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(5));
+        let mfa = configure(mfa);
         mfa.create_company(COMPANY, &[OWNER]).unwrap();
         World {
             mfa,
@@ -88,11 +93,16 @@ impl World {
 
     /// A company that already requires MFA, its owner enrolled.
     fn forcing() -> World {
-        let w = World::new();
-        w.activate_own_mfa(OWNER);
-        w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
-        w.next_step();
-        w
+        World::new().force()
+    }
+
+    fn force(self) -> World {
+        self.activate_own_mfa(OWNER);
+        self.mfa
+            .set_mfa_requirement(COMPANY, OWNER, true, 0)
+            .unwrap();
+        self.next_step();
+        self
     }
 
     /// The authenticator app: the code it shows now.
@@ -118,6 +128,12 @@ impl World {
             .map(|v| v.bytes)
     }
 
+    /// "Activate" or "Verify identity".
+    fn begin(&self, user: &str, check: EnrollmentCheck) -> Result<Enrollment, MfaError<Lost>> {
+        self.mfa
+            .begin_enrollment(user, Enrollment::builder("Acme", user), check)
+    }
+
     fn lose_next_answer(&self) {
         self.store.lose_next_answer.store(true, Ordering::SeqCst);
     }
@@ -125,14 +141,7 @@ impl World {
     /// The owner's sequence: Activate, scan, one code, the recovery code,
     /// the tick. Returns the phone.
     fn activate_own_mfa(&self, user: &str) -> Enrollment {
-        let phone = self
-            .mfa
-            .begin_enrollment(
-                user,
-                Enrollment::builder("Acme", user),
-                EnrollmentCheck::OneCode,
-            )
-            .unwrap();
+        let phone = self.begin(user, EnrollmentCheck::OneCode).unwrap();
         let codes = codes(
             self.mfa
                 .confirm_enrollment(user, &self.app(&phone))
@@ -265,14 +274,7 @@ fn owner_1_activate_shows_the_qr_code() {
 #[test]
 fn owner_2_enter_the_one_time_code_and_continue() {
     let w = World::new();
-    let phone = w
-        .mfa
-        .begin_enrollment(
-            OWNER,
-            Enrollment::builder("Acme", OWNER),
-            EnrollmentCheck::OneCode,
-        )
-        .unwrap();
+    let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
     // A wrong code: counted against the enrollment, the same QR code again.
     assert!(matches!(
         w.mfa.confirm_enrollment(OWNER, "000000"),
@@ -296,14 +298,7 @@ fn owner_2_enter_the_one_time_code_and_continue() {
 #[test]
 fn owner_3_recovery_code_shown_and_i_have_safely_recorded_this_number() {
     let w = World::new();
-    let phone = w
-        .mfa
-        .begin_enrollment(
-            OWNER,
-            Enrollment::builder("Acme", OWNER),
-            EnrollmentCheck::OneCode,
-        )
-        .unwrap();
+    let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
     let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
     assert_eq!(codes(w.screen(OWNER, Passed::Password)), shown);
     assert!(w.mfa.status(OWNER).unwrap().recovery_unacknowledged);
@@ -375,14 +370,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     let preview = w.mfa.enforcement_preview(COMPANY, USER, members).unwrap();
     assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
     // An enrollment waiting for its tick is not active MFA either.
-    let phone = w
-        .mfa
-        .begin_enrollment(
-            OWNER,
-            Enrollment::builder("Acme", OWNER),
-            EnrollmentCheck::OneCode,
-        )
-        .unwrap();
+    let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
     w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap();
     assert!(matches!(
         w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0),
@@ -390,13 +378,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     ));
     w.mfa.acknowledge_recovery(OWNER).unwrap();
     // Who would be asked: one user mid-enrollment, one with nothing.
-    w.mfa
-        .begin_enrollment(
-            "uma",
-            Enrollment::builder("Acme", "uma"),
-            EnrollmentCheck::TwoCodes,
-        )
-        .unwrap();
+    w.begin("uma", EnrollmentCheck::TwoCodes).unwrap();
     let preview = w.mfa.enforcement_preview(COMPANY, OWNER, members).unwrap();
     assert_eq!(preview.unavailable, None);
     assert_eq!(
@@ -743,14 +725,7 @@ fn an_abandoned_qr_code_expires_and_the_person_starts_again() {
         w.mfa.confirm_enrollment(USER, &w.app(&old_phone)),
         Err(MfaError::EnrollmentExpired)
     ));
-    let phone = w
-        .mfa
-        .begin_enrollment(
-            USER,
-            Enrollment::builder("Acme", USER),
-            EnrollmentCheck::TwoCodes,
-        )
-        .unwrap();
+    let phone = w.begin(USER, EnrollmentCheck::TwoCodes).unwrap();
     assert_ne!(uri(&phone), uri(&old_phone));
     assert!(w.mfa.confirm_enrollment(USER, &w.app(&phone)).is_ok());
 }
@@ -800,11 +775,7 @@ fn an_out_of_order_request_at_every_screen_is_refused_and_changes_nothing() {
                 assert!(matches!(second(), Err(MfaError::FactorExists)));
                 assert!(matches!(tick(), Err(MfaError::NothingToAcknowledge)));
                 assert!(matches!(
-                    w.mfa.begin_enrollment(
-                        USER,
-                        Enrollment::builder("Acme", USER),
-                        EnrollmentCheck::TwoCodes
-                    ),
+                    w.begin(USER, EnrollmentCheck::TwoCodes),
                     Err(MfaError::FactorExists)
                 ));
             }
@@ -824,11 +795,7 @@ fn a_store_that_writes_then_reports_an_error_at_every_step_loses_nothing() {
 
     // Verify identity: the QR code the person never saw is shown on reload.
     w.lose_next_answer();
-    lost(w.mfa.begin_enrollment(
-        USER,
-        Enrollment::builder("Acme", USER),
-        EnrollmentCheck::TwoCodes,
-    ));
+    lost(w.begin(USER, EnrollmentCheck::TwoCodes));
     let phone = qr(w.screen(USER, Passed::Password));
 
     // The first code: saved; the reload shows the second-code screen.
@@ -896,6 +863,37 @@ fn a_store_that_writes_then_reports_an_error_at_every_step_loses_nothing() {
 }
 
 #[test]
+fn the_owners_sequence_survives_reloads_abandonment_and_lost_answers() {
+    let w = World::new();
+    // Activate, then the answer is lost: the QR code is there on reload,
+    // and still there when the owner signs in again a few minutes later.
+    w.lose_next_answer();
+    lost(w.begin(OWNER, EnrollmentCheck::OneCode));
+    let phone = qr(w.screen(OWNER, Passed::Password));
+    w.clock.advance(4 * 60);
+    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
+    // One code asked for: the second-code step is not open.
+    assert!(matches!(
+        w.mfa.confirm_second_code(OWNER, &w.app(&phone)),
+        Err(MfaError::OutOfOrder {
+            open: EnrollmentStage::FirstCode
+        })
+    ));
+    // The code's answer is lost: the recovery code is shown on reload.
+    w.lose_next_answer();
+    lost(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)));
+    let shown = codes(w.screen(OWNER, Passed::Password));
+    w.clock.advance(3600);
+    assert_eq!(codes(w.screen(OWNER, Passed::Password)), shown);
+    // The tick's answer is lost: MFA is active all the same.
+    w.lose_next_answer();
+    lost(w.mfa.acknowledge_recovery(OWNER));
+    assert!(w.mfa.status(OWNER).unwrap().factor_bound_at.is_some());
+    assert!(w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).is_ok());
+    assert!(w.mfa.use_recovery_code(OWNER, &shown[0]).is_ok());
+}
+
+#[test]
 fn a_used_single_recovery_code_retries_only_briefly_and_only_until_the_tick() {
     let w = World::forcing();
     w.walk_to(At::RecoveryCode);
@@ -935,69 +933,42 @@ fn a_used_single_recovery_code_retries_only_briefly_and_only_until_the_tick() {
 #[test]
 fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
     let w = World::forcing();
-    let mfa = &w.mfa;
-    let first = mfa
-        .begin_enrollment(
-            USER,
-            Enrollment::builder("Acme", USER),
-            EnrollmentCheck::TwoCodes,
-        )
-        .unwrap();
+    let first = w.begin(USER, EnrollmentCheck::TwoCodes).unwrap();
     // Throttled like sign-in codes...
     for _ in 0..3 {
         assert!(matches!(
-            mfa.confirm_enrollment(USER, "000000"),
+            w.mfa.confirm_enrollment(USER, "000000"),
             Err(MfaError::Mismatch)
         ));
     }
     assert!(matches!(
-        mfa.confirm_enrollment(USER, &w.app(&first)),
+        w.mfa.confirm_enrollment(USER, &w.app(&first)),
         Err(MfaError::Throttled { retry_after: 15 })
     ));
     // ...but a fresh begin makes the earlier guesses worthless: no wait.
-    let second = mfa
-        .begin_enrollment(
-            USER,
-            Enrollment::builder("Acme", USER),
-            EnrollmentCheck::TwoCodes,
-        )
-        .unwrap();
-    assert!(mfa.confirm_enrollment(USER, &w.app(&second)).is_ok());
-    // At the lockout the enrollment is void, not the person.
-    let w = World::forcing();
-    let mfa = Mfa::new(w.store.clone(), Keyring::new(1, &[3; 32]))
-        .with_clock(w.clock.clone())
-        .with_events(w.sink.clone())
-        .with_enrollment_ttl(24 * 3600);
-    mfa.begin_enrollment(
-        USER,
-        Enrollment::builder("Acme", USER),
-        EnrollmentCheck::OneCode,
-    )
-    .unwrap();
+    let second = w.begin(USER, EnrollmentCheck::TwoCodes).unwrap();
+    assert!(w.mfa.confirm_enrollment(USER, &w.app(&second)).is_ok());
+
+    // At the lockout the enrollment is void, not the person. (A QR code
+    // that waits a day, so that ten throttled guesses fit in its life.)
+    let w = World::with(|mfa| mfa.with_enrollment_ttl(24 * 3600)).force();
+    w.begin(USER, EnrollmentCheck::OneCode).unwrap();
     let mut last = Ok(Screen::Continue);
     for _ in 0..10 {
         w.clock.advance(900);
-        last = mfa.confirm_enrollment(USER, "000000");
+        last = w.mfa.confirm_enrollment(USER, "000000");
     }
     let locked = last.unwrap_err();
     assert!(matches!(locked, MfaError::EnrollmentLocked));
     assert!(locked.for_person().contains("Start again"));
     assert!(matches!(
-        mfa.current_screen(USER, Some(COMPANY), Passed::Password)
-            .unwrap(),
+        w.screen(USER, Passed::Password),
         Screen::CompanyAccountVerification { .. }
     ));
-    let fresh = mfa
-        .begin_enrollment(
-            USER,
-            Enrollment::builder("Acme", USER),
-            EnrollmentCheck::OneCode,
-        )
-        .unwrap();
-    assert!(mfa.confirm_enrollment(USER, &w.app(&fresh)).is_ok());
-    mfa.acknowledge_recovery(USER).unwrap();
-    assert_eq!(mfa.status(USER).unwrap().failures, 0);
+    let fresh = w.begin(USER, EnrollmentCheck::OneCode).unwrap();
+    assert!(w.mfa.confirm_enrollment(USER, &w.app(&fresh)).is_ok());
+    w.mfa.acknowledge_recovery(USER).unwrap();
+    assert_eq!(w.mfa.status(USER).unwrap().failures, 0);
     assert!(w
         .sink
         .take()
@@ -1158,14 +1129,7 @@ fn a_non_owner_cannot_change_the_policy() {
 fn an_enrollment_never_replaces_an_active_factor() {
     let w = World::new();
     // Someone with the password begins an enrollment for the user...
-    let theirs = w
-        .mfa
-        .begin_enrollment(
-            USER,
-            Enrollment::builder("Acme", USER),
-            EnrollmentCheck::OneCode,
-        )
-        .unwrap();
+    let theirs = w.begin(USER, EnrollmentCheck::OneCode).unwrap();
     // ...then the user binds their own factor in one call.
     let own = common::enrollment(77);
     w.mfa.bind(USER, &own, &w.app(&own)).unwrap();

@@ -153,7 +153,7 @@ impl MfaRecord {
             Ok(sealed) => sealed,
             Err(error) => return error.into(),
         };
-        self.enrollment = Some(EnrollmentState {
+        self.enrollment = Some(Box::new(EnrollmentState {
             sealed,
             params,
             label,
@@ -163,7 +163,7 @@ impl MfaRecord {
             },
             failures: 0,
             last_failure_at: 0,
-        });
+        }));
         // Codes of an earlier, unfinished enrollment, and what an old app's
         // clock looked like, belong to that one.
         self.recovery = None;

@@ -137,12 +137,12 @@ impl MfaRecord {
             read_format_2_rest(&mut r, &mut record)?;
         } else {
             record.enrollment = if r.flag("enrollment")? {
-                Some(read_enrollment(&mut r)?)
+                Some(Box::new(read_enrollment(&mut r)?))
             } else {
                 None
             };
             record.shown = if r.flag("shown")? {
-                Some(read_shown(&mut r)?)
+                Some(Box::new(read_shown(&mut r)?))
             } else {
                 None
             };
@@ -248,7 +248,7 @@ fn read_format_2_rest(r: &mut Reader<'_>, record: &mut MfaRecord) -> Result<(), 
         }
         2 => {
             let (sealed, params) = read_sealed(r)?;
-            Some(EnrollmentState {
+            Some(Box::new(EnrollmentState {
                 sealed,
                 params,
                 label: Label::default(),
@@ -258,11 +258,11 @@ fn read_format_2_rest(r: &mut Reader<'_>, record: &mut MfaRecord) -> Result<(), 
                 },
                 failures: 0,
                 last_failure_at: 0,
-            })
+            }))
         }
         _ => return Err(RecordError::InvalidField("enrollment")),
     };
-    record.shown = r.flag("recovery_unacknowledged")?.then(ShownCodes::default);
+    record.shown = r.flag("recovery_unacknowledged")?.then(Default::default);
     Ok(())
 }
 
@@ -355,7 +355,7 @@ mod tests {
                     code(3),
                 ],
             }),
-            enrollment: Some(EnrollmentState {
+            enrollment: Some(Box::new(EnrollmentState {
                 sealed: keyring.seal([3; NONCE_LEN], "u", &secret),
                 params: TotpParams::default(),
                 label: Label {
@@ -366,15 +366,15 @@ mod tests {
                 stage: Stage::SecondCode { first_step: 77 },
                 failures: 2,
                 last_failure_at: 88,
-            }),
-            shown: Some(ShownCodes {
+            })),
+            shown: Some(Box::new(ShownCodes {
                 sealed: Some(keyring.seal_codes([4; NONCE_LEN], "u", b"K7QF3M9X2HRAWP4D")),
                 replaced: Some(ReplacedCode {
                     key_id: 1,
                     code: code(5),
                     until: 66,
                 }),
-            }),
+            })),
             clock: ClockEstimate {
                 low: -40,
                 high: -31,

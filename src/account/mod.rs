@@ -135,12 +135,13 @@ pub(crate) struct MfaRecord {
     pub(crate) last_failure_at: u64,
     /// The hashes of the recovery codes, if any were issued.
     pub(crate) recovery: Option<RecoveryState>,
-    /// A factor on its way to becoming active.
-    pub(crate) enrollment: Option<enrollment::EnrollmentState>,
+    /// A factor on its way to becoming active. (Boxed, like `shown`: rare
+    /// on the sign-in path, and a record is moved by value there.)
+    pub(crate) enrollment: Option<Box<enrollment::EnrollmentState>>,
     /// Recovery codes shown (at confirmation, as a replacement, or
     /// regenerated) and not yet acknowledged with "I have safely recorded
     /// this number".
-    pub(crate) shown: Option<ShownCodes>,
+    pub(crate) shown: Option<Box<ShownCodes>>,
     /// What the person's accepted codes tell of their phone's clock.
     pub(crate) clock: ClockEstimate,
 }
@@ -329,10 +330,10 @@ impl MfaRecord {
 
     /// Shows `codes` until they are acknowledged: kept sealed in the record.
     fn show(&mut self, sealed: SealedCodes, replaced: Option<ReplacedCode>) {
-        self.shown = Some(ShownCodes {
+        self.shown = Some(Box::new(ShownCodes {
             sealed: Some(sealed),
             replaced,
-        });
+        }));
     }
 
     /// Forgets the factor, any enrollment, the recovery codes, the failures
