@@ -179,8 +179,13 @@ fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
 /// The two sequences and the sign-ins after them, on any store.
 fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     let mfa = mfa.with_clock(person.clock.clone());
+    // The host keeps its own users and companies; it tells twostep who
+    // belongs to which company account.
     mfa.create_company(COMPANY, &[OWNER])?;
     let members = [OWNER, USER, "uma@acme.test"];
+    for member in &members[1..] {
+        mfa.add_member(COMPANY, member)?;
+    }
 
     heading("Owner: Company profile, before activating their own MFA");
     let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
@@ -195,8 +200,10 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
         Enrollment::builder("Acme", OWNER),
         EnrollmentCheck::OneCode,
     )?;
-    let phone = render(&Screen::ScanQr { enrollment: qr }, person)?.ok_or("no QR code")?;
-    let next = submit_code(person, &phone, |code| mfa.confirm_enrollment(OWNER, code))?;
+    let owner_phone = render(&Screen::ScanQr { enrollment: qr }, person)?.ok_or("no QR code")?;
+    let next = submit_code(person, &owner_phone, |code| {
+        mfa.confirm_enrollment(OWNER, code)
+    })?;
     render(&next, person)?;
     person.ticks();
     if mfa.acknowledge_recovery(OWNER)? != Acknowledged::FactorActivated {
@@ -210,8 +217,10 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
     println!("  [x] Force every user to use MFA before accessing the Company Account");
     println!("      {}", preview.for_person());
-    println!("  (Save changes)");
-    let policy = mfa.set_mfa_requirement(COMPANY, OWNER, true, 0)?;
+    println!("  (Save changes: confirm with a current code from your app)");
+    person.waits(30);
+    let owner_code = person.types_code(&owner_phone)?;
+    let policy = mfa.set_mfa_requirement(COMPANY, OWNER, &owner_code, true, 0)?;
     println!(
         "  Saved: every user must use MFA (since {}).",
         policy.since()
@@ -280,7 +289,7 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     mfa.acknowledge_recovery(USER)?;
 
     heading("Owner: turn off my own MFA");
-    match mfa.remove_own_factor(OWNER, Some(COMPANY), "000000") {
+    match mfa.remove_own_factor(OWNER, "000000") {
         Err(refused @ MfaError::RequiredByCompany) => println!("  {}", refused.for_person()),
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }

@@ -21,6 +21,17 @@ pub enum RecordError {
     /// Bytes are left after the last field.
     #[error("record has trailing bytes")]
     TrailingBytes,
+    /// The record's tag does not match its kind, id and bytes: altered,
+    /// copied from another record, or tagged under another key with the same
+    /// id. Nothing in it was used.
+    #[error("record is not authentic")]
+    Unauthentic,
+    /// The record carries no tag: written before records were authenticated
+    /// (read it only during a migration, with
+    /// [`Mfa::read_legacy_records`](crate::Mfa::read_legacy_records)), or
+    /// stripped of its tag.
+    #[error("record is not authenticated")]
+    NotAuthenticated,
 }
 
 pub(crate) const MAGIC: [u8; 2] = *b"2s";
@@ -41,6 +52,10 @@ impl Writer {
 
     pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_be_bytes());
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
@@ -118,6 +133,10 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn u8(&mut self) -> Result<u8, RecordError> {
         Ok(u8::from_be_bytes(self.take()?))
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16, RecordError> {
+        Ok(u16::from_be_bytes(self.take()?))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, RecordError> {

@@ -3,6 +3,19 @@
 
 use std::sync::Mutex;
 
+/// Who made something happen to a user's record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Actor {
+    /// The user themselves: typing a code, ticking, using a recovery code.
+    User,
+    /// An owner of a company account, by user id (a reset, a policy change).
+    Owner(String),
+    /// The host application, in its own name: creating a company,
+    /// membership, `remove_factor`, `unlock`.
+    Host,
+}
+
 /// Why a code was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,13 +82,25 @@ pub enum Event {
     /// The user's factor was removed.
     FactorRemoved,
     /// An owner reset the user's MFA: factor and recovery codes removed; the
-    /// user enrolls again at the next sign-in.
-    FactorReset {
-        /// The owner who reset it.
-        by: String,
+    /// user enrolls again at the next sign-in. The owner is the actor.
+    FactorReset,
+    /// A company account was created with this user among its owners.
+    CompanyCreated {
+        /// The company.
+        company: String,
+    },
+    /// The host made the user a member of a company account.
+    MemberAdded {
+        /// The company.
+        company: String,
+    },
+    /// The host removed the user from a company account.
+    MemberRemoved {
+        /// The company.
+        company: String,
     },
     /// An owner changed a company's MFA requirement (delivered with the
-    /// owner as the user).
+    /// owner as the user and the actor).
     CompanyPolicyChanged {
         /// The company.
         company: String,
@@ -95,6 +120,10 @@ pub enum Event {
     /// the same replacement (a retry after a lost answer; nothing new was
     /// issued).
     RecoveryCodeRetried,
+    /// A recovery code was refused. Not counted against the one-time codes'
+    /// failures: recovery codes carry 125 bits, no guesser finds one, and
+    /// counting them would let someone with the password lock the owner out.
+    RecoveryCodeRejected,
     /// New recovery codes were issued; all older ones are void.
     RecoveryCodesIssued {
         /// How many.
@@ -103,21 +132,22 @@ pub enum Event {
 }
 
 /// Where the service delivers events. The host implements it, e.g. to write
-/// an audit log or notify the user on another channel.
+/// an audit log or notify the user on another channel. Each event comes
+/// with the user whose record it is about, the time, and who acted.
 ///
 /// Events that describe a change (verified, rejected, locked, unlocked,
 /// bound, removed) are delivered only after the change was saved. Refusals
 /// that change nothing (replayed, throttled, locked out) are delivered when
 /// they are answered.
 pub trait EventSink: Send + Sync {
-    /// Delivers one event about `user` at Unix time `at`. Must not block for
-    /// long: it runs on the request's thread.
-    fn record(&self, user: &str, at: u64, event: Event);
+    /// Delivers one event about `user` at Unix time `at`, caused by `by`.
+    /// Must not block for long: it runs on the request's thread.
+    fn record(&self, user: &str, at: u64, by: &Actor, event: Event);
 }
 
 impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
-    fn record(&self, user: &str, at: u64, event: Event) {
-        (**self).record(user, at, event);
+    fn record(&self, user: &str, at: u64, by: &Actor, event: Event) {
+        (**self).record(user, at, by, event);
     }
 }
 
@@ -126,7 +156,7 @@ impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
 pub struct NoEvents;
 
 impl EventSink for NoEvents {
-    fn record(&self, _: &str, _: u64, _: Event) {}
+    fn record(&self, _: &str, _: u64, _: &Actor, _: Event) {}
 }
 
 /// An event with its user and time, as kept by [`CollectingSink`].
@@ -136,6 +166,8 @@ pub struct RecordedEvent {
     pub user: String,
     /// Unix time.
     pub at: u64,
+    /// Who acted.
+    pub by: Actor,
     /// What happened.
     pub event: Event,
 }
@@ -162,10 +194,11 @@ impl CollectingSink {
 }
 
 impl EventSink for CollectingSink {
-    fn record(&self, user: &str, at: u64, event: Event) {
+    fn record(&self, user: &str, at: u64, by: &Actor, event: Event) {
         let recorded = RecordedEvent {
             user: user.to_owned(),
             at,
+            by: by.clone(),
             event,
         };
         match self.events.lock() {

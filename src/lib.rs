@@ -8,6 +8,7 @@ mod clock;
 mod codec;
 mod drift;
 mod enrollment;
+mod envelope;
 mod event;
 mod key_cache;
 mod otp;
@@ -34,7 +35,7 @@ pub use account::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
-pub use event::{CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
+pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
 pub use service::{Mfa, MfaError, MfaStatus, ResealReport};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

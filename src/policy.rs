@@ -186,10 +186,17 @@ impl CompanyPolicy {
         self.since
     }
 
-    pub(crate) fn set_requirement(&mut self, require: bool, grace_period: u64, now: u64) {
+    /// Switches the requirement; `false` if it already was so. Saving "on"
+    /// again keeps `since` and the grace deadline: only off → on starts a
+    /// grace period.
+    pub(crate) fn set_requirement(&mut self, require: bool, grace_period: u64, now: u64) -> bool {
+        if require == self.require_mfa {
+            return false;
+        }
         self.require_mfa = require;
         self.grace_period = if require { grace_period } else { 0 };
         self.since = now;
+        true
     }
 
     /// What a sign-in needs now from a user with or without an active factor.
@@ -275,12 +282,18 @@ mod tests {
             policy.sign_in_requirement(true, 200),
             SignInRequirement::SecondFactor
         );
-        policy.set_requirement(true, 0, 300);
+        assert!(policy.set_requirement(true, 0, 300));
         assert_eq!(
             policy.sign_in_requirement(false, 300),
             SignInRequirement::EnrollmentRequired
         );
-        policy.set_requirement(true, 3600, 300);
+        // On again: nothing changes, the grace period does not reopen.
+        assert!(!policy.set_requirement(true, 3600, 400));
+        assert_eq!(policy.since(), 300);
+        assert_eq!(policy.grace_period(), 0);
+        assert!(policy.set_requirement(false, 0, 300));
+        assert!(!policy.set_requirement(false, 0, 300));
+        assert!(policy.set_requirement(true, 3600, 300));
         assert_eq!(
             policy.sign_in_requirement(false, 3899),
             SignInRequirement::EnrollmentRequiredBy { deadline: 3900 }
@@ -295,7 +308,7 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut policy = CompanyPolicy::new(&["a", "b"], 5);
-        policy.set_requirement(true, 60, 9);
+        assert!(policy.set_requirement(true, 60, 9));
         let bytes = policy.encode();
         assert_eq!(CompanyPolicy::decode(&bytes).unwrap(), policy);
         for len in 0..bytes.len() {

@@ -1,10 +1,15 @@
-//! Recovery codes: drawn from a CSPRNG, shown once, stored only as salted
-//! keyed hashes, checked in constant time, spent once.
+//! Recovery codes: drawn from a CSPRNG, stored only as salted keyed hashes,
+//! checked in constant time, spent once.
 //!
-//! A code is 80 random bits written as 16 Crockford base32 characters in
-//! four groups (`K7QF-3M9X-2HRA-WP4D`): no `I`, `L`, `O` or `U`, and what a
-//! person types is normalised before checking (case, spaces, hyphens, `O`→`0`,
-//! `I`/`L`→`1`). NIST SP 800-63B asks for at least 64 bits.
+//! A code is 125 random bits written as 25 Crockford base32 characters in
+//! five groups (`K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1C`): no `I`, `L`, `O` or `U`,
+//! and what a person types is normalised before checking (case, spaces,
+//! hyphens, `O`→`0`, `I`/`L`→`1`). From 112 bits NIST SP 800-63B lets a
+//! look-up secret be stored with an approved one-way hash (below it asks
+//! for a password hashing scheme), so a set of 16 is checked in a few
+//! microseconds, and no guesser online finds a code at any rate: they need
+//! no throttle an attacker could hold shut. Codes of 80 bits (16 characters)
+//! issued by earlier versions are still checked.
 //!
 //! Each code is stored as `HMAC-SHA-256(pepper, user ‖ salt ‖ code)` with a
 //! random 128-bit salt per code and a pepper derived from the application keyring,
@@ -19,10 +24,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::seal::{hmac_sha256, Entropy, SealError};
 
-/// Characters of a code, without separators.
-pub(crate) const CODE_CHARS: usize = 16;
-/// Random bytes per code: 80 bits.
-const CODE_BYTES: usize = 10;
+/// Characters of a code, without separators: 125 bits.
+pub(crate) const CODE_CHARS: usize = 25;
+/// Characters of an 80-bit code of earlier versions.
+const LEGACY_CHARS: usize = 16;
+/// Random bytes drawn per code (the top 3 bits are not used).
+const CODE_BYTES: usize = 16;
+/// The longest written form: five groups of five and four hyphens.
+const TEXT_LEN: usize = CODE_CHARS + 4;
 pub(crate) const SALT_LEN: usize = 16;
 pub(crate) const HASH_LEN: usize = 32;
 /// Crockford's base32 alphabet.
@@ -83,14 +92,17 @@ impl RecoveryMode {
     }
 }
 
-/// A recovery code to show to the person once. Only its hash is stored.
+/// A recovery code to show to the person. Only its hash is stored (and,
+/// until the person acknowledges it, a sealed copy to show it again).
 ///
 /// `Debug` is redacted; [`expose_str`](RecoveryCode::expose_str) gives the
 /// grouped form for display.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct RecoveryCode {
-    /// `XXXX-XXXX-XXXX-XXXX`.
-    text: [u8; CODE_CHARS + 3],
+    /// `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` (or `XXXX-XXXX-XXXX-XXXX` for an
+    /// 80-bit code of an earlier version), then unused bytes.
+    text: [u8; TEXT_LEN],
+    len: u8,
 }
 
 impl RecoveryCode {
@@ -100,17 +112,23 @@ impl RecoveryCode {
     ///
     /// ```
     /// use twostep::RecoveryCode;
-    /// let code = RecoveryCode::parse("k7qf 3m9x 2hra wp4d").unwrap();
-    /// assert_eq!(code.expose_str(), "K7QF-3M9X-2HRA-WP4D");
+    /// let code = RecoveryCode::parse("k7qf3 m9x2h rawp4 dq8zt n5b1c").unwrap();
+    /// assert_eq!(code.expose_str(), "K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1C");
     /// assert!(RecoveryCode::parse("123456").is_none());
     /// ```
     pub fn parse(input: &str) -> Option<RecoveryCode> {
-        normalize(input).map(|chars| grouped(&chars))
+        normalize(input).map(|typed| grouped(typed.chars()))
     }
 
-    /// The code as `XXXX-XXXX-XXXX-XXXX`, for the person to record.
+    /// The code as `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`, for the person to record.
     pub fn expose_str(&self) -> &str {
-        core::str::from_utf8(&self.text).unwrap_or_default()
+        let text = self.text.get(..usize::from(self.len)).unwrap_or_default();
+        core::str::from_utf8(text).unwrap_or_default()
+    }
+
+    /// The characters without hyphens.
+    fn chars(&self) -> impl Iterator<Item = u8> + '_ {
+        self.expose_str().bytes().filter(|c| *c != b'-')
     }
 }
 
@@ -158,10 +176,10 @@ impl RecoveryState {
             let chars = Zeroizing::new(crockford(&random));
             codes.push(StoredCode {
                 salt,
-                hash: keyed_hash(&peppered, user, &salt, &chars),
+                hash: keyed_hash(&peppered, user, &salt, &*chars),
                 spent: false,
             });
-            shown.push(grouped(&chars));
+            shown.push(grouped(&*chars));
         }
         Ok((
             shown,
@@ -176,13 +194,8 @@ impl RecoveryState {
     /// The index of the unspent code that `normalized` matches. Every stored
     /// code is hashed and compared, whichever matched, so the time does not
     /// tell which code of a set it was.
-    pub(crate) fn find(
-        &self,
-        pepper: &[u8; 32],
-        user: &str,
-        normalized: &[u8; CODE_CHARS],
-    ) -> Option<usize> {
-        let (found, index) = self.find_in_constant_time(pepper, user, normalized);
+    pub(crate) fn find(&self, pepper: &[u8; 32], user: &str, typed: &Typed) -> Option<usize> {
+        let (found, index) = self.find_in_constant_time(pepper, user, typed.chars());
         bool::from(found)
             .then(|| usize::try_from(index).ok())
             .flatten()
@@ -192,17 +205,12 @@ impl RecoveryState {
     /// code matched, with no branch on either. Not inlined, so that
     /// `tools/ct-check` can count its instructions alone.
     #[inline(never)]
-    fn find_in_constant_time(
-        &self,
-        pepper: &[u8; 32],
-        user: &str,
-        normalized: &[u8; CODE_CHARS],
-    ) -> (Choice, u64) {
+    fn find_in_constant_time(&self, pepper: &[u8; 32], user: &str, typed: &[u8]) -> (Choice, u64) {
         let peppered = hmac_sha256(pepper);
         let mut found = Choice::from(0);
         let mut index = 0u64;
         for (i, code) in (0u64..).zip(&self.codes) {
-            let matches = keyed_hash(&peppered, user, &code.salt, normalized).ct_eq(&code.hash)
+            let matches = keyed_hash(&peppered, user, &code.salt, typed).ct_eq(&code.hash)
                 & Choice::from(u8::from(!code.spent));
             index.conditional_assign(&i, matches & !found);
             found |= matches;
@@ -219,20 +227,16 @@ impl RecoveryState {
 /// Whether `normalized` is the code `stored` was hashed from, for `user`
 /// under `pepper`, in constant time. (A spent code still matches here: the
 /// caller decides what a match of a used code means.)
-pub(crate) fn matches(
-    stored: &StoredCode,
-    pepper: &[u8; 32],
-    user: &str,
-    normalized: &[u8; CODE_CHARS],
-) -> Choice {
-    keyed_hash(&hmac_sha256(pepper), user, &stored.salt, normalized).ct_eq(&stored.hash)
+pub(crate) fn matches(stored: &StoredCode, pepper: &[u8; 32], user: &str, typed: &Typed) -> Choice {
+    keyed_hash(&hmac_sha256(pepper), user, &stored.salt, typed.chars()).ct_eq(&stored.hash)
 }
 
-/// The codes' characters, 16 per code in order, to be sealed.
+/// The codes' characters, 25 per code in order, to be sealed. (Only codes of
+/// this version are issued, so only they are ever sealed.)
 pub(crate) fn to_plaintext(codes: &[RecoveryCode]) -> Zeroizing<Vec<u8>> {
     let mut plaintext = Zeroizing::new(Vec::with_capacity(codes.len() * CODE_CHARS));
     for code in codes {
-        plaintext.extend(code.text.iter().filter(|c| **c != b'-'));
+        plaintext.extend(code.chars());
     }
     plaintext
 }
@@ -246,19 +250,30 @@ pub(crate) fn from_plaintext(plaintext: &[u8]) -> Option<Vec<RecoveryCode>> {
     }
     chunks
         .map(|chunk| {
-            let chars: &[u8; CODE_CHARS] = chunk.try_into().ok()?;
-            chars
+            chunk
                 .iter()
                 .all(|c| ALPHABET.contains(c))
-                .then(|| grouped(chars))
+                .then(|| grouped(chunk))
         })
         .collect()
 }
 
-/// What a person typed, as the 16 characters that were hashed, or `None` if
-/// it cannot be a code.
-pub(crate) fn normalize(input: &str) -> Option<Zeroizing<[u8; CODE_CHARS]>> {
-    let mut out = Zeroizing::new([0u8; CODE_CHARS]);
+/// What a person typed, normalised: the characters that were hashed.
+pub(crate) struct Typed {
+    chars: Zeroizing<[u8; CODE_CHARS]>,
+    len: usize,
+}
+
+impl Typed {
+    fn chars(&self) -> &[u8] {
+        self.chars.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// What a person typed as the characters of a code (25, or 16 for a code of
+/// an earlier version), or `None` if it cannot be one.
+pub(crate) fn normalize(input: &str) -> Option<Typed> {
+    let mut chars = Zeroizing::new([0u8; CODE_CHARS]);
     let mut len = 0;
     for c in input.trim().bytes() {
         let c = match c.to_ascii_uppercase() {
@@ -268,10 +283,10 @@ pub(crate) fn normalize(input: &str) -> Option<Zeroizing<[u8; CODE_CHARS]>> {
             c if ALPHABET.contains(&c) => c,
             _ => return None,
         };
-        *out.get_mut(len)? = c;
+        *chars.get_mut(len)? = c;
         len += 1;
     }
-    (len == CODE_CHARS).then_some(out)
+    (len == CODE_CHARS || len == LEGACY_CHARS).then_some(Typed { chars, len })
 }
 
 /// HMAC-SHA-256(pepper, len(user) ‖ user ‖ salt ‖ code), from the HMAC
@@ -280,7 +295,7 @@ fn keyed_hash(
     peppered: &Hmac<sha2::Sha256>,
     user: &str,
     salt: &[u8; SALT_LEN],
-    chars: &[u8; CODE_CHARS],
+    chars: &[u8],
 ) -> [u8; HASH_LEN] {
     let mut mac = peppered.clone();
     // Bound to the user, like sealed secrets: a user's stored codes copied
@@ -292,27 +307,39 @@ fn keyed_hash(
     mac.finalize().into_bytes().into()
 }
 
-/// 80 bits as 16 Crockford base32 characters.
+/// The low 125 bits of 16 random bytes as 25 Crockford base32 characters.
 fn crockford(random: &[u8; CODE_BYTES]) -> [u8; CODE_CHARS] {
-    let mut bits = random
-        .iter()
-        .fold(0u128, |acc, b| acc << 8 | u128::from(*b));
+    let mut bits = u128::from_be_bytes(*random);
     let mut out = [0u8; CODE_CHARS];
     for c in out.iter_mut().rev() {
         *c = ALPHABET.get((bits & 31) as usize).copied().unwrap_or(b'0');
         bits >>= 5;
     }
+    bits.zeroize();
     out
 }
 
-fn grouped(chars: &[u8; CODE_CHARS]) -> RecoveryCode {
-    let mut text = [b'-'; CODE_CHARS + 3];
-    for (i, c) in chars.iter().enumerate() {
-        if let Some(slot) = text.get_mut(i + i / 4) {
+/// The written form: groups of five (of four for a 16-character code).
+fn grouped(chars: &[u8]) -> RecoveryCode {
+    let group = if chars.len() == LEGACY_CHARS { 4 } else { 5 };
+    let mut text = [0u8; TEXT_LEN];
+    let mut len = 0;
+    for (i, c) in chars.iter().take(CODE_CHARS).enumerate() {
+        if i > 0 && i % group == 0 {
+            if let Some(slot) = text.get_mut(len) {
+                *slot = b'-';
+                len += 1;
+            }
+        }
+        if let Some(slot) = text.get_mut(len) {
             *slot = *c;
+            len += 1;
         }
     }
-    RecoveryCode { text }
+    RecoveryCode {
+        text,
+        len: u8::try_from(len).unwrap_or(0),
+    }
 }
 
 #[cfg(test)]
@@ -341,9 +368,9 @@ mod tests {
         assert_eq!(shown.len(), 16);
         for (i, code) in shown.iter().enumerate() {
             let text = code.expose_str();
-            assert_eq!(text.len(), 19);
-            assert_eq!(text.matches('-').count(), 3);
-            assert!(text.split('-').all(|g| g.len() == 4));
+            assert_eq!(text.len(), 29);
+            assert_eq!(text.matches('-').count(), 4);
+            assert!(text.split('-').all(|g| g.len() == 5));
             assert!(!text.contains(['I', 'L', 'O', 'U']));
             assert_eq!(state.find(&pepper, "u", &normalize(text).unwrap()), Some(i));
             assert_eq!(state.find(&pepper, "v", &normalize(text).unwrap()), None);
@@ -356,22 +383,34 @@ mod tests {
 
     #[test]
     fn look_alikes_are_normalised() {
+        let chars = |input: &str| normalize(input).map(|t| t.chars().to_vec());
+        let code = b"K7QF3M9X2HRAWP4DQ8ZTN5B1C".to_vec();
+        assert_eq!(chars("k7qf3-m9x2h-rawp4-dq8zt-n5b1c"), Some(code.clone()));
+        assert_eq!(chars(" K7QF3 M9X2H RAWP4 DQ8ZT N5B1C "), Some(code));
         assert_eq!(
-            &*normalize("k7qf-3m9x-2hra-wp4d").unwrap(),
-            b"K7QF3M9X2HRAWP4D"
+            chars("oOiIl-L0011-11222-22333-33444"),
+            Some(b"0011110011112222233333444".to_vec())
         );
+        // An 80-bit code of an earlier version is still read.
         assert_eq!(
-            &*normalize(" K7QF 3M9X 2HRA WP4D ").unwrap(),
-            b"K7QF3M9X2HRAWP4D"
+            chars("k7qf-3m9x-2hra-wp4d"),
+            Some(b"K7QF3M9X2HRAWP4D".to_vec())
         );
+        for wrong in [
+            "K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1",
+            "K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1CX",
+            "K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1U",
+            "K7QF3_M9X2H-RAWP4-DQ8ZT-N5B1C",
+            "K7QF-3M9X-2HRA-WP4",
+        ] {
+            assert!(normalize(wrong).is_none(), "{wrong}");
+        }
         assert_eq!(
-            &*normalize("oOiI-lL00-1111-2222").unwrap(),
-            b"0011110011112222"
+            RecoveryCode::parse("k7qf3m9x2hrawp4d")
+                .unwrap()
+                .expose_str(),
+            "K7QF-3M9X-2HRA-WP4D"
         );
-        assert!(normalize("K7QF-3M9X-2HRA-WP4").is_none());
-        assert!(normalize("K7QF-3M9X-2HRA-WP4DX").is_none());
-        assert!(normalize("K7QF-3M9X-2HRA-WP4U").is_none());
-        assert!(normalize("K7QF_3M9X-2HRA-WP4D").is_none());
     }
 
     #[test]
@@ -397,14 +436,14 @@ mod tests {
         )
         .unwrap();
         let plaintext = to_plaintext(&shown);
-        assert_eq!(plaintext.len(), 48);
+        assert_eq!(plaintext.len(), 75);
         let back = from_plaintext(&plaintext).unwrap();
         let texts = |codes: &[RecoveryCode]| -> Vec<String> {
             codes.iter().map(|c| c.expose_str().to_owned()).collect()
         };
         assert_eq!(texts(&back), texts(&shown));
-        assert!(from_plaintext(&plaintext[..47]).is_none());
-        assert!(from_plaintext(b"K7QF3M9X2HRAWP4U").is_none());
+        assert!(from_plaintext(&plaintext[..74]).is_none());
+        assert!(from_plaintext(b"K7QF3M9X2HRAWP4DQ8ZTN5B1U").is_none());
         assert_eq!(from_plaintext(b"").unwrap().len(), 0);
     }
 
@@ -414,7 +453,7 @@ mod tests {
         assert!(SetSize::new(17).is_err());
         assert_eq!(SetSize::new(10).unwrap().get(), 10);
         assert_eq!(
-            format!("{:?}", grouped(b"K7QF3M9X2HRAWP4D")),
+            format!("{:?}", grouped(b"K7QF3M9X2HRAWP4DQ8ZTN5B1C")),
             "RecoveryCode([REDACTED])"
         );
     }

@@ -8,6 +8,7 @@
 
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -37,6 +38,10 @@ pub enum SealError {
 struct Key {
     #[zeroize(skip)]
     id: u32,
+    /// HMAC-SHA-256 keyed for record tags, prepared once (its ipad/opad
+    /// states); it wipes itself on drop.
+    #[zeroize(skip)]
+    record_mac: Hmac<sha2::Sha256>,
     /// XChaCha20-Poly1305 key for sealing secrets.
     seal: [u8; 32],
     /// XChaCha20-Poly1305 key for recovery codes kept until acknowledged.
@@ -54,10 +59,17 @@ impl Key {
         let derive = |label: &[u8]| -> [u8; 32] {
             let mut mac = keyed.clone();
             mac.update(label);
-            mac.finalize().into_bytes().into()
+            let mut key = [0u8; 32];
+            // Into the key directly: no unwiped copy of it on the way.
+            FixedOutput::finalize_into(mac, (&mut key).into());
+            key
         };
+        let mut record_key = derive(b"twostep/v1/record-tag\x01");
+        let record_mac = hmac_sha256(&record_key);
+        record_key.zeroize();
         Key {
             id,
+            record_mac,
             seal: derive(b"twostep/v1/seal-totp-secret\x01"),
             seal_codes: derive(b"twostep/v1/seal-shown-recovery-codes\x01"),
             pepper: derive(b"twostep/v1/recovery-code-pepper\x01"),
@@ -166,6 +178,16 @@ impl Keyring {
     /// The pepper of key `id` for recovery-code hashes.
     pub(crate) fn pepper(&self, id: u32) -> Result<&[u8; 32], SealError> {
         self.get(id).map(|key| &key.pepper)
+    }
+
+    /// The prepared record-tag HMAC of key `id`.
+    pub(crate) fn record_mac(&self, id: u32) -> Result<&Hmac<sha2::Sha256>, SealError> {
+        self.get(id).map(|key| &key.record_mac)
+    }
+
+    /// The current key's id and prepared record-tag HMAC.
+    pub(crate) fn current_record_mac(&self) -> (u32, &Hmac<sha2::Sha256>) {
+        (self.current.id, &self.current.record_mac)
     }
 
     /// The current key's id and pepper.

@@ -19,6 +19,10 @@
 //! | 9 | 15 min after (the cap) |
 //! | 10 | never: locked until an owner unlocks it or a recovery code is used |
 //!
+//! Recovery codes are not gated: they carry 125 bits, so no rate of guessing
+//! finds one, and a gate an attacker with the password could keep shut would
+//! lock the person out of their own recovery code.
+//!
 //! # What it buys
 //!
 //! With 6 digits and a ±1 window, three codes are valid at any moment, so one
@@ -180,20 +184,6 @@ fn wait(last_failure_at: u64, delay: u64, now: u64) -> Gate {
         Gate::Wait {
             retry_after: allowed_at - now,
         }
-    }
-}
-
-impl ThrottlePolicy {
-    /// Whether a recovery code may be tried. Recovery codes carry 80 bits
-    /// and are how a person ends a lockout, so they stay usable while the
-    /// factor is locked, at the slowest pace (the delay cap after each
-    /// failure); before the lockout the schedule is the same as for codes,
-    /// and failures of either kind count toward it.
-    pub fn gate_recovery(&self, failures: u32, last_failure_at: u64, now: u64) -> Gate {
-        if failures < self.lockout_after {
-            return self.gate(failures, last_failure_at, now);
-        }
-        wait(last_failure_at, self.max_delay, now)
     }
 }
 

@@ -12,13 +12,14 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Acknowledged, Clock, CollectingSink, Enrollment, EnrollmentCheck, EnrollmentStage, Event, Gate,
-    Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, Passed, RecordKey,
+    Acknowledged, Actor, Clock, CollectingSink, Enrollment, EnrollmentCheck, EnrollmentStage,
+    Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, Passed, RecordKey,
     RequirementUnavailable, SaveOutcome, Screen, SignInRequirement, Store, Version, Versioned,
 };
 
@@ -27,12 +28,15 @@ const COMPANY: &str = "acme";
 const OWNER: &str = "olivia";
 const USER: &str = "umar";
 
-/// A store that can be told to lose its next answer: the save happens,
-/// then the answer is an error (the `Store` contract allows it).
+/// A store that can be told to lose the answer of one of its next saves:
+/// the save happens, then the answer is an error (the `Store` contract
+/// allows it).
 #[derive(Default)]
 struct LossyStore {
     inner: MemoryStore,
-    lose_next_answer: AtomicBool,
+    /// Counts down the saves; the one that brings it from 1 to 0 loses its
+    /// answer.
+    lose_answer_of_save: AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +57,13 @@ impl Store for LossyStore {
         bytes: &[u8],
     ) -> Result<SaveOutcome, Lost> {
         let outcome = self.inner.save(key, expected, bytes).unwrap();
-        let saved = matches!(outcome, SaveOutcome::Saved(_));
-        if saved && self.lose_next_answer.swap(false, Ordering::SeqCst) {
-            return Err(Lost);
+        let countdown = self.lose_answer_of_save.load(Ordering::SeqCst);
+        if matches!(outcome, SaveOutcome::Saved(_)) && countdown > 0 {
+            self.lose_answer_of_save
+                .store(countdown - 1, Ordering::SeqCst);
+            if countdown == 1 {
+                return Err(Lost);
+            }
         }
         Ok(outcome)
     }
@@ -66,6 +74,8 @@ struct World {
     store: Arc<LossyStore>,
     clock: Arc<ManualClock>,
     sink: Arc<CollectingSink>,
+    /// The owner's authenticator app, once they activated MFA.
+    owner_phone: RefCell<Option<Enrollment>>,
 }
 
 impl World {
@@ -83,11 +93,15 @@ impl World {
             .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(5));
         let mfa = configure(mfa);
         mfa.create_company(COMPANY, &[OWNER]).unwrap();
+        for member in [USER, "uma"] {
+            mfa.add_member(COMPANY, member).unwrap();
+        }
         World {
             mfa,
             store,
             clock,
             sink,
+            owner_phone: RefCell::new(None),
         }
     }
 
@@ -98,11 +112,21 @@ impl World {
 
     fn force(self) -> World {
         self.activate_own_mfa(OWNER);
-        self.mfa
-            .set_mfa_requirement(COMPANY, OWNER, true, 0)
-            .unwrap();
+        self.require(true, 0).unwrap();
         self.next_step();
         self
+    }
+
+    /// The owner ticks or unticks "Force every user to use MFA" and saves
+    /// with the code their app shows at the next step.
+    fn require(&self, on: bool, grace: u64) -> Result<twostep::CompanyPolicy, MfaError<Lost>> {
+        self.next_step();
+        let code = match &*self.owner_phone.borrow() {
+            Some(phone) => self.app(phone),
+            None => "000000".into(),
+        };
+        self.mfa
+            .set_mfa_requirement(COMPANY, OWNER, &code, on, grace)
     }
 
     /// The authenticator app: the code it shows now.
@@ -135,7 +159,11 @@ impl World {
     }
 
     fn lose_next_answer(&self) {
-        self.store.lose_next_answer.store(true, Ordering::SeqCst);
+        self.lose_answer_of_save(1);
+    }
+
+    fn lose_answer_of_save(&self, n: usize) {
+        self.store.lose_answer_of_save.store(n, Ordering::SeqCst);
     }
 
     /// The owner's sequence: Activate, scan, one code, the recovery code,
@@ -152,6 +180,9 @@ impl World {
             self.mfa.acknowledge_recovery(user).unwrap(),
             Acknowledged::FactorActivated
         );
+        if user == OWNER {
+            *self.owner_phone.borrow_mut() = Some(phone.clone());
+        }
         phone
     }
 
@@ -285,7 +316,7 @@ fn owner_2_enter_the_one_time_code_and_continue() {
     // The right one: the recovery code window comes next; no second code.
     let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
     assert_eq!(shown.len(), 1);
-    assert_eq!(shown[0].len(), 19);
+    assert_eq!(shown[0].len(), 29);
     // Not active before the tick.
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
     w.next_step();
@@ -327,6 +358,7 @@ fn owner_3_recovery_code_shown_and_i_have_safely_recorded_this_number() {
 #[test]
 fn owner_4_continue_and_mfa_is_active() {
     let w = World::new();
+    w.sink.take();
     let phone = w.activate_own_mfa(OWNER);
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, Some(START));
     assert!(matches!(
@@ -362,20 +394,14 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
         .unwrap()
         .for_person()
         .contains("your own"));
-    assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0),
-        Err(MfaError::OwnMfaRequired)
-    ));
+    assert!(matches!(w.require(true, 0), Err(MfaError::OwnMfaRequired)));
     // A user is never allowed.
     let preview = w.mfa.enforcement_preview(COMPANY, USER, members).unwrap();
     assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
     // An enrollment waiting for its tick is not active MFA either.
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
     w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap();
-    assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0),
-        Err(MfaError::OwnMfaRequired)
-    ));
+    assert!(matches!(w.require(true, 0), Err(MfaError::OwnMfaRequired)));
     w.mfa.acknowledge_recovery(OWNER).unwrap();
     // Who would be asked: one user mid-enrollment, one with nothing.
     w.begin("uma", EnrollmentCheck::TwoCodes).unwrap();
@@ -405,20 +431,25 @@ fn owner_6_save_changes_requires_mfa_of_every_user() {
     w.activate_own_mfa(OWNER);
     w.sink.take();
     let before = w.mfa.company_policy(COMPANY).unwrap().version();
-    let policy = w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
+    let policy = w.require(true, 0).unwrap();
     assert!(policy.requires_mfa());
-    assert_eq!(policy.since(), START);
+    assert_eq!(policy.since(), w.clock.now());
     assert!(policy.version() > before);
     assert_eq!(w.mfa.company_policy(COMPANY).unwrap(), policy);
-    let events = w.sink.take();
-    assert_eq!(events[0].user, OWNER);
-    assert_eq!(
-        events[0].event,
-        Event::CompanyPolicyChanged {
-            company: COMPANY.into(),
-            require_mfa: true,
-            grace_period: 0
-        }
+    // The owner's current code, then the change, by the owner.
+    let events: Vec<_> = w
+        .sink
+        .take()
+        .into_iter()
+        .map(|e| (e.user, e.by, e.event))
+        .collect();
+    let (by_user, by_owner) = (Actor::User, Actor::Owner(OWNER.into()));
+    assert!(
+        matches!(&events[..], [
+        (u1, b1, Event::Verified { .. }),
+        (u2, b2, Event::CompanyPolicyChanged { require_mfa: true, grace_period: 0, .. }),
+    ] if u1 == OWNER && u2 == OWNER && *b1 == by_user && *b2 == by_owner),
+        "{events:?}"
     );
     // A locked owner shows as locked in the preview.
     for _ in 0..10 {
@@ -447,10 +478,17 @@ fn user_1_password_then_company_account_verification() {
         w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
         SignInRequirement::EnrollmentRequired
     );
-    // With a grace period the screen says until when it may be skipped.
-    w.mfa
-        .set_mfa_requirement(COMPANY, OWNER, true, 7 * 24 * 3600)
-        .unwrap();
+    // Saving "on" again does not open a grace period...
+    let since = w.mfa.company_policy(COMPANY).unwrap().since();
+    assert_eq!(w.require(true, 7 * 24 * 3600).unwrap().since(), since);
+    assert!(matches!(
+        w.screen(USER, Passed::Password),
+        Screen::CompanyAccountVerification { deadline: None }
+    ));
+    // ...switching it off and on with one does: the screen says until when
+    // it may be skipped.
+    w.require(false, 0).unwrap();
+    w.require(true, 7 * 24 * 3600).unwrap();
     let deadline = w.clock.now() + 7 * 24 * 3600;
     assert!(matches!(
         w.screen(USER, Passed::Password),
@@ -856,10 +894,17 @@ fn a_store_that_writes_then_reports_an_error_at_every_step_loses_nothing() {
     ));
     assert!(w.mfa.use_recovery_code(USER, &replacement).is_ok());
 
-    // The owner's Save changes: saved, visible on reload.
+    // The owner's Save changes takes two saves: the owner's code, then the
+    // policy. The code's answer lost: nothing changed; the code is used, so
+    // the owner saves again with the next one.
     w.lose_next_answer();
-    lost(w.mfa.set_mfa_requirement(COMPANY, OWNER, false, 0));
-    assert!(!w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    lost(w.require(false, 0));
+    assert!(w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    assert!(!w.require(false, 0).unwrap().requires_mfa());
+    // The policy's answer lost: saved, visible on reload.
+    w.lose_answer_of_save(2);
+    lost(w.require(true, 0));
+    assert!(w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
 }
 
 #[test]
@@ -889,7 +934,8 @@ fn the_owners_sequence_survives_reloads_abandonment_and_lost_answers() {
     w.lose_next_answer();
     lost(w.mfa.acknowledge_recovery(OWNER));
     assert!(w.mfa.status(OWNER).unwrap().factor_bound_at.is_some());
-    assert!(w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).is_ok());
+    *w.owner_phone.borrow_mut() = Some(phone);
+    assert!(w.require(true, 0).is_ok());
     assert!(w.mfa.use_recovery_code(OWNER, &shown[0]).is_ok());
 }
 
@@ -1048,27 +1094,29 @@ fn refusals_and_screens_have_words_for_people_with_their_numbers() {
 fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
     let w = World::new();
     let phone = w.activate_own_mfa(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
+    w.require(true, 0).unwrap();
     w.next_step();
     assert!(matches!(
-        w.mfa
-            .remove_own_factor(OWNER, Some(COMPANY), &w.app(&phone)),
+        w.mfa.remove_own_factor(OWNER, &w.app(&phone)),
         Err(MfaError::RequiredByCompany)
     ));
     // Turning the requirement off is allowed to the owner and audited; then removal works.
     w.sink.take();
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, false, 0).unwrap();
-    assert!(matches!(
-        w.sink.take()[0].event,
-        Event::CompanyPolicyChanged {
-            require_mfa: false,
-            ..
-        }
-    ));
+    w.require(false, 0).unwrap();
     assert!(w
-        .mfa
-        .remove_own_factor(OWNER, Some(COMPANY), &w.app(&phone))
-        .is_ok());
+        .sink
+        .take()
+        .iter()
+        .any(|e| e.by == Actor::Owner(OWNER.into())
+            && matches!(
+                e.event,
+                Event::CompanyPolicyChanged {
+                    require_mfa: false,
+                    ..
+                }
+            )));
+    w.next_step();
+    assert!(w.mfa.remove_own_factor(OWNER, &w.app(&phone)).is_ok());
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
 }
 
@@ -1076,7 +1124,7 @@ fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
 fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
     let w = World::new();
     let owner_phone = w.activate_own_mfa(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
+    w.require(true, 0).unwrap();
     w.walk_to(At::In);
     w.next_step();
     assert!(matches!(
@@ -1096,9 +1144,9 @@ fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
         Screen::CompanyAccountVerification { .. }
     ));
     let events = w.sink.take();
-    assert!(events
-        .iter()
-        .any(|e| e.user == USER && e.event == Event::FactorReset { by: OWNER.into() }));
+    assert!(events.iter().any(|e| e.user == USER
+        && e.event == Event::FactorReset
+        && e.by == Actor::Owner(OWNER.into())));
 }
 
 #[test]
@@ -1106,11 +1154,11 @@ fn a_non_owner_cannot_change_the_policy() {
     let w = World::new();
     w.activate_own_mfa(USER);
     assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, USER, true, 0),
+        w.mfa.set_mfa_requirement(COMPANY, USER, "000000", true, 0),
         Err(MfaError::NotOwner)
     ));
     assert!(matches!(
-        w.mfa.set_mfa_requirement("nope", OWNER, true, 0),
+        w.mfa.set_mfa_requirement("nope", OWNER, "000000", true, 0),
         Err(MfaError::NoCompany)
     ));
     assert!(matches!(
@@ -1146,15 +1194,14 @@ fn an_enrollment_never_replaces_an_active_factor() {
 }
 
 #[test]
-fn an_owner_cannot_reset_their_own_mfa_while_required_and_owners_are_checked() {
+fn an_owner_cannot_reset_their_own_mfa_and_owners_are_checked() {
     let w = World::new();
     let owner_phone = w.activate_own_mfa(OWNER);
-    w.mfa.set_mfa_requirement(COMPANY, OWNER, true, 0).unwrap();
     w.next_step();
     assert!(matches!(
         w.mfa
             .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_phone), OWNER),
-        Err(MfaError::RequiredByCompany)
+        Err(MfaError::CannotResetOwner)
     ));
     assert!(matches!(
         w.mfa.create_company("x", &[]),

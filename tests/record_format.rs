@@ -1,4 +1,7 @@
-//! Records written by an earlier format still load and keep working.
+//! Records written by an earlier format still load and keep working, when
+//! the host allows records from before records were authenticated
+//! (`Mfa::read_legacy_records`, for a migration); without it they are
+//! refused.
 //!
 //! The bytes below were written by twostep's record format 2 (the format
 //! before the stored enrollment stages), through `Mfa` with the keyring
@@ -71,7 +74,9 @@ fn service() -> (Mfa<Arc<MemoryStore>>, Arc<MemoryStore>, Arc<ManualClock>) {
         let _ = store.save(RecordKey::User(user), None, &bytes).unwrap();
     }
     let clock = Arc::new(ManualClock::new(WRITTEN_AT + 3600));
-    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32])).with_clock(clock.clone());
+    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32]))
+        .with_clock(clock.clone())
+        .read_legacy_records();
     (mfa, store, clock)
 }
 
@@ -97,11 +102,18 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
         Screen::Continue
     ));
     mfa.verify("ada", &app(ADA_SECRET, clock.now())).unwrap();
-    // Saved in this version's format, and still working.
-    assert_eq!(
-        store.load(RecordKey::User("ada")).unwrap().unwrap().bytes[2],
-        3
-    );
+    // Saved in this version's envelope, and still working; the legacy
+    // switch is not needed for it any more.
+    let saved = store.load(RecordKey::User("ada")).unwrap().unwrap().bytes;
+    assert_eq!(&saved[..3], b"2a\x01");
+    let strict = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32])).with_clock(clock.clone());
+    assert_eq!(strict.status("ada").unwrap().failures, 0);
+    assert!(matches!(
+        strict.status("cory"),
+        Err(MfaError::CorruptRecord(
+            twostep::RecordError::NotAuthenticated
+        ))
+    ));
     assert_eq!(
         mfa.acknowledge_recovery("ada").unwrap(),
         Acknowledged::CodesRecorded

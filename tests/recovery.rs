@@ -186,50 +186,72 @@ fn race_one_recovery_code_is_spent_once() {
 }
 
 #[test]
-fn recovery_shares_the_throttle_and_ends_a_lockout() {
+fn a_valid_recovery_code_cannot_be_starved_and_ends_a_lockout() {
     let sink = Arc::new(CollectingSink::new());
     let mut f = fixture(set(2), ThrottlePolicy::default());
     f.mfa = f.mfa.with_events(sink.clone());
     let codes = f.bind("u");
-    // Wrong one-time codes and wrong recovery codes count together.
-    assert!(matches!(
-        f.mfa.verify("u", "000000"),
-        Err(MfaError::Mismatch)
-    ));
-    assert!(matches!(
-        f.mfa.use_recovery_code("u", "0000-0000-0000-0000"),
-        Err(MfaError::Mismatch)
-    ));
-    assert!(matches!(
-        f.mfa.verify("u", "000001"),
-        Err(MfaError::Mismatch)
-    ));
-    assert_eq!(f.mfa.status("u").unwrap().failures, 3);
-    assert!(matches!(
-        f.mfa.use_recovery_code("u", codes[0].expose_str()),
-        Err(MfaError::Throttled { .. })
-    ));
-    // Fail on to the lockout.
+    // Someone with only the password locks the one-time codes...
     while f.mfa.status("u").unwrap().failures < 10 {
         f.clock.advance(900);
         let _ = f.mfa.verify("u", "000002");
     }
     f.clock.advance(1);
     assert!(matches!(f.mfa.verify("u", &f.otp()), Err(MfaError::Locked)));
-    // A recovery code still works while locked, at the slowest pace...
-    assert!(matches!(
-        f.mfa.use_recovery_code("u", codes[0].expose_str()),
-        Err(MfaError::Throttled { .. })
-    ));
-    f.clock.advance(900);
+    // ...and keeps sending wrong recovery codes, as fast as they like:
+    // refused, audited, not counted, and no gate closes.
+    for _ in 0..50 {
+        assert!(matches!(
+            f.mfa
+                .use_recovery_code("u", "00000-00000-00000-00000-00000"),
+            Err(MfaError::Mismatch)
+        ));
+    }
+    assert_eq!(f.mfa.status("u").unwrap().failures, 10);
+    // The person's own code works at once, and ends the lockout.
     assert!(f.mfa.use_recovery_code("u", codes[0].expose_str()).is_ok());
-    // ...and ends the lockout.
     assert_eq!(f.mfa.status("u").unwrap().failures, 0);
     f.clock.advance(30);
     assert!(f.mfa.verify("u", &f.otp()).is_ok());
     let events: Vec<_> = sink.take().into_iter().map(|e| e.event).collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e == Event::RecoveryCodeRejected)
+            .count(),
+        50
+    );
     assert!(events.contains(&Event::RecoveryCodeUsed { remaining: 1 }));
     assert!(events.contains(&Event::Locked { failures: 10 }));
+}
+
+#[test]
+fn recovery_codes_carry_125_bits_and_old_80_bit_codes_still_read() {
+    let f = fixture(set(16), generous());
+    let codes = f.bind("u");
+    let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    for code in &codes {
+        let groups: Vec<&str> = code.expose_str().split('-').collect();
+        assert_eq!(groups.len(), 5);
+        assert!(groups
+            .iter()
+            .all(|g| g.len() == 5 && g.chars().all(|c| alphabet.contains(c))));
+    }
+    // 25 characters of 5 bits: every position takes many values across 16
+    // codes (a code of 80 bits padded to 25 characters would not).
+    for position in 0..25 {
+        let seen: std::collections::HashSet<char> = codes
+            .iter()
+            .map(|c| {
+                c.expose_str()
+                    .replace('-', "")
+                    .chars()
+                    .nth(position)
+                    .unwrap()
+            })
+            .collect();
+        assert!(seen.len() > 4, "position {position}: {seen:?}");
+    }
 }
 
 #[test]

@@ -43,7 +43,7 @@ enum Op {
     Verify(bool, Typed),
     UseRecovery(bool, u8),
     Regenerate(bool, Typed),
-    Require(bool, bool, u16),
+    Require(bool, bool, Typed, u16),
     Unlock(bool),
     Advance(u16),
 }
@@ -98,6 +98,7 @@ fuzz_target!(|ops: Vec<Op>| {
         .with_recovery(RecoveryMode::Single)
         .with_throttle(ThrottlePolicy::new(3, 5, 60, 8).unwrap());
     mfa.create_company("co", &["ann"]).unwrap();
+    mfa.add_member("co", "bo").unwrap();
     let mut models: HashMap<&str, Model> = USERS.iter().map(|u| (*u, Model::default())).collect();
 
     for op in ops.into_iter().take(64) {
@@ -203,7 +204,7 @@ fuzz_target!(|ops: Vec<Op>| {
                             .extend(used.new_code.map(|c| c.expose_str().to_owned()));
                         m.failures = 0;
                     }
-                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    // Wrong recovery codes are not counted.
                     Err(_) => {}
                 }
             }
@@ -226,8 +227,23 @@ fuzz_target!(|ops: Vec<Op>| {
                     Err(_) => {}
                 }
             }
-            Op::Require(by_second, require, grace) => {
-                let _ = mfa.set_mfa_requirement("co", user(by_second), require, u64::from(grace));
+            Op::Require(by_second, require, t, grace) => {
+                // Only with the owner's current code: a check like a sign-in.
+                let u = user(by_second);
+                let m = models.get_mut(u).unwrap();
+                let input = typed(m.active.as_ref(), now, t);
+                match mfa.set_mfa_requirement("co", u, &input, require, u64::from(grace)) {
+                    Ok(_) => {
+                        let step = step_of(m.active.as_ref(), now, t);
+                        if let (Some(step), Some(last)) = (step, m.last_step) {
+                            assert!(step > last, "step {step} accepted after {last}");
+                        }
+                        m.last_step = step;
+                        m.failures = 0;
+                    }
+                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
+                    Err(_) => {}
+                }
             }
             Op::Unlock(who) => {
                 let u = user(who);

@@ -3,15 +3,16 @@
 
 use crate::event::Event;
 
-use super::{Context, MfaRecord, Refusal, Resealed, Transition};
+use super::{Context, MfaRecord, Refusal, Resealed, Transition, MAX_COMPANIES};
 
 impl MfaRecord {
     /// Reseals everything sealed in the record (the factor's secret, an
     /// enrollment's, recovery codes kept to be shown again) under the
-    /// current key, if it is not already.
-    pub(crate) fn reseal(&mut self, cx: &Context<'_>) -> Transition<Resealed> {
+    /// current key, if it is not already; `retag` when the record's own tag
+    /// was made with an older key (or none), so that saving it moves that too.
+    pub(crate) fn reseal(&mut self, cx: &Context<'_>, retag: bool) -> Transition<Resealed> {
         let current = cx.keyring.current_id();
-        let mut changed = false;
+        let mut changed = retag;
         let secrets = self
             .factor
             .as_mut()
@@ -63,13 +64,41 @@ impl MfaRecord {
     }
 
     /// An owner's reset: factor, enrollment and recovery codes removed, so
-    /// the user enrolls again at the next sign-in.
-    pub(crate) fn reset_by(&mut self, owner: &str) -> Transition<()> {
+    /// the user enrolls again at the next sign-in. Only a member of the
+    /// owner's `company` (the owner is the event's actor).
+    pub(crate) fn reset(&mut self, company: &str) -> Transition<()> {
+        if !self.is_member(company) {
+            return Transition::refused(Refusal::NotMember);
+        }
         self.clear();
-        let reset = Event::FactorReset {
-            by: owner.to_owned(),
+        Transition::changed(Ok(()), [Some(Event::FactorReset), None])
+    }
+
+    /// The host says the user is a member of `company`.
+    pub(crate) fn join(&mut self, company: &str) -> Transition<()> {
+        if self.is_member(company) {
+            return Transition::unchanged(Ok(()), None);
+        }
+        if self.companies.len() >= MAX_COMPANIES {
+            return Transition::refused(Refusal::TooManyCompanies);
+        }
+        self.companies.push(company.to_owned());
+        let added = Event::MemberAdded {
+            company: company.to_owned(),
         };
-        Transition::changed(Ok(()), [Some(reset), None])
+        Transition::changed(Ok(()), [Some(added), None])
+    }
+
+    /// The host says the user left `company`.
+    pub(crate) fn leave(&mut self, company: &str) -> Transition<()> {
+        if !self.is_member(company) {
+            return Transition::refused(Refusal::NotMember);
+        }
+        self.companies.retain(|c| c != company);
+        let removed = Event::MemberRemoved {
+            company: company.to_owned(),
+        };
+        Transition::changed(Ok(()), [Some(removed), None])
     }
 
     /// Checks a fresh one-time code, then removes the factor: the person's
@@ -83,8 +112,28 @@ impl MfaRecord {
         if checked.outcome.is_err() {
             return checked.map(|_| ());
         }
+        let verified = checked.events().last();
         let removed = self.remove_factor();
-        Transition::changed(removed.outcome, removed.events)
+        Transition::changed(removed.outcome, [verified, Some(Event::FactorRemoved)])
+    }
+
+    /// An owner's current code, before a change to their company: checked
+    /// like any sign-in, and the company is recorded among the owner's, so
+    /// that the company's rule covers the owner whichever call they make.
+    pub(crate) fn owner_check(
+        &mut self,
+        cx: &Context<'_>,
+        otp_input: &str,
+        company: &str,
+    ) -> Transition<()> {
+        let checked = self.verify(cx, otp_input);
+        if checked.outcome.is_ok()
+            && !self.is_member(company)
+            && self.companies.len() < MAX_COMPANIES
+        {
+            self.companies.push(company.to_owned());
+        }
+        checked.map(|_| ())
     }
 
     /// Clears the failure count (an owner's or administrator's reset).

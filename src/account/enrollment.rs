@@ -149,6 +149,9 @@ impl MfaRecord {
         if self.factor.is_some() {
             return Transition::refused(Refusal::FactorExists);
         }
+        if let Some(weak) = super::sign_in::weak(secret) {
+            return Transition::refused(weak);
+        }
         let sealed = match cx.seal(secret) {
             Ok(sealed) => sealed,
             Err(error) => return error.into(),
@@ -212,7 +215,10 @@ impl MfaRecord {
             (Stage::FirstCode { expires_at }, _) if cx.now >= expires_at => {
                 return Transition::refused(Refusal::EnrollmentExpired)
             }
-            (Stage::FirstCode { .. }, EnrollmentStage::FirstCode) => None,
+            // Never a code a removed factor already used.
+            (Stage::FirstCode { .. }, EnrollmentStage::FirstCode) => {
+                self.used_step(&enrollment.params)
+            }
             (Stage::SecondCode { first_step }, EnrollmentStage::SecondCode) => Some(first_step),
             (open, _) => {
                 return Transition::refused(Refusal::OutOfOrder {

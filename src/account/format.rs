@@ -1,6 +1,9 @@
-//! The user record's bytes. Format 3 (this version) keeps the enrollment's
-//! stage, names and own failures, the shown recovery codes sealed, and the
-//! clock estimate; format 2 records still load.
+//! The user record's bytes. Format 4 (this version) keeps the user's
+//! company memberships and the time up to which removed factors used codes;
+//! format 3 added the enrollment's stage, names and own failures, the shown
+//! recovery codes sealed, and the clock estimate. Formats 2 and 3 still load
+//! (they come without an envelope tag: only when the host allows legacy
+//! records).
 
 use crate::codec::{Reader, RecordError, Writer};
 use crate::drift::ClockEstimate;
@@ -12,7 +15,9 @@ use super::enrollment::{EnrollmentState, Label, Stage};
 use super::{EnrollmentCheck, Factor, MfaRecord, ReplacedCode, ShownCodes};
 
 /// The format written by this version.
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
+/// Stages, names and shown codes, without memberships.
+const FORMAT_3: u8 = 3;
 /// The format of twostep before the stored enrollment stages.
 const FORMAT_2: u8 = 2;
 
@@ -98,14 +103,19 @@ impl MfaRecord {
         w.i32(self.clock.high);
         w.u8(self.clock.samples);
         w.i8(self.clock.streak);
+        w.u16(u16::try_from(self.companies.len()).unwrap_or(u16::MAX));
+        for company in &self.companies {
+            w.long_bytes(company.as_bytes());
+        }
+        w.u64(self.used_until);
         w.finish()
     }
 
     /// Reads a record written by [`MfaRecord::encode`] of this version or of
-    /// format 2.
+    /// formats 2 and 3.
     pub(crate) fn decode(bytes: &[u8]) -> Result<MfaRecord, RecordError> {
         let (format, mut r) = Reader::new(bytes)?;
-        if format != FORMAT && format != FORMAT_2 {
+        if ![FORMAT, FORMAT_3, FORMAT_2].contains(&format) {
             return Err(RecordError::UnsupportedFormat(format));
         }
         let failures = r.u32()?;
@@ -152,6 +162,13 @@ impl MfaRecord {
                 samples: r.u8()?,
                 streak: r.i8()?,
             };
+        }
+        if format == FORMAT {
+            let count = r.u16()?;
+            for _ in 0..count {
+                record.companies.push(r.long_str("company")?.to_owned());
+            }
+            record.used_until = r.u64()?;
         }
         r.finish()?;
         Ok(record)
@@ -381,6 +398,8 @@ mod tests {
                 samples: 3,
                 streak: -2,
             },
+            companies: vec!["acme".into(), "ünïcode co".into()],
+            used_until: 1_700_000_030,
         }
     }
 
@@ -400,6 +419,8 @@ mod tests {
         assert_eq!((enrollment.failures, enrollment.last_failure_at), (2, 88));
         assert_eq!(back.clock.streak, -2);
         assert_eq!(back.shown.unwrap().replaced.unwrap().until, 66);
+        assert_eq!(back.companies, ["acme", "ünïcode co"]);
+        assert_eq!(back.used_until, 1_700_000_030);
         let empty = MfaRecord::default().encode();
         assert!(MfaRecord::decode(&empty).unwrap().factor.is_none());
     }
@@ -434,7 +455,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..160)) {
-            for format in [2, 3] {
+            for format in [2, 3, 4] {
                 let mut tagged = vec![b'2', b's', format];
                 tagged.extend(&bytes);
                 let _ = MfaRecord::decode(&tagged);

@@ -125,6 +125,18 @@ pub(crate) struct Factor {
     pub(crate) bound_at: u64,
 }
 
+impl Factor {
+    /// The end of the newest step this factor accepted (0: none).
+    fn used_until(&self) -> u64 {
+        let period = self.params.period().seconds();
+        self.last_accepted.map_or(0, |step| {
+            step.saturating_add(1)
+                .saturating_mul(period)
+                .saturating_add(self.params.t0())
+        })
+    }
+}
+
 /// A user's MFA record: the factor and the failure count of the throttle.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MfaRecord {
@@ -144,7 +156,17 @@ pub(crate) struct MfaRecord {
     pub(crate) shown: Option<Box<ShownCodes>>,
     /// What the person's accepted codes tell of their phone's clock.
     pub(crate) clock: ClockEstimate,
+    /// The company accounts the user is a member of, as the host said
+    /// (owners are members of their companies).
+    pub(crate) companies: Vec<String>,
+    /// The end (Unix seconds, exclusive) of the newest step a removed factor
+    /// accepted: a factor bound later never accepts a code from before it,
+    /// so binding the same secret again does not reopen used codes.
+    pub(crate) used_until: u64,
 }
+
+/// At most this many company accounts per user.
+pub(crate) const MAX_COMPANIES: usize = 1_000;
 
 /// Recovery codes waiting for "I have safely recorded this number".
 #[derive(Clone, Debug, Default)]
@@ -195,6 +217,9 @@ pub(crate) enum Refusal {
     EnrollmentLocked,
     OutOfOrder { open: EnrollmentStage },
     NothingToAcknowledge,
+    NotMember,
+    TooManyCompanies,
+    WeakSecret { bits: usize },
 }
 
 /// At most this many events come from one transition.
@@ -337,8 +362,28 @@ impl MfaRecord {
     }
 
     /// Forgets the factor, any enrollment, the recovery codes, the failures
-    /// and the clock estimate: the user is back to having no MFA.
+    /// and the clock estimate: the user is back to having no MFA. What stays:
+    /// the memberships, and the time up to which codes were used.
     fn clear(&mut self) {
-        *self = MfaRecord::default();
+        let used_until = self
+            .used_until
+            .max(self.factor.as_ref().map_or(0, Factor::used_until));
+        *self = MfaRecord {
+            companies: std::mem::take(&mut self.companies),
+            used_until,
+            ..MfaRecord::default()
+        };
+    }
+
+    /// The newest step of `params` whose codes were already used by a
+    /// removed factor: codes of that step or older are replays.
+    fn used_step(&self, params: &TotpParams) -> Option<u64> {
+        let last_used = self.used_until.checked_sub(1)?.checked_sub(params.t0())?;
+        Some(last_used / params.period().seconds())
+    }
+
+    /// Whether the user is a member of `company`.
+    pub(crate) fn is_member(&self, company: &str) -> bool {
+        self.companies.iter().any(|c| c == company)
     }
 }

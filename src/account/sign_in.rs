@@ -4,13 +4,11 @@
 
 use subtle::Choice;
 
+use super::{Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition};
 use crate::event::Event;
-use crate::otp::{Code, Totp, TotpParams, Verified, VerifyError};
+use crate::otp::{Code, Totp, TotpParams, Verified};
 use crate::recovery::{self, normalize, RecoveryCode, RecoveryMode, RecoveryState};
 use crate::secret::Secret;
-use crate::throttle::ThrottlePolicy;
-
-use super::{gate, Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition};
 
 /// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
 #[derive(Debug)]
@@ -37,6 +35,15 @@ pub struct RecoveryUsed {
     /// yet acknowledged: this is a retry (the first answer may have been
     /// lost), and `new_code` is that same replacement, not a new one.
     pub retried: bool,
+}
+
+/// The refusal of a secret too short for a factor: under 128 bits (RFC
+/// 4226 §4 R6; NIST asks for 112). Such secrets can still be imported and
+/// inspected ([`Secret`], [`KeyUri`](crate::KeyUri)), never bound.
+pub(crate) fn weak(secret: &Secret) -> Option<Refusal> {
+    (secret.len() < Secret::MIN_GENERATED_LEN).then_some(Refusal::WeakSecret {
+        bits: secret.len() * 8,
+    })
 }
 
 impl MfaRecord {
@@ -90,11 +97,15 @@ impl MfaRecord {
         if self.factor.is_some() {
             return Transition::refused(Refusal::FactorExists);
         }
+        if let Some(weak) = weak(secret) {
+            return Transition::refused(weak);
+        }
         if let Some(refused) = self.gate(cx) {
             return refused;
         }
+        let used = self.used_step(&params);
         let outcome = Code::parse(input, params.digits())
-            .and_then(|code| Totp::new(secret, params).verify(cx.now, &code, cx.window, None));
+            .and_then(|code| Totp::new(secret, params).verify(cx.now, &code, cx.window, used));
         let verified = match outcome {
             Ok(verified) => verified,
             Err(error) => return self.refuse(cx, error),
@@ -118,6 +129,8 @@ impl MfaRecord {
                 bound_at: cx.now,
             }),
             recovery: Some(recovery),
+            companies: std::mem::take(&mut self.companies),
+            used_until: self.used_until,
             ..MfaRecord::default()
         };
         self.clock
@@ -134,10 +147,14 @@ impl MfaRecord {
         )
     }
 
-    /// Spends the recovery code `input`. Attempts count against the same
-    /// throttle as codes; a success clears the failures, ending a lockout
-    /// (NIST: a success of that authenticator). In single mode a new code
-    /// replaces the one used, and is kept sealed until acknowledged.
+    /// Spends the recovery code `input`. A recovery code is checked
+    /// whenever it is presented: it carries 125 bits, so no guesser finds
+    /// one however fast they try, and a gate in front of it would let
+    /// someone with only the password keep a locked-out person from their
+    /// own code. So a wrong recovery code is audited, not counted against
+    /// the one-time codes' budget; a right one clears that budget, ending a
+    /// lockout (NIST: a success of that authenticator). In single mode a new
+    /// code replaces the one used, and is kept sealed until acknowledged.
     pub(crate) fn use_recovery_code(
         &mut self,
         cx: &Context<'_>,
@@ -146,16 +163,8 @@ impl MfaRecord {
         let (Some(_), Some(recovery)) = (&self.factor, &self.recovery) else {
             return Transition::refused(Refusal::NoFactor);
         };
-        if let Some(refused) = gate(
-            cx,
-            self.failures,
-            self.last_failure_at,
-            ThrottlePolicy::gate_recovery,
-        ) {
-            return refused;
-        }
         let Some(typed) = normalize(input) else {
-            return self.refuse(cx, VerifyError::Malformed);
+            return Transition::refused(Refusal::Malformed);
         };
         let pepper = match cx.keyring.pepper(recovery.key_id) {
             Ok(pepper) => pepper,
@@ -174,7 +183,9 @@ impl MfaRecord {
         match (found, bool::from(retried)) {
             (Some(index), _) => self.spend_recovery(cx, index),
             (None, true) => self.show_replacement_again(cx),
-            (None, false) => self.refuse(cx, VerifyError::Mismatch),
+            (None, false) => {
+                Transition::unchanged(Err(Refusal::Mismatch), Some(Event::RecoveryCodeRejected))
+            }
         }
     }
 
@@ -241,7 +252,7 @@ impl MfaRecord {
         let codes = match sealed.map(|sealed| cx.open_codes(sealed)) {
             Some(Ok(codes)) => codes,
             Some(Err(error)) => return error.into(),
-            None => return self.refuse(cx, VerifyError::Mismatch),
+            None => return Transition::refused(Refusal::Mismatch),
         };
         self.failures = 0;
         let remaining = self.recovery.as_ref().map_or(0, RecoveryState::remaining);

@@ -1,37 +1,77 @@
-//! Company accounts: their owners and policy, the requirement an owner
+//! Company accounts: their owners, their members (kept in each member's own
+//! record, as the host reports joins and leaves), the requirement an owner
 //! switches on, what it means at sign-in, and who it would affect.
+//!
+//! The rule "while a company requires MFA, its users keep their factor"
+//! is checked against every company the user belongs to, never only the
+//! one a caller names.
 
-use crate::event::Event;
+use crate::account::MfaRecord;
+use crate::event::{Actor, Event};
 use crate::policy::{
     self, CompanyPolicy, EnforcementPreview, RequirementUnavailable, SignInRequirement,
 };
-use crate::store::{RecordKey, SaveOutcome, Store, Version};
+use crate::store::{RecordKey, SaveOutcome, Store};
 
-use super::{Mfa, MfaError};
+use super::{Loaded, Mfa, MfaError};
+
+/// Company ids are 1 to 255 bytes, as owners' ids.
+const MAX_ID_LEN: usize = 255;
 
 impl<S: Store> Mfa<S> {
     /// Creates a company account with these owners (1 to 255 user ids of 1
-    /// to 255 bytes), not requiring MFA.
+    /// to 255 bytes), not requiring MFA. The owners become its members.
     ///
     /// # Errors
-    /// [`MfaError::InvalidOwners`], [`MfaError::CompanyExists`], or an
-    /// infrastructure error.
+    /// [`MfaError::InvalidCompany`], [`InvalidOwners`](MfaError::InvalidOwners),
+    /// [`CompanyExists`](MfaError::CompanyExists), or an infrastructure error.
     pub fn create_company(&self, company: &str, owners: &[&str]) -> Result<(), MfaError<S::Error>> {
+        if company.is_empty() || company.len() > MAX_ID_LEN {
+            return Err(MfaError::InvalidCompany);
+        }
         if owners.is_empty()
             || owners.len() > 255
-            || owners.iter().any(|o| o.is_empty() || o.len() > 255)
+            || owners.iter().any(|o| o.is_empty() || o.len() > MAX_ID_LEN)
         {
             return Err(MfaError::InvalidOwners);
         }
         let policy = CompanyPolicy::new(owners, self.clock.now());
-        match self
-            .store
-            .save(RecordKey::Company(company), None, &policy.encode())
-            .map_err(MfaError::Store)?
-        {
-            SaveOutcome::Saved(_) => Ok(()),
-            SaveOutcome::Conflict => Err(MfaError::CompanyExists),
+        match self.save(RecordKey::Company(company), None, &policy.encode())? {
+            SaveOutcome::Saved(_) => {}
+            SaveOutcome::Conflict => return Err(MfaError::CompanyExists),
         }
+        for owner in owners {
+            self.update(owner, &Actor::Host, |record, _| record.join(company))?;
+            let created = Event::CompanyCreated {
+                company: company.to_owned(),
+            };
+            self.audit(owner, &Actor::Host, created);
+        }
+        Ok(())
+    }
+
+    /// The host reports that `user` joined `company`: from now on the
+    /// company's requirement applies to them, and its owners may reset their
+    /// MFA.
+    ///
+    /// # Errors
+    /// [`MfaError::NoCompany`], [`TooManyCompanies`](MfaError::TooManyCompanies),
+    /// or an infrastructure error.
+    pub fn add_member(&self, company: &str, user: &str) -> Result<(), MfaError<S::Error>> {
+        self.company_policy(company)?;
+        self.update(user, &Actor::Host, |record, _| record.join(company))
+    }
+
+    /// The host reports that `user` left `company`. Owners stay members.
+    ///
+    /// # Errors
+    /// [`MfaError::NotMember`], [`OwnerStaysMember`](MfaError::OwnerStaysMember),
+    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
+    pub fn remove_member(&self, company: &str, user: &str) -> Result<(), MfaError<S::Error>> {
+        if self.company_policy(company)?.is_owner(user) {
+            return Err(MfaError::OwnerStaysMember);
+        }
+        self.update(user, &Actor::Host, |record, _| record.leave(company))
     }
 
     /// The company's policy.
@@ -39,50 +79,75 @@ impl<S: Store> Mfa<S> {
     /// # Errors
     /// [`MfaError::NoCompany`], or an infrastructure error.
     pub fn company_policy(&self, company: &str) -> Result<CompanyPolicy, MfaError<S::Error>> {
-        self.load_company(company).map(|(policy, _)| policy)
+        self.load_company(company).map(|loaded| loaded.record)
     }
 
-    fn load_company(&self, company: &str) -> Result<(CompanyPolicy, Version), MfaError<S::Error>> {
+    pub(super) fn load_company(
+        &self,
+        company: &str,
+    ) -> Result<Loaded<CompanyPolicy>, MfaError<S::Error>> {
+        let key = RecordKey::Company(company);
         let stored = self
             .store
-            .load(RecordKey::Company(company))
+            .load(key)
             .map_err(MfaError::Store)?
             .ok_or(MfaError::NoCompany)?;
-        let policy = CompanyPolicy::decode(&stored.bytes).map_err(MfaError::CorruptRecord)?;
-        Ok((policy.with_version(stored.version.0), stored.version))
+        let opened = self.open(key, &stored.bytes)?;
+        let policy = CompanyPolicy::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+        Ok(Loaded {
+            record: policy.with_version(stored.version.0),
+            version: Some(stored.version),
+            tagged_by: opened.key_id,
+        })
     }
 
     /// "Force every user to use MFA before accessing the Company Account" →
-    /// "Save changes" (or switch it off): allowed only to an owner whose own
-    /// MFA is active. The policy is saved with compare-and-swap, its "since"
-    /// set to now, and the change delivered as an event with the owner as
-    /// the user.
+    /// "Save changes" (or switching it off): only an owner, only with their
+    /// current one-time code, checked in this call (OWASP ASVS: a fresh
+    /// second factor before changing authentication settings). Switching on
+    /// starts the grace period; saving "on" again while it is on keeps
+    /// `since` and the deadline, and changes nothing. The change is saved
+    /// with compare-and-swap and audited with the owner as user and actor.
     ///
     /// # Errors
-    /// [`MfaError::NotOwner`], [`OwnMfaRequired`](MfaError::OwnMfaRequired),
-    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
+    /// [`MfaError::NotOwner`], [`OwnMfaRequired`](MfaError::OwnMfaRequired)
+    /// while the owner has no active factor, the errors of the owner's
+    /// check (as [`Mfa::verify`]), [`NoCompany`](MfaError::NoCompany), or an
+    /// infrastructure error.
     pub fn set_mfa_requirement(
         &self,
         company: &str,
-        by: &str,
+        owner: &str,
+        owner_otp: &str,
         require: bool,
         grace_period: u64,
     ) -> Result<CompanyPolicy, MfaError<S::Error>> {
+        if !self.company_policy(company)?.is_owner(owner) {
+            return Err(MfaError::NotOwner);
+        }
+        self.update(owner, &Actor::User, |record, cx| {
+            record.owner_check(cx, owner_otp, company)
+        })
+        .map_err(|error| match error {
+            MfaError::NoFactor => MfaError::OwnMfaRequired,
+            other => other,
+        })?;
         self.retry_on_conflict(|| {
             let now = self.clock.now();
-            let (mut policy, version) = self.load_company(company)?;
-            if !policy.is_owner(by) {
+            let Loaded {
+                record: mut policy,
+                version,
+                ..
+            } = self.load_company(company)?;
+            if !policy.is_owner(owner) {
                 return Err(MfaError::NotOwner);
             }
-            if self.load(by)?.0.factor.is_none() {
-                return Err(MfaError::OwnMfaRequired);
+            if !policy.set_requirement(require, grace_period, now) {
+                return Ok(Some(policy));
             }
-            policy.set_requirement(require, grace_period, now);
-            let saved = self
-                .store
-                .save(RecordKey::Company(company), Some(version), &policy.encode())
-                .map_err(MfaError::Store)?;
-            let SaveOutcome::Saved(version) = saved else {
+            let SaveOutcome::Saved(version) =
+                self.save(RecordKey::Company(company), version, &policy.encode())?
+            else {
                 return Ok(None);
             };
             let policy = policy.with_version(version.0);
@@ -91,7 +156,7 @@ impl<S: Store> Mfa<S> {
                 require_mfa: policy.requires_mfa(),
                 grace_period: policy.grace_period(),
             };
-            self.events.record(by, now, event);
+            self.audit(owner, &Actor::Owner(owner.to_owned()), event);
             Ok(Some(policy))
         })
     }
@@ -101,7 +166,8 @@ impl<S: Store> Mfa<S> {
     /// enrollment ("Company Account Verification"), possibly by a deadline.
     ///
     /// # Errors
-    /// [`MfaError::NoCompany`], or an infrastructure error.
+    /// [`MfaError::NotMember`] if the user is not a member of `company`,
+    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
     pub fn sign_in_requirement(
         &self,
         user: &str,
@@ -109,6 +175,7 @@ impl<S: Store> Mfa<S> {
     ) -> Result<SignInRequirement, MfaError<S::Error>> {
         let policy = company.map(|c| self.company_policy(c)).transpose()?;
         self.read(user, |record, cx| {
+            member_of(user, record, company.zip(policy.as_ref()))?;
             Ok(policy::evaluate(
                 policy.as_ref(),
                 record.factor.is_some(),
@@ -118,34 +185,42 @@ impl<S: Store> Mfa<S> {
     }
 
     /// The user turns their own MFA off, proving it with a current code.
-    /// Refused while `company` requires MFA (an owner cannot remove their own
-    /// MFA while the company requires it).
+    /// Refused while any company the user belongs to requires MFA.
     ///
     /// # Errors
     /// [`MfaError::RequiredByCompany`], and as [`Mfa::verify`].
-    pub fn remove_own_factor(
-        &self,
-        user: &str,
-        company: Option<&str>,
-        otp_input: &str,
-    ) -> Result<(), MfaError<S::Error>> {
-        if let Some(company) = company {
+    pub fn remove_own_factor(&self, user: &str, otp_input: &str) -> Result<(), MfaError<S::Error>> {
+        let record = self.load(user)?.record;
+        for company in &record.companies {
             if self.company_policy(company)?.requires_mfa() {
                 return Err(MfaError::RequiredByCompany);
             }
         }
-        self.update(user, |record, cx| record.remove_after_check(cx, otp_input))
+        // A company that starts requiring MFA between this check and the
+        // save finds the user without a factor: they are asked to enroll
+        // at their next sign-in, like any member without one.
+        self.update(user, &Actor::User, |record, cx| {
+            record.remove_after_check(cx, otp_input)
+        })
     }
 
-    /// An owner resets another user's MFA after passing their own check in
-    /// the same call. The host MUST check that `user` belongs to `company`:
-    /// `twostep` does not know the members. The user's factor and recovery
-    /// codes are removed, the user must enroll at the next sign-in, and the
-    /// user's audit trail gets [`Event::FactorReset`].
+    /// An owner of `company` resets the MFA of one of its members, after
+    /// passing their own check in the same call: the member's factor and
+    /// recovery codes are removed and they enroll again at the next sign-in
+    /// ([`Event::FactorReset`], the owner as actor).
+    ///
+    /// Refused for a user who is not a member of `company`, for any owner
+    /// of it (a co-owner, or the owner themselves: use
+    /// [`remove_own_factor`](Mfa::remove_own_factor)), for an owner of any
+    /// other company, and for a member of another company that requires MFA
+    /// and that this owner does not own: no owner can weaken another
+    /// company's requirement.
     ///
     /// # Errors
-    /// [`MfaError::NotOwner`], errors of the owner's check (as
-    /// [`Mfa::verify`]), or an infrastructure error.
+    /// [`MfaError::NotOwner`], [`NotMember`](MfaError::NotMember),
+    /// [`CannotResetOwner`](MfaError::CannotResetOwner),
+    /// [`RequiredByCompany`](MfaError::RequiredByCompany), errors of the
+    /// owner's check (as [`Mfa::verify`]), or an infrastructure error.
     pub fn reset_user_mfa(
         &self,
         company: &str,
@@ -157,26 +232,41 @@ impl<S: Store> Mfa<S> {
         if !policy.is_owner(owner) {
             return Err(MfaError::NotOwner);
         }
-        // Resetting oneself would bypass `remove_own_factor`'s refusal.
-        if owner == user && policy.requires_mfa() {
-            return Err(MfaError::RequiredByCompany);
+        if policy.is_owner(user) {
+            return Err(MfaError::CannotResetOwner);
+        }
+        let target = self.load(user)?.record;
+        if !target.is_member(company) {
+            return Err(MfaError::NotMember);
+        }
+        for other in target.companies.iter().filter(|c| *c != company) {
+            let other = self.company_policy(other)?;
+            if other.is_owner(user) {
+                return Err(MfaError::CannotResetOwner);
+            }
+            if other.requires_mfa() && !other.is_owner(owner) {
+                return Err(MfaError::RequiredByCompany);
+            }
         }
         self.verify(owner, owner_otp)?;
-        self.update(user, |record, _| record.reset_by(owner))
+        self.update(user, &Actor::Owner(owner.to_owned()), |record, _| {
+            record.reset(company)
+        })
     }
 
     /// Before "Save changes" of "Force every user to use MFA": who would be
     /// affected. `members` are the company's user ids (the host knows them);
-    /// each comes back with its MFA state ([`MemberMfa`](crate::MemberMfa)), and
-    /// [`EnforcementPreview::for_person`] says "3 of 12 users will be asked
-    /// to set up MFA at their next sign-in." `unavailable` says why `owner`
-    /// cannot change the setting, if they cannot (not an owner, or their own
-    /// MFA is not active): the reason to show beside the checkbox.
+    /// each comes back with its MFA state ([`MemberMfa`](crate::MemberMfa)),
+    /// and [`EnforcementPreview::for_person`] says "3 of 12 users will be
+    /// asked to set up MFA at their next sign-in." `unavailable` says why
+    /// `owner` cannot change the setting, if they cannot (not an owner, or
+    /// their own MFA is not active): the reason to show beside the checkbox.
     ///
     /// Reads one record per member; changes nothing.
     ///
     /// # Errors
-    /// [`MfaError::NoCompany`], or an infrastructure error.
+    /// [`MfaError::NotMember`] for an id that is not a member of `company`,
+    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
     pub fn enforcement_preview<'m>(
         &self,
         company: &str,
@@ -186,7 +276,7 @@ impl<S: Store> Mfa<S> {
         let policy = self.company_policy(company)?;
         let unavailable = if !policy.is_owner(owner) {
             Some(RequirementUnavailable::NotOwner)
-        } else if self.load(owner)?.0.factor.is_none() {
+        } else if self.load(owner)?.record.factor.is_none() {
             Some(RequirementUnavailable::OwnMfaNotActive)
         } else {
             None
@@ -195,6 +285,7 @@ impl<S: Store> Mfa<S> {
             .into_iter()
             .map(|member| {
                 self.read(member, |record, cx| {
+                    member_of(member, record, Some((company, &policy)))?;
                     Ok((member.to_owned(), record.member_mfa(cx.now, cx.policy)))
                 })
             })
@@ -203,5 +294,20 @@ impl<S: Store> Mfa<S> {
             members,
             unavailable,
         })
+    }
+}
+
+/// `user` (whose record this is) belongs to `company`, by the host's word
+/// or as an owner; or no company is named.
+pub(super) fn member_of<E>(
+    user: &str,
+    record: &MfaRecord,
+    company: Option<(&str, &CompanyPolicy)>,
+) -> Result<(), MfaError<E>> {
+    match company {
+        Some((company, policy)) if !record.is_member(company) && !policy.is_owner(user) => {
+            Err(MfaError::NotMember)
+        }
+        _ => Ok(()),
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::account::{Acknowledged, EnrollmentCheck, Label, Passed, Screen};
 use crate::enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
+use crate::event::Actor;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::Bound;
@@ -59,7 +60,7 @@ impl<S: Store> Mfa<S> {
             account: enrollment.uri().account().to_owned(),
         };
         let params = *enrollment.params();
-        self.update(user, |record, cx| {
+        self.update(user, &Actor::User, |record, cx| {
             record.begin_enrollment(cx, enrollment.secret(), params, label.clone(), check)
         })?;
         Ok(enrollment)
@@ -86,7 +87,9 @@ impl<S: Store> Mfa<S> {
         user: &str,
         input: &str,
     ) -> Result<Screen, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.confirm_enrollment(cx, input))
+        self.update(user, &Actor::User, |record, cx| {
+            record.confirm_enrollment(cx, input)
+        })
     }
 
     /// "Enter a one-time code from the authenticator app" → Continue: the
@@ -105,7 +108,9 @@ impl<S: Store> Mfa<S> {
         user: &str,
         input: &str,
     ) -> Result<Screen, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.confirm_second_code(cx, input))
+        self.update(user, &Actor::User, |record, cx| {
+            record.confirm_second_code(cx, input)
+        })
     }
 
     /// The person ticked "I have safely recorded this number" and pressed
@@ -122,7 +127,9 @@ impl<S: Store> Mfa<S> {
     /// [`EnrollmentExpired`](MfaError::EnrollmentExpired), or an
     /// infrastructure error.
     pub fn acknowledge_recovery(&self, user: &str) -> Result<Acknowledged, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.acknowledge_recovery(cx))
+        self.update(user, &Actor::User, |record, cx| {
+            record.acknowledge_recovery(cx)
+        })
     }
 
     /// Which screen the person is on, from the stored state alone: what a
@@ -146,8 +153,10 @@ impl<S: Store> Mfa<S> {
     /// after the second factor.
     ///
     /// # Errors
-    /// [`MfaError::NoCompany`], [`Seal`](MfaError::Seal) if kept codes or
-    /// secrets do not open with the keyring, or an infrastructure error.
+    /// [`MfaError::NotMember`] if the user is not a member of `company`,
+    /// [`NoCompany`](MfaError::NoCompany), [`Seal`](MfaError::Seal) if kept
+    /// codes or secrets do not open with the keyring, or an infrastructure
+    /// error.
     pub fn current_screen(
         &self,
         user: &str,
@@ -156,6 +165,7 @@ impl<S: Store> Mfa<S> {
     ) -> Result<Screen, MfaError<S::Error>> {
         let policy = company.map(|c| self.company_policy(c)).transpose()?;
         self.read(user, |record, cx| {
+            super::company::member_of(user, record, company.zip(policy.as_ref()))?;
             record
                 .screen(cx, policy.as_ref(), passed)
                 .map_err(MfaError::from)
@@ -170,8 +180,9 @@ impl<S: Store> Mfa<S> {
     /// Failures count against the user's throttle.
     ///
     /// # Errors
-    /// [`MfaError::FactorExists`] if the user already has one; otherwise as
-    /// [`Mfa::verify`].
+    /// [`MfaError::FactorExists`] if the user already has one,
+    /// [`WeakSecret`](MfaError::WeakSecret) for a secret under 128 bits;
+    /// otherwise as [`Mfa::verify`].
     pub fn bind(
         &self,
         user: &str,
@@ -179,6 +190,8 @@ impl<S: Store> Mfa<S> {
         input: &str,
     ) -> Result<Bound, MfaError<S::Error>> {
         let (secret, params) = (enrollment.secret(), *enrollment.params());
-        self.update(user, |record, cx| record.bind(cx, secret, params, input))
+        self.update(user, &Actor::User, |record, cx| {
+            record.bind(cx, secret, params, input)
+        })
     }
 }

@@ -82,9 +82,33 @@ pub enum MfaError<E> {
     /// The enrollment's issuer or account name cannot go into a URI.
     #[error(transparent)]
     Enrollment(EnrollmentError),
+    /// The factor's secret is shorter than 128 bits (RFC 4226 §4 R6): it
+    /// can be imported and inspected, never bound.
+    #[error("a {bits}-bit secret is too short for a factor (128 at least)")]
+    WeakSecret {
+        /// The secret's length in bits.
+        bits: usize,
+    },
     /// No company account with that id.
     #[error("no such company account")]
     NoCompany,
+    /// A company id must be 1 to 255 bytes long.
+    #[error("a company id has 1 to 255 bytes")]
+    InvalidCompany,
+    /// The user is not a member of that company account (the host adds
+    /// members with [`Mfa::add_member`](crate::Mfa::add_member)).
+    #[error("not a member of the company account")]
+    NotMember,
+    /// The user is a member of as many company accounts as a record holds.
+    #[error("member of too many company accounts")]
+    TooManyCompanies,
+    /// Owners remain members of their company account.
+    #[error("an owner stays a member of the company account")]
+    OwnerStaysMember,
+    /// An owner's MFA is never reset by an owner, their own included: an
+    /// owner keeps their factor, or signs in with a recovery code.
+    #[error("an owner's MFA cannot be reset")]
+    CannotResetOwner,
     /// Owners must be 1 to 255 user ids, each 1 to 255 bytes long.
     #[error("a company needs 1 to 255 owners with ids of 1 to 255 bytes")]
     InvalidOwners,
@@ -165,6 +189,11 @@ impl<E> MfaError<E> {
             } => "Record your recovery code and tick \u{201c}I have safely recorded this number\u{201d} first.",
             MfaError::NothingToAcknowledge => "There is no recovery code waiting to be confirmed.",
             MfaError::NoCompany => "This company account does not exist.",
+            MfaError::NotMember => "This user is not a member of the company account.",
+            MfaError::OwnerStaysMember => "An owner stays a member of the company account.",
+            MfaError::CannotResetOwner => {
+                "The MFA of an owner of a company account cannot be reset by an owner."
+            }
             MfaError::CompanyExists => "A company account with this name exists already.",
             MfaError::NotOwner => "Only an owner of the company account can do this.",
             MfaError::OwnMfaRequired => {
@@ -178,6 +207,9 @@ impl<E> MfaError<E> {
             | MfaError::Seal(_)
             | MfaError::Enrollment(_)
             | MfaError::InvalidOwners
+            | MfaError::InvalidCompany
+            | MfaError::TooManyCompanies
+            | MfaError::WeakSecret { .. }
             | MfaError::CorruptRecord(_)
             | MfaError::Store(_) => "Something went wrong on our side. Please try again later.",
         };
@@ -203,6 +235,9 @@ impl<E> From<Refusal> for MfaError<E> {
             Refusal::EnrollmentLocked => MfaError::EnrollmentLocked,
             Refusal::OutOfOrder { open } => MfaError::OutOfOrder { open },
             Refusal::NothingToAcknowledge => MfaError::NothingToAcknowledge,
+            Refusal::NotMember => MfaError::NotMember,
+            Refusal::TooManyCompanies => MfaError::TooManyCompanies,
+            Refusal::WeakSecret { bits } => MfaError::WeakSecret { bits },
         }
     }
 }

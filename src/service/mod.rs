@@ -19,7 +19,8 @@ pub use sign_in::{MfaStatus, ResealReport};
 
 use crate::account::{Context, MfaRecord, Transition};
 use crate::clock::{Clock, SystemClock};
-use crate::event::{EventSink, NoEvents};
+use crate::envelope::{self, EnvelopeError};
+use crate::event::{Actor, Event, EventSink, NoEvents};
 use crate::key_cache::KeyCache;
 use crate::otp::Window;
 use crate::recovery::RecoveryMode;
@@ -68,7 +69,32 @@ pub struct Mfa<S: Store> {
     key_cache: KeyCache,
     enrollment_ttl: u64,
     recovery_retry: u64,
+    read_legacy: bool,
     max_attempts: u32,
+}
+
+/// A record as loaded: the record, its stored version (`None`: not stored
+/// yet) and the key its tag was made with (`None`: new, or legacy).
+pub(crate) struct Loaded<R> {
+    pub(crate) record: R,
+    pub(crate) version: Option<Version>,
+    pub(crate) tagged_by: Option<u32>,
+}
+
+impl<R> Loaded<R> {
+    fn new(record: R) -> Self {
+        Loaded {
+            record,
+            version: None,
+            tagged_by: None,
+        }
+    }
+
+    /// Stored, and tagged by another key than `current` (or not at all):
+    /// saving it again moves it to the current key.
+    pub(crate) fn tagged_by_old_key(&self, current: u32) -> bool {
+        self.version.is_some() && self.tagged_by != Some(current)
+    }
 }
 
 impl<S: Store> std::fmt::Debug for Mfa<S> {
@@ -156,8 +182,21 @@ impl<S: Store> Mfa<S> {
             key_cache: KeyCache::new(Self::DEFAULT_KEY_CACHE),
             enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
+            read_legacy: false,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
+    }
+
+    /// Reads records written before records were authenticated (user
+    /// record formats 2 and 3, company format 128) instead of refusing them,
+    /// and authenticates each at its next save; [`reseal_all`](Mfa::reseal_all)
+    /// and [`reseal_company`](Mfa::reseal_company) do it eagerly. For a
+    /// migration only: while it is on, anyone who can write the table can
+    /// also write an unauthenticated record. Without it such a record is
+    /// [`RecordError::NotAuthenticated`](crate::RecordError::NotAuthenticated).
+    pub fn read_legacy_records(mut self) -> Self {
+        self.read_legacy = true;
+        self
     }
 
     /// Draws randomness (nonces, recovery codes) from `rng` instead of the
@@ -237,18 +276,49 @@ impl<S: Store> Mfa<S> {
         }
     }
 
-    fn load(&self, user: &str) -> Result<(MfaRecord, Option<Version>), MfaError<S::Error>> {
-        match self
-            .store
-            .load(RecordKey::User(user))
-            .map_err(MfaError::Store)?
-        {
-            None => Ok((MfaRecord::default(), None)),
+    /// The user's record, its version, and the key its tag was made with
+    /// (`None` for a record not yet stored, or read as legacy).
+    fn load(&self, user: &str) -> Result<Loaded<MfaRecord>, MfaError<S::Error>> {
+        let key = RecordKey::User(user);
+        match self.store.load(key).map_err(MfaError::Store)? {
+            None => Ok(Loaded::new(MfaRecord::default())),
             Some(stored) => {
-                let record = MfaRecord::decode(&stored.bytes).map_err(MfaError::CorruptRecord)?;
-                Ok((record, Some(stored.version)))
+                let opened = self.open(key, &stored.bytes)?;
+                let record = MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+                Ok(Loaded {
+                    record,
+                    version: Some(stored.version),
+                    tagged_by: opened.key_id,
+                })
             }
         }
+    }
+
+    /// The record in `bytes` stored under `key`, if its tag is right.
+    fn open<'b>(
+        &self,
+        key: RecordKey<'_>,
+        bytes: &'b [u8],
+    ) -> Result<envelope::Opened<'b>, MfaError<S::Error>> {
+        envelope::open(&self.keyring, key.kind(), key.id(), bytes, self.read_legacy).map_err(
+            |error| match error {
+                EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
+                EnvelopeError::Seal(error) => MfaError::Seal(error),
+            },
+        )
+    }
+
+    /// Saves `record` under `key` at `version`, tagged under the current key.
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        version: Option<Version>,
+        record: &[u8],
+    ) -> Result<SaveOutcome, MfaError<S::Error>> {
+        let bytes = envelope::seal(&self.keyring, key.kind(), key.id(), record);
+        self.store
+            .save(key, version, &bytes)
+            .map_err(MfaError::Store)
     }
 
     /// Reads the user's record and answers from it with `read`, changing
@@ -258,36 +328,54 @@ impl<S: Store> Mfa<S> {
         user: &str,
         read: impl FnOnce(&MfaRecord, &Context<'_>) -> Result<T, MfaError<S::Error>>,
     ) -> Result<T, MfaError<S::Error>> {
-        let (record, _) = self.load(user)?;
-        read(&record, &self.context(user, self.clock.now()))
+        let loaded = self.load(user)?;
+        read(&loaded.record, &self.context(user, self.clock.now()))
     }
 
     /// Load → transition → save if changed and still at the loaded version →
-    /// deliver events → answer; on a conflict, again from a fresh load.
+    /// deliver events, as caused `by` → answer; on a conflict, again from a
+    /// fresh load.
     fn update<T>(
         &self,
         user: &str,
+        by: &Actor,
         mut transition: impl FnMut(&mut MfaRecord, &Context<'_>) -> Transition<T>,
+    ) -> Result<T, MfaError<S::Error>> {
+        self.update_loaded(user, by, |loaded, cx| transition(&mut loaded.record, cx))
+    }
+
+    /// [`update`](Self::update) with the whole loaded record: a transition
+    /// that must know how the record was tagged (resealing).
+    fn update_loaded<T>(
+        &self,
+        user: &str,
+        by: &Actor,
+        mut transition: impl FnMut(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T>,
     ) -> Result<T, MfaError<S::Error>> {
         self.retry_on_conflict(|| {
             let cx = self.context(user, self.clock.now());
-            let (mut record, version) = self.load(user)?;
-            let result = transition(&mut record, &cx);
+            let mut loaded = self.load(user)?;
+            let result = transition(&mut loaded, &cx);
             if result.changed {
-                let bytes = record.encode();
-                let saved = self
-                    .store
-                    .save(RecordKey::User(user), version, &bytes)
-                    .map_err(MfaError::Store)?;
+                let saved = self.save(
+                    RecordKey::User(user),
+                    loaded.version,
+                    &loaded.record.encode(),
+                )?;
                 if saved == SaveOutcome::Conflict {
                     return Ok(None);
                 }
             }
             for event in result.events() {
-                self.events.record(user, cx.now, event);
+                self.events.record(user, cx.now, by, event);
             }
             result.outcome.map(Some).map_err(MfaError::from)
         })
+    }
+
+    /// Delivers one event at the clock's time.
+    fn audit(&self, user: &str, by: &Actor, event: Event) {
+        self.events.record(user, self.clock.now(), by, event);
     }
 
     /// Runs `attempt` until it is not answered `Conflict` (`Ok(None)`), at

@@ -9,6 +9,8 @@ use crate::store::Store;
 use crate::throttle::Gate;
 use crate::RecoveryUsed;
 
+use crate::event::Actor;
+
 use super::{Mfa, MfaError};
 
 /// What is known about a user's MFA, read without changing anything.
@@ -59,7 +61,7 @@ impl<S: Store> Mfa<S> {
     /// answers; [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
     /// and [`CorruptRecord`](MfaError::CorruptRecord) mean nothing was accepted.
     pub fn verify(&self, user: &str, input: &str) -> Result<Verified, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.verify(cx, input))
+        self.update(user, &Actor::User, |record, cx| record.verify(cx, input))
     }
 
     /// Signs in with a recovery code instead of a one-time code, spending it
@@ -82,7 +84,9 @@ impl<S: Store> Mfa<S> {
         user: &str,
         input: &str,
     ) -> Result<RecoveryUsed, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.use_recovery_code(cx, input))
+        self.update(user, &Actor::User, |record, cx| {
+            record.use_recovery_code(cx, input)
+        })
     }
 
     /// Replaces all the user's recovery codes with new ones. It takes a
@@ -99,7 +103,9 @@ impl<S: Store> Mfa<S> {
         user: &str,
         otp_input: &str,
     ) -> Result<Vec<RecoveryCode>, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.regenerate_recovery(cx, otp_input))
+        self.update(user, &Actor::User, |record, cx| {
+            record.regenerate_recovery(cx, otp_input)
+        })
     }
 
     /// The user's MFA state now.
@@ -124,21 +130,25 @@ impl<S: Store> Mfa<S> {
         })
     }
 
-    /// Removes the user's factor. The host decides who may do this (the
-    /// user after a fresh check, or an owner).
+    /// The host removes the user's factor in its own name (an
+    /// administrator's decision; audited with [`Actor::Host`]). It does not
+    /// ask the user's companies: people use
+    /// [`remove_own_factor`](Mfa::remove_own_factor), owners
+    /// [`reset_user_mfa`](Mfa::reset_user_mfa).
     ///
     /// # Errors
     /// [`MfaError::NoFactor`] if there is none, or an infrastructure error.
     pub fn remove_factor(&self, user: &str) -> Result<(), MfaError<S::Error>> {
-        self.update(user, |record, _| record.remove_factor())
+        self.update(user, &Actor::Host, |record, _| record.remove_factor())
     }
 
-    /// Clears the user's failure count, ending a lockout.
+    /// Clears the user's failure count, ending a lockout (audited with
+    /// [`Actor::Host`]).
     ///
     /// # Errors
     /// Only infrastructure errors.
     pub fn unlock(&self, user: &str) -> Result<(), MfaError<S::Error>> {
-        self.update(user, |record, _| record.unlock())
+        self.update(user, &Actor::Host, |record, _| record.unlock())
     }
 
     /// Reseals what the user's record keeps sealed under the keyring's
@@ -149,8 +159,37 @@ impl<S: Store> Mfa<S> {
     /// # Errors
     /// [`MfaError::Seal`] if something does not open, or an infrastructure error.
     pub fn reseal(&self, user: &str) -> Result<bool, MfaError<S::Error>> {
-        self.update(user, |record, cx| record.reseal(cx))
-            .map(|resealed| resealed.changed)
+        self.reseal_user(user).map(|resealed| resealed.changed)
+    }
+
+    fn reseal_user(&self, user: &str) -> Result<crate::account::Resealed, MfaError<S::Error>> {
+        let current = self.keyring.current_id();
+        self.update_loaded(user, &Actor::Host, |loaded, cx| {
+            let retag = loaded.tagged_by_old_key(current);
+            loaded.record.reseal(cx, retag)
+        })
+    }
+
+    /// Tags the company's record under the keyring's current key, if it is
+    /// tagged under an older one (or, read as legacy, not at all); `Ok(true)`
+    /// if it was. Every change to the company does this on its own.
+    ///
+    /// # Errors
+    /// [`MfaError::NoCompany`], [`Seal`](MfaError::Seal) if its key is not
+    /// in the keyring, or an infrastructure error.
+    pub fn reseal_company(&self, company: &str) -> Result<bool, MfaError<S::Error>> {
+        let current = self.keyring.current_id();
+        self.retry_on_conflict(|| {
+            let loaded = self.load_company(company)?;
+            if !loaded.tagged_by_old_key(current) {
+                return Ok(Some(false));
+            }
+            let key = crate::store::RecordKey::Company(company);
+            match self.save(key, loaded.version, &loaded.record.encode())? {
+                crate::store::SaveOutcome::Saved(_) => Ok(Some(true)),
+                crate::store::SaveOutcome::Conflict => Ok(None),
+            }
+        })
     }
 
     /// Reseals every listed user's record under the current key, e.g. all
@@ -167,7 +206,7 @@ impl<S: Store> Mfa<S> {
             failed: Vec::new(),
         };
         for user in users {
-            match self.update(user, |record, cx| record.reseal(cx)) {
+            match self.reseal_user(user) {
                 Ok(resealed) => {
                     if resealed.changed {
                         report.resealed += 1;
