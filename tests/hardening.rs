@@ -1,0 +1,610 @@
+//! What an independent review found, each as a test: records that can be
+//! altered or moved, a company rule that depended on the caller naming the
+//! right company, a requirement changed without a fresh code, recovery codes
+//! that could be starved, short secrets, a rebound secret reopening used
+//! codes, and events that did not say who acted.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::{code_at, enrollment};
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    Actor, Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemberMfa, MemoryStore,
+    Mfa, MfaError, Passed, RecordError, RecordKey, SaveOutcome, Screen, Secret, Store, Version,
+    Versioned,
+};
+
+const START: u64 = 1_700_000_000;
+const KEY_1: [u8; 32] = [1; 32];
+const KEY_2: [u8; 32] = [2; 32];
+
+struct World {
+    mfa: Mfa<Arc<MemoryStore>>,
+    store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
+    sink: Arc<CollectingSink>,
+}
+
+impl World {
+    fn new() -> World {
+        World::with_keyring(Keyring::new(1, &KEY_1))
+    }
+
+    fn with_keyring(keyring: Keyring) -> World {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(START));
+        let sink = Arc::new(CollectingSink::new());
+        let mfa = service(&store, &clock, keyring).with_events(sink.clone());
+        World {
+            mfa,
+            store,
+            clock,
+            sink,
+        }
+    }
+
+    /// Binds a factor; the clock moves to the next step.
+    fn bind(&self, user: &str, seed: u64) -> Enrollment {
+        let phone = enrollment(seed);
+        self.mfa.bind(user, &phone, &self.app(&phone)).unwrap();
+        self.next_step();
+        phone
+    }
+
+    fn app(&self, phone: &Enrollment) -> String {
+        code_at(phone, self.clock.now())
+    }
+
+    fn next_step(&self) {
+        self.clock.advance(30);
+    }
+
+    fn bytes(&self, key: RecordKey<'_>) -> Versioned {
+        self.store.load(key).unwrap().unwrap()
+    }
+
+    /// What someone who can write the table does: any bytes, any record.
+    fn overwrite(&self, key: RecordKey<'_>, bytes: &[u8]) {
+        let version = self.store.load(key).unwrap().map(|v| v.version);
+        let saved = self.store.save(key, version, bytes).unwrap();
+        assert!(matches!(saved, SaveOutcome::Saved(_)));
+    }
+
+    /// The owner's code at the next step.
+    fn next_code(&self, phone: &Enrollment) -> String {
+        self.next_step();
+        self.app(phone)
+    }
+}
+
+fn service(
+    store: &Arc<MemoryStore>,
+    clock: &Arc<ManualClock>,
+    keyring: Keyring,
+) -> Mfa<Arc<MemoryStore>> {
+    Mfa::new(store.clone(), keyring)
+        .with_clock(clock.clone())
+        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(8))
+}
+
+fn unauthentic<T: std::fmt::Debug>(result: Result<T, MfaError<std::convert::Infallible>>) {
+    assert!(
+        matches!(
+            result,
+            Err(MfaError::CorruptRecord(RecordError::Unauthentic))
+        ),
+        "{result:?}"
+    );
+}
+
+// ---- Records are tamper-evident.
+
+#[test]
+fn no_bit_of_a_user_record_can_reopen_a_code_revive_a_recovery_code_or_lift_a_lockout() {
+    let w = World::new();
+    let phone = w.bind("u", 1);
+    let used_code = w.app(&phone);
+    w.mfa.verify("u", &used_code).unwrap();
+    let spent = w
+        .mfa
+        .regenerate_recovery_codes("u", &w.next_code(&phone))
+        .unwrap()
+        .remove(0);
+    w.mfa.acknowledge_recovery("u").unwrap();
+    // Spend the single code (its replacement acknowledged: the used one is dead).
+    w.mfa.use_recovery_code("u", spent.expose_str()).unwrap();
+    w.mfa.acknowledge_recovery("u").unwrap();
+    for _ in 0..10 {
+        w.clock.advance(900);
+        let _ = w.mfa.verify("u", "000000");
+    }
+    assert!(matches!(
+        w.mfa.verify("u", &w.app(&phone)),
+        Err(MfaError::Locked)
+    ));
+    let honest = w.bytes(RecordKey::User("u")).bytes;
+    for bit in 0..honest.len() * 8 {
+        let mut flipped = honest.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        w.overwrite(RecordKey::User("u"), &flipped);
+        for result in [
+            w.mfa.verify("u", &used_code).map(|_| ()),
+            w.mfa.verify("u", &w.app(&phone)).map(|_| ()),
+            w.mfa.use_recovery_code("u", spent.expose_str()).map(|_| ()),
+            w.mfa.unlock("u"),
+        ] {
+            assert!(
+                matches!(result, Err(MfaError::CorruptRecord(_) | MfaError::Seal(_))),
+                "bit {bit}: {result:?}"
+            );
+        }
+    }
+    // The honest record still says what it said.
+    w.overwrite(RecordKey::User("u"), &honest);
+    assert!(matches!(
+        w.mfa.verify("u", &w.app(&phone)),
+        Err(MfaError::Locked)
+    ));
+}
+
+#[test]
+fn no_bit_of_a_company_record_can_add_an_owner_or_lift_the_requirement() {
+    let w = World::new();
+    w.mfa.create_company("acme", &["olivia"]).unwrap();
+    w.mfa.add_member("acme", "umar").unwrap();
+    let phone = w.bind("olivia", 2);
+    w.mfa
+        .set_mfa_requirement("acme", "olivia", &w.app(&phone), true, 0)
+        .unwrap();
+    let honest = w.bytes(RecordKey::Company("acme")).bytes;
+    for bit in 0..honest.len() * 8 {
+        let mut flipped = honest.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        w.overwrite(RecordKey::Company("acme"), &flipped);
+        // Fail closed: no screen lets the member past without MFA.
+        let screen = w.mfa.current_screen("umar", Some("acme"), Passed::Password);
+        assert!(
+            matches!(screen, Err(MfaError::CorruptRecord(_) | MfaError::Seal(_))),
+            "bit {bit}: {screen:?}"
+        );
+        assert!(w.mfa.company_policy("acme").is_err());
+    }
+    w.overwrite(RecordKey::Company("acme"), &honest);
+    assert!(matches!(
+        w.mfa
+            .current_screen("umar", Some("acme"), Passed::Password)
+            .unwrap(),
+        Screen::CompanyAccountVerification { .. }
+    ));
+}
+
+#[test]
+fn a_record_moved_to_another_id_or_kind_is_refused() {
+    let w = World::new();
+    w.bind("alice", 3);
+    w.bind("bob", 4);
+    w.mfa.create_company("a", &["alice"]).unwrap();
+    w.mfa.create_company("b", &["bob"]).unwrap();
+    let alice = w.bytes(RecordKey::User("alice")).bytes;
+    w.overwrite(RecordKey::User("bob"), &alice);
+    unauthentic(w.mfa.status("bob"));
+    let company_a = w.bytes(RecordKey::Company("a")).bytes;
+    w.overwrite(RecordKey::Company("b"), &company_a);
+    unauthentic(w.mfa.company_policy("b"));
+    // A user record where a company's should be, with the same id.
+    w.overwrite(RecordKey::Company("alice"), &alice);
+    unauthentic(w.mfa.company_policy("alice"));
+}
+
+#[test]
+fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
+    let w = World::new();
+    w.bind("u", 5);
+    let tagged = w.bytes(RecordKey::User("u")).bytes;
+    // The envelope is "2a", a version, a key id and a 32-byte tag.
+    let inner = tagged[39..].to_vec();
+    assert_eq!(&inner[..2], b"2s");
+    w.overwrite(RecordKey::User("u"), &inner);
+    assert!(matches!(
+        w.mfa.status("u"),
+        Err(MfaError::CorruptRecord(RecordError::NotAuthenticated))
+    ));
+    let migrating = service(&w.store, &w.clock, Keyring::new(1, &KEY_1)).read_legacy_records();
+    assert!(migrating.status("u").unwrap().factor_bound_at.is_some());
+    assert_eq!(migrating.reseal_all(["u"]).resealed, 1);
+    assert!(w.mfa.status("u").is_ok(), "tagged again");
+}
+
+#[test]
+fn rotation_and_reseal_carry_the_tags() {
+    let w = World::new();
+    let phone = w.bind("u", 6);
+    w.mfa.create_company("acme", &["u"]).unwrap();
+    let rotated = service(
+        &w.store,
+        &w.clock,
+        Keyring::new(2, &KEY_2).with_previous(1, &KEY_1).unwrap(),
+    );
+    // Key 1 still opens what it tagged; reseal moves records to key 2.
+    assert!(rotated.status("u").is_ok());
+    let report = rotated.reseal_all(["u"]);
+    assert_eq!((report.resealed, report.failed.len()), (1, 0));
+    assert!(rotated.reseal_company("acme").unwrap());
+    assert!(!rotated.reseal_company("acme").unwrap());
+    // Without key 1 at all, everything still opens.
+    let key_2_only = service(&w.store, &w.clock, Keyring::new(2, &KEY_2));
+    assert!(key_2_only.company_policy("acme").is_ok());
+    key_2_only.verify("u", &w.app(&phone)).unwrap();
+    // A key missing from the keyring is named.
+    let stranger = service(&w.store, &w.clock, Keyring::new(3, &KEY_1));
+    assert!(matches!(
+        stranger.status("u"),
+        Err(MfaError::Seal(twostep::SealError::UnknownKey(2)))
+    ));
+}
+
+// ---- The company rule holds whichever call is made.
+
+/// Olivia owns A, which requires MFA, and B, which does not; Umar is a
+/// member of A; Bea, of B.
+fn two_companies() -> (World, Enrollment) {
+    let w = World::new();
+    w.mfa.create_company("a", &["olivia", "oscar"]).unwrap();
+    w.mfa.create_company("b", &["olivia"]).unwrap();
+    w.mfa.add_member("a", "umar").unwrap();
+    w.mfa.add_member("b", "bea").unwrap();
+    let phone = w.bind("olivia", 7);
+    w.mfa
+        .set_mfa_requirement("a", "olivia", &w.app(&phone), true, 0)
+        .unwrap();
+    (w, phone)
+}
+
+#[test]
+fn an_owner_cannot_drop_their_factor_through_another_company_or_none() {
+    let (w, phone) = two_companies();
+    assert!(matches!(
+        w.mfa.remove_own_factor("olivia", &w.next_code(&phone)),
+        Err(MfaError::RequiredByCompany)
+    ));
+    assert!(matches!(
+        w.mfa
+            .reset_user_mfa("b", "olivia", &w.next_code(&phone), "olivia"),
+        Err(MfaError::CannotResetOwner)
+    ));
+    assert!(w.mfa.status("olivia").unwrap().factor_bound_at.is_some());
+}
+
+#[test]
+fn an_owner_cannot_reset_a_co_owner_nor_a_stranger() {
+    let (w, phone) = two_companies();
+    w.bind("oscar", 8);
+    assert!(matches!(
+        w.mfa
+            .reset_user_mfa("a", "olivia", &w.next_code(&phone), "oscar"),
+        Err(MfaError::CannotResetOwner)
+    ));
+    // Not a member of A: whatever user id the host passes.
+    w.bind("stranger", 9);
+    assert!(matches!(
+        w.mfa
+            .reset_user_mfa("a", "olivia", &w.next_code(&phone), "stranger"),
+        Err(MfaError::NotMember)
+    ));
+    assert!(w.mfa.status("stranger").unwrap().factor_bound_at.is_some());
+    // A member of A: yes.
+    w.bind("umar", 10);
+    w.mfa
+        .reset_user_mfa("a", "olivia", &w.next_code(&phone), "umar")
+        .unwrap();
+    assert_eq!(w.mfa.status("umar").unwrap().factor_bound_at, None);
+}
+
+#[test]
+fn no_owner_weakens_another_companys_requirement() {
+    let (w, olivia) = two_companies();
+    // Bea also joins A, which Bob does not own: Bob owns only C.
+    w.mfa.create_company("c", &["bob"]).unwrap();
+    w.mfa.add_member("c", "bea").unwrap();
+    w.mfa.add_member("a", "bea").unwrap();
+    let bob = w.bind("bob", 11);
+    w.bind("bea", 12);
+    assert!(matches!(
+        w.mfa.reset_user_mfa("c", "bob", &w.next_code(&bob), "bea"),
+        Err(MfaError::RequiredByCompany)
+    ));
+    // Olivia owns both of Bea's requiring companies... and B, which does not.
+    w.mfa
+        .reset_user_mfa("a", "olivia", &w.next_code(&olivia), "bea")
+        .unwrap();
+}
+
+#[test]
+fn members_come_and_go_as_the_host_says_and_owners_stay() {
+    let (w, _) = two_companies();
+    assert!(matches!(
+        w.mfa
+            .current_screen("stranger", Some("a"), Passed::Password),
+        Err(MfaError::NotMember)
+    ));
+    assert!(matches!(
+        w.mfa
+            .current_screen("umar", Some("a"), Passed::Password)
+            .unwrap(),
+        Screen::CompanyAccountVerification { .. }
+    ));
+    w.mfa.remove_member("a", "umar").unwrap();
+    assert!(matches!(
+        w.mfa.sign_in_requirement("umar", Some("a")),
+        Err(MfaError::NotMember)
+    ));
+    assert!(matches!(
+        w.mfa.remove_member("a", "olivia"),
+        Err(MfaError::OwnerStaysMember)
+    ));
+    assert!(matches!(
+        w.mfa.add_member("nope", "umar"),
+        Err(MfaError::NoCompany)
+    ));
+    let events: Vec<_> = w
+        .sink
+        .take()
+        .into_iter()
+        .filter(|e| e.user == "umar")
+        .map(|e| (e.by, e.event))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                Actor::Host,
+                Event::MemberAdded {
+                    company: "a".into()
+                }
+            ),
+            (
+                Actor::Host,
+                Event::MemberRemoved {
+                    company: "a".into()
+                }
+            ),
+        ]
+    );
+}
+
+/// A store that runs a hook once, just before the first save of a company
+/// record: another server's request landing between two of this one's.
+struct Interleaved {
+    inner: Arc<MemoryStore>,
+    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Store for Interleaved {
+    type Error = std::convert::Infallible;
+
+    fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, Self::Error> {
+        self.inner.load(key)
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, Self::Error> {
+        if matches!(key, RecordKey::Company(_)) {
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+        }
+        self.inner.save(key, expected, bytes)
+    }
+}
+
+#[test]
+fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
+    let w = World::new();
+    w.mfa.create_company("acme", &["olivia"]).unwrap();
+    let phone = w.bind("olivia", 13);
+    // Two servers: this one saves the requirement; between the owner's
+    // check and the policy's save, the other removes the owner's factor.
+    let other = Arc::new(service(&w.store, &w.clock, Keyring::new(1, &KEY_1)));
+    let removal_code = code_at(&phone, w.clock.now() + 30);
+    let remover = other.clone();
+    let this = Mfa::new(
+        Interleaved {
+            inner: w.store.clone(),
+            hook: Mutex::new(Some(Box::new(move || {
+                remover.remove_own_factor("olivia", &removal_code).unwrap();
+            }))),
+        },
+        Keyring::new(1, &KEY_1),
+    )
+    .with_clock(w.clock.clone());
+    let code = w.app(&phone);
+    w.next_step();
+    this.set_mfa_requirement("acme", "olivia", &code, true, 0)
+        .unwrap();
+    // The race left a company requiring MFA and an owner without it. It
+    // heals: the owner is asked to enroll like any member, cannot switch
+    // the requirement off without a factor, and the preview says so.
+    assert!(w.mfa.company_policy("acme").unwrap().requires_mfa());
+    assert_eq!(w.mfa.status("olivia").unwrap().factor_bound_at, None);
+    assert!(matches!(
+        w.mfa
+            .current_screen("olivia", Some("acme"), Passed::Password)
+            .unwrap(),
+        Screen::CompanyAccountVerification { deadline: None }
+    ));
+    assert!(matches!(
+        w.mfa
+            .set_mfa_requirement("acme", "olivia", &w.next_code(&phone), false, 0),
+        Err(MfaError::OwnMfaRequired)
+    ));
+    let preview = w
+        .mfa
+        .enforcement_preview("acme", "olivia", ["olivia"])
+        .unwrap();
+    assert_eq!(preview.count(MemberMfa::NotSetUp), 1);
+}
+
+// ---- Changing the requirement re-authenticates.
+
+#[test]
+fn the_requirement_changes_only_with_the_owners_current_code() {
+    let w = World::new();
+    w.mfa.create_company("acme", &["olivia"]).unwrap();
+    let phone = w.bind("olivia", 14);
+    assert!(matches!(
+        w.mfa
+            .set_mfa_requirement("acme", "olivia", "000000", true, 3600),
+        Err(MfaError::Mismatch)
+    ));
+    let code = w.app(&phone);
+    let on = w
+        .mfa
+        .set_mfa_requirement("acme", "olivia", &code, true, 3600)
+        .unwrap();
+    assert!(matches!(
+        w.mfa.set_mfa_requirement("acme", "olivia", &code, false, 0),
+        Err(MfaError::Replayed { .. })
+    ));
+    assert!(w.mfa.company_policy("acme").unwrap().requires_mfa());
+    // "On" again, a day later, with a new grace period: nothing reopens.
+    w.clock.advance(24 * 3600);
+    let again = w
+        .mfa
+        .set_mfa_requirement("acme", "olivia", &w.app(&phone), true, 7 * 24 * 3600)
+        .unwrap();
+    assert_eq!((again.since(), again.grace_period()), (on.since(), 3600));
+    assert_eq!(again.version(), on.version(), "nothing was saved");
+}
+
+// ---- Smaller items.
+
+#[test]
+fn a_factor_under_128_bits_is_refused_but_can_be_imported() {
+    let w = World::new();
+    // GitHub hands out 80-bit secrets: readable, inspectable, never bound.
+    let uri = twostep::KeyUri::parse("otpauth://totp/GitHub:u?secret=JBSWY3DPEHPK3PXP").unwrap();
+    let short = Enrollment::builder("GitHub", "u")
+        .with_secret(uri.secret().clone())
+        .unwrap();
+    assert!(matches!(
+        w.mfa.bind("u", &short, &w.app(&short)),
+        Err(MfaError::WeakSecret { bits: 80 })
+    ));
+    let just_enough = Secret::from_bytes(&[7; 16]).unwrap();
+    let ok = Enrollment::builder("Acme", "u")
+        .with_secret(just_enough)
+        .unwrap();
+    assert!(w.mfa.bind("u", &ok, &w.app(&ok)).is_ok());
+}
+
+#[test]
+fn a_secret_bound_again_never_accepts_a_code_used_before() {
+    let w = World::new();
+    let phone = w.bind("u", 15);
+    let used = w.app(&phone);
+    w.mfa.verify("u", &used).unwrap();
+    w.mfa.remove_factor("u").unwrap();
+    // The same secret, the same code: a replay, not a new binding.
+    assert!(matches!(
+        w.mfa.bind("u", &phone, &used),
+        Err(MfaError::Replayed { .. })
+    ));
+    // Nor the code of the step before it.
+    let older = code_at(&phone, w.clock.now() - 30);
+    assert!(matches!(
+        w.mfa.bind("u", &phone, &older),
+        Err(MfaError::Replayed { .. })
+    ));
+    w.next_step();
+    assert!(w.mfa.bind("u", &phone, &w.app(&phone)).is_ok());
+    // An owner's reset keeps it too.
+    w.mfa.create_company("acme", &["olivia"]).unwrap();
+    w.mfa.add_member("acme", "u").unwrap();
+    let owner = w.bind("olivia", 16);
+    let used = w.app(&phone);
+    w.mfa.verify("u", &used).unwrap();
+    w.mfa
+        .reset_user_mfa("acme", "olivia", &w.app(&owner), "u")
+        .unwrap();
+    assert!(matches!(
+        w.mfa.bind("u", &phone, &used),
+        Err(MfaError::Replayed { .. })
+    ));
+}
+
+#[test]
+fn every_event_names_who_acted() {
+    let w = World::new();
+    w.mfa.create_company("acme", &["olivia"]).unwrap();
+    w.mfa.add_member("acme", "umar").unwrap();
+    let owner = w.bind("olivia", 17);
+    let umar = w.bind("umar", 18);
+    let _ = w.mfa.verify("umar", "000000");
+    w.mfa.unlock("umar").unwrap();
+    w.mfa
+        .reset_user_mfa("acme", "olivia", &w.app(&owner), "umar")
+        .unwrap();
+    w.mfa.bind("umar", &umar, &w.next_code(&umar)).unwrap();
+    w.mfa.remove_factor("umar").unwrap();
+    let olivia_removes = w.next_code(&owner);
+    w.mfa.remove_own_factor("olivia", &olivia_removes).unwrap();
+    let events: Vec<_> = w
+        .sink
+        .take()
+        .into_iter()
+        .map(|e| (e.user, e.by, e.event))
+        .collect();
+    let has = |user: &str, by: Actor, pick: &dyn Fn(&Event) -> bool| {
+        events
+            .iter()
+            .any(|(u, b, e)| u == user && *b == by && pick(e))
+    };
+    let olivia = Actor::Owner("olivia".into());
+    assert!(has("olivia", Actor::Host, &|e| matches!(
+        e,
+        Event::CompanyCreated { .. }
+    )));
+    assert!(has("umar", Actor::Host, &|e| matches!(
+        e,
+        Event::MemberAdded { .. }
+    )));
+    assert!(has("umar", Actor::User, &|e| matches!(
+        e,
+        Event::Rejected { .. }
+    )));
+    assert!(has("umar", Actor::Host, &|e| *e == Event::Unlocked));
+    assert!(has("olivia", Actor::User, &|e| matches!(
+        e,
+        Event::Verified { .. }
+    )));
+    assert!(has("umar", olivia, &|e| *e == Event::FactorReset));
+    assert!(has("umar", Actor::Host, &|e| *e == Event::FactorRemoved));
+    // The owner's own removal: the code that proved it, then the removal.
+    let proving_step = owner.totp().step_at(w.clock.now()).unwrap();
+    let olivia_last: Vec<&Event> = events
+        .iter()
+        .filter(|(u, _, _)| u == "olivia")
+        .map(|(_, _, e)| e)
+        .rev()
+        .take(2)
+        .collect();
+    assert!(
+        matches!(
+            olivia_last[..],
+            [Event::FactorRemoved, Event::Verified { step, .. }] if *step == proving_step
+        ),
+        "{olivia_last:?}"
+    );
+}
