@@ -353,6 +353,26 @@ mod postgres_store {
     use super::{assert_schema_1_row_kept, assert_schema_3_refused};
     use twostep::{testkit, PostgresStore, SqlStoreError};
 
+    /// No server needed: the refusal comes before any connection.
+    #[test]
+    fn plain_text_to_another_machine_is_refused() {
+        for params in [
+            "host=db.example.com user=app dbname=app",
+            "host=10.0.0.5 user=app",
+            "postgresql://app@db.example.com/app",
+            "host=localhost hostaddr=192.0.2.7 user=app",
+            "host=/run/postgresql,db.example.com user=app",
+        ] {
+            assert!(
+                matches!(
+                    PostgresStore::connect(params),
+                    Err(SqlStoreError::PlaintextToRemoteHost(_))
+                ),
+                "{params}"
+            );
+        }
+    }
+
     #[test]
     fn keeps_the_contract() {
         let Some(url) = postgres_url() else { return };

@@ -103,26 +103,76 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects without TLS (a Unix socket, or a trusted network) with
-    /// libpq-style parameters (`"host=… user=… dbname=…"` or a
-    /// `postgresql://` URL; a `connect_timeout` of 5 s unless they set one)
-    /// and brings the schema up to date.
+    /// Connects to a database on this machine (a Unix socket, `localhost`
+    /// or a loopback address) with libpq-style parameters (`"host=… user=…
+    /// dbname=…"` or a `postgresql://` URL; a `connect_timeout` of 5 s unless
+    /// they set one) and brings the schema up to date. Records travel in
+    /// plain text, so any other host is refused: use
+    /// [`connect_tls`](Self::connect_tls), or
+    /// [`connect_plaintext`](Self::connect_plaintext) on a network you trust.
     ///
     /// # Errors
-    /// [`SqlStoreError::Postgres`] if the parameters are invalid or the
-    /// database cannot be reached or migrated,
+    /// [`SqlStoreError::PlaintextToRemoteHost`] for a host that is not this
+    /// machine, [`SqlStoreError::Postgres`] if the parameters are invalid or
+    /// the database cannot be reached or migrated,
     /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
     pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
-        let mut config: postgres::Config = params.parse()?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+        let config = config(params)?;
+        if let Some(remote) = remote_host(&config) {
+            return Err(SqlStoreError::PlaintextToRemoteHost(remote));
         }
         Self::with_connect(16, move || config.connect(NoTls))
     }
 
-    /// A store whose connections `connect` opens (with TLS, or any
-    /// configuration the host needs), at most `max_connections` at once.
-    /// Opens one at once to migrate the schema.
+    /// As [`connect`](Self::connect), to any host, in plain text: only for a
+    /// network you trust end to end (the records are not secret without the
+    /// keyring, but their contents and the traffic can be read and changed
+    /// on the way; a changed record is refused, not used).
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect), but for the refusal.
+    pub fn connect_plaintext(params: &str) -> Result<Self, SqlStoreError> {
+        let config = config(params)?;
+        Self::with_connect(16, move || config.connect(NoTls))
+    }
+
+    /// Connects over TLS (feature `postgres-tls`, rustls), whatever the
+    /// parameters' `sslmode` says: the server's certificate is checked
+    /// against `tls`'s roots and the host name, and a server without TLS is
+    /// refused.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use twostep::PostgresStore;
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// # let ca_der: rustls::pki_types::CertificateDer<'static> = Vec::new().into();
+    /// roots.add(ca_der)?; // your database's CA, e.g. from a PEM file
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// let tls = rustls::ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let store = PostgresStore::connect_tls("host=db.internal user=app dbname=app", tls)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect), but for the refusal; a certificate
+    /// that does not check out is a [`SqlStoreError::Postgres`].
+    #[cfg(feature = "postgres-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres-tls")))]
+    pub fn connect_tls(params: &str, tls: rustls::ClientConfig) -> Result<Self, SqlStoreError> {
+        let mut config = config(params)?;
+        config.ssl_mode(postgres::config::SslMode::Require);
+        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+        Self::with_connect(16, move || config.connect(connector.clone()))
+    }
+
+    /// A store whose connections `connect` opens (with the host's own TLS
+    /// connector, or any configuration it needs), at most `max_connections`
+    /// at once. Opens one at once to migrate the schema. The host decides
+    /// what travels in plain text here.
     ///
     /// # Errors
     /// As [`connect`](Self::connect).
@@ -152,6 +202,36 @@ impl PostgresStore {
         })?;
         Ok(row.try_get::<_, i64>(0)?)
     }
+}
+
+/// Parameters parsed, with a `connect_timeout` of 5 s unless they set one.
+fn config(params: &str) -> Result<postgres::Config, SqlStoreError> {
+    let mut config: postgres::Config = params.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    Ok(config)
+}
+
+/// The first host the parameters name that is not this machine: not a
+/// Unix socket, `localhost` or a loopback address. (No host at all is the
+/// default Unix socket.)
+fn remote_host(config: &postgres::Config) -> Option<String> {
+    let hosts = config.get_hosts().iter().filter_map(|host| match host {
+        postgres::config::Host::Tcp(name) => Some(name.clone()),
+        #[cfg(unix)]
+        postgres::config::Host::Unix(_) => None,
+    });
+    let addresses = config
+        .get_hostaddrs()
+        .iter()
+        .map(|address| address.to_string());
+    hosts.chain(addresses).find(|host| {
+        let loopback = host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback());
+        !(loopback || host.eq_ignore_ascii_case("localhost"))
+    })
 }
 
 /// `READ COMMITTED` whatever the role's or database's default: a racing

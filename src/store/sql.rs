@@ -65,6 +65,15 @@ pub enum SqlStoreError {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     #[error("sqlite could not use WAL mode (journal mode is {0})")]
     NoWal(String),
+    /// [`PostgresStore::connect`](crate::PostgresStore::connect) refuses to
+    /// send records in plain text to a host that is not this machine: use
+    /// [`connect_tls`](crate::PostgresStore::connect_tls) (feature
+    /// `postgres-tls`), or, on a network you trust end to end,
+    /// [`connect_plaintext`](crate::PostgresStore::connect_plaintext).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("refusing plain text to the non-local host {0}: use TLS")]
+    PlaintextToRemoteHost(String),
     /// Every connection of the pool stayed in use for the whole wait.
     #[error("no database connection became free in time")]
     PoolTimedOut,
