@@ -12,6 +12,10 @@
 //!   load, decode, throttle check, verify, encode, compare-and-swap save.
 //! - `service_verify/{sqlite,postgres}`: in `benches/with_databases.rs`.
 //! - `service_verify/twostep`: `Totp::verify` of a valid code alone.
+//! - `service_verify/record_tags`: the record authentication inside each
+//!   service verify, alone: two HMAC-SHA-256 of the stored record with a
+//!   prepared key (check the loaded record's tag, tag the saved one), on the
+//!   bench user's own record bytes.
 //! - `service_verify_threads/{one_thread,two_threads}`: time per service
 //!   verify, one thread on one user, or two threads each on its own user.
 //!
@@ -32,7 +36,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Clock, Code, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret, SetSize,
-    Window,
+    Store, Window,
 };
 
 fn service_verify(c: &mut Criterion) {
@@ -47,6 +51,27 @@ fn service_verify(c: &mut Criterion) {
     });
     let now = 1_700_000_000;
     let code = bench.totp.generate(now).unwrap().expose().to_string();
+    let stored = store
+        .load(twostep::RecordKey::User("user-0"))
+        .unwrap()
+        .unwrap()
+        .bytes;
+    // "2a", version, key id, tag: the record follows.
+    let record = stored[39..].to_vec();
+    let prepared = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&[9; 32]).unwrap();
+    group.bench_function("record_tags", |b| {
+        b.iter(|| {
+            for _ in 0..2 {
+                let mut mac = prepared.clone();
+                for part in [&b"user"[..], b"user-0"] {
+                    hmac::Mac::update(&mut mac, &(part.len() as u64).to_be_bytes());
+                    hmac::Mac::update(&mut mac, part);
+                }
+                hmac::Mac::update(&mut mac, black_box(&record));
+                black_box(hmac::Mac::finalize(mac));
+            }
+        })
+    });
     group.bench_function("twostep", |b| {
         b.iter(|| {
             let code = Code::parse(black_box(&code), bench.totp.params().digits()).unwrap();

@@ -81,6 +81,8 @@ if all(v for *_, v in window):
 # The service path.
 SERVICE = [
     ("service_verify", "memory_store", "twostep", lambda a, b: a / b, "×", ("≤", 3.0)),
+    # The record tags' share of a service verify (checked and made once each).
+    ("service_verify", "record_tags", "memory_store", lambda a, b: a / b, "× (share)", None),
     ("service_verify_threads", "two_threads", "one_thread", lambda a, b: b / a, "× throughput", ("≥", 1.8)),
     # The machine's ceiling for the row above: bare verify, same harness.
     ("verify_threads", "two_threads", "one_thread", lambda a, b: b / a, "× throughput", None),
