@@ -188,7 +188,7 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     }
 
     heading("Owner: Company profile, before activating their own MFA");
-    let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
+    let preview = mfa.enforcement_preview(COMPANY, OWNER, &members)?;
     println!("  [ ] Force every user to use MFA before accessing the Company Account");
     if let Some(reason) = preview.unavailable {
         println!("      (unavailable: {})", reason.for_person());
@@ -214,7 +214,7 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     heading(
         "Owner: Company profile → Force every user to use MFA before accessing the Company Account",
     );
-    let preview = mfa.enforcement_preview(COMPANY, OWNER, members)?;
+    let preview = mfa.enforcement_preview(COMPANY, OWNER, &members)?;
     println!("  [x] Force every user to use MFA before accessing the Company Account");
     println!("      {}", preview.for_person());
     println!("  (Save changes: confirm with a current code from your app)");

@@ -36,7 +36,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
 pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use service::{Mfa, MfaError, MfaStatus, ResealReport};
+pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, ResealReport};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::PostgresStore;
@@ -46,7 +46,7 @@ pub use store::SqlStoreError;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
-pub use store::{MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
+pub use store::{AsyncStore, MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 
 pub use enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};

@@ -384,7 +384,7 @@ fn owner_4_continue_and_mfa_is_active() {
 fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     let w = World::new();
     let members = [OWNER, USER, "uma"];
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &members).unwrap();
     assert_eq!(
         preview.unavailable,
         Some(RequirementUnavailable::OwnMfaNotActive)
@@ -396,7 +396,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
         .contains("your own"));
     assert!(matches!(w.require(true, 0), Err(MfaError::OwnMfaRequired)));
     // A user is never allowed.
-    let preview = w.mfa.enforcement_preview(COMPANY, USER, members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, USER, &members).unwrap();
     assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
     // An enrollment waiting for its tick is not active MFA either.
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
@@ -405,7 +405,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     w.mfa.acknowledge_recovery(OWNER).unwrap();
     // Who would be asked: one user mid-enrollment, one with nothing.
     w.begin("uma", EnrollmentCheck::TwoCodes).unwrap();
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &members).unwrap();
     assert_eq!(preview.unavailable, None);
     assert_eq!(
         preview.members,
@@ -456,7 +456,7 @@ fn owner_6_save_changes_requires_mfa_of_every_user() {
         w.clock.advance(900);
         let _ = w.mfa.verify(OWNER, "000000");
     }
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, [OWNER]).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &[OWNER]).unwrap();
     assert_eq!(preview.count(MemberMfa::Locked), 1);
 }
 

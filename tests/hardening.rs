@@ -219,7 +219,7 @@ fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
     ));
     let migrating = service(&w.store, &w.clock, Keyring::new(1, &KEY_1)).read_legacy_records();
     assert!(migrating.status("u").unwrap().factor_bound_at.is_some());
-    assert_eq!(migrating.reseal_all(["u"]).resealed, 1);
+    assert_eq!(migrating.reseal_all(&["u"]).resealed, 1);
     assert!(w.mfa.status("u").is_ok(), "tagged again");
 }
 
@@ -235,7 +235,7 @@ fn rotation_and_reseal_carry_the_tags() {
     );
     // Key 1 still opens what it tagged; reseal moves records to key 2.
     assert!(rotated.status("u").is_ok());
-    let report = rotated.reseal_all(["u"]);
+    let report = rotated.reseal_all(&["u"]);
     assert_eq!((report.resealed, report.failed.len()), (1, 0));
     assert!(rotated.reseal_company("acme").unwrap());
     assert!(!rotated.reseal_company("acme").unwrap());
@@ -451,7 +451,7 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
     ));
     let preview = w
         .mfa
-        .enforcement_preview("acme", "olivia", ["olivia"])
+        .enforcement_preview("acme", "olivia", &["olivia"])
         .unwrap();
     assert_eq!(preview.count(MemberMfa::NotSetUp), 1);
 }

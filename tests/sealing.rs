@@ -208,7 +208,7 @@ fn reseal_migrates_eagerly_and_only_once() {
     assert!(rotated.reseal("dave").unwrap());
     assert!(!rotated.reseal("dave").unwrap());
     assert!(!rotated.reseal("nobody").unwrap());
-    let report = rotated.reseal_all(["dave", "erin", "nobody"]);
+    let report = rotated.reseal_all(&["dave", "erin", "nobody"]);
     assert_eq!(
         (report.resealed, report.current, report.failed.len()),
         (1, 2, 0)
@@ -257,7 +257,7 @@ fn reseal_migrates_eagerly_and_only_once() {
     service(&store, Keyring::new(1, &KEY_1), &clock)
         .bind("frank", &other, &code(&other, START))
         .unwrap();
-    let report = service(&store, Keyring::new(2, &KEY_2), &clock).reseal_all(["frank"]);
+    let report = service(&store, Keyring::new(2, &KEY_2), &clock).reseal_all(&["frank"]);
     assert!(matches!(
         report.failed[..],
         [(_, MfaError::Seal(SealError::UnknownKey(1)))]

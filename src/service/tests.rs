@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::otp::{Window, KEYS_PREPARED};
-use crate::store::RecordKey;
+use crate::store::{RecordKey, Store};
+use crate::Clock;
 use crate::{CollectingSink, Enrollment, Event, Gate, ManualClock, MemoryStore, Secret};
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use super::{AsyncStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 
 const SHARDS: usize = 64;
 
@@ -114,5 +114,27 @@ impl Store for MemoryStore {
             }
             _ => SaveOutcome::Conflict,
         })
+    }
+}
+
+/// The same map, for an [`AsyncMfa`](crate::AsyncMfa): every answer is ready
+/// at once (a lock held for a map lookup, never across an await).
+impl AsyncStore for MemoryStore {
+    type Error = Infallible;
+
+    fn load(
+        &self,
+        key: RecordKey<'_>,
+    ) -> impl std::future::Future<Output = Result<Option<Versioned>, Infallible>> + Send {
+        std::future::ready(Store::load(self, key))
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = Result<SaveOutcome, Infallible>> + Send {
+        std::future::ready(Store::save(self, key, expected, bytes))
     }
 }

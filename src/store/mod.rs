@@ -128,6 +128,63 @@ pub trait Store: Send + Sync {
     ) -> Result<SaveOutcome, Self::Error>;
 }
 
+/// Storage for MFA records for async hosts, the async twin of [`Store`]:
+/// the same two calls, the same guarantees (read [`Store`]'s list: atomic
+/// check-and-write, a new version on every write, durable before `Saved`,
+/// read your writes, errors are errors), answered with futures that are
+/// `Send`, so an [`AsyncMfa`](crate::AsyncMfa) works in axum handlers and
+/// `tokio::spawn`.
+///
+/// Implement it with `async fn` over the host's own pool. The crate ships
+/// it for [`MemoryStore`] and, behind features, for sqlx pools.
+pub trait AsyncStore: Send + Sync + 'static {
+    /// The backend's own error, returned to the host inside
+    /// [`MfaError::Store`](crate::MfaError::Store).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The record under `key` with its version, or `None` if there is none.
+    ///
+    /// # Errors
+    /// The backend's error if it cannot answer.
+    fn load(
+        &self,
+        key: RecordKey<'_>,
+    ) -> impl std::future::Future<Output = Result<Option<Versioned>, Self::Error>> + Send;
+
+    /// Writes `bytes` under `key` if the stored version is `expected`
+    /// (`None`: if there is no record yet).
+    ///
+    /// # Errors
+    /// The backend's error if it cannot answer; then nothing may be assumed
+    /// about whether the write happened.
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = Result<SaveOutcome, Self::Error>> + Send;
+}
+
+impl<T: AsyncStore> AsyncStore for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    fn load(
+        &self,
+        key: RecordKey<'_>,
+    ) -> impl std::future::Future<Output = Result<Option<Versioned>, Self::Error>> + Send {
+        (**self).load(key)
+    }
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = Result<SaveOutcome, Self::Error>> + Send {
+        (**self).save(key, expected, bytes)
+    }
+}
+
 impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     type Error = T::Error;
 

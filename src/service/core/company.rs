@@ -1,0 +1,285 @@
+//! Company accounts: their owners, their members (kept in each member's own
+//! record, as the host reports joins and leaves), the requirement an owner
+//! switches on, what it means at sign-in, and who it would affect.
+//!
+//! The rule "while a company requires MFA, its users keep their factor"
+//! is checked against every company the user belongs to, never only the
+//! one a caller names.
+
+use crate::account::MfaRecord;
+use crate::event::{Actor, Event};
+use crate::policy::{
+    self, CompanyPolicy, EnforcementPreview, RequirementUnavailable, SignInRequirement,
+};
+use crate::store::{RecordKey, SaveOutcome};
+
+use super::{Access, Core, Loaded, MfaError};
+
+/// Company ids are 1 to 255 bytes, as owners' ids.
+const MAX_ID_LEN: usize = 255;
+
+impl Core {
+    pub(crate) async fn create_company<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owners: &[&str],
+    ) -> Result<(), MfaError<A::Error>> {
+        if company.is_empty() || company.len() > MAX_ID_LEN {
+            return Err(MfaError::InvalidCompany);
+        }
+        if owners.is_empty()
+            || owners.len() > 255
+            || owners.iter().any(|o| o.is_empty() || o.len() > MAX_ID_LEN)
+        {
+            return Err(MfaError::InvalidOwners);
+        }
+        let policy = CompanyPolicy::new(owners, self.clock.now());
+        let key = RecordKey::Company(company);
+        if self.save(access, key, None, &policy.encode()).await? == SaveOutcome::Conflict {
+            return Err(MfaError::CompanyExists);
+        }
+        for owner in owners {
+            self.update(access, owner, &Actor::Host, |record, _| {
+                record.join(company)
+            })
+            .await?;
+            let created = Event::CompanyCreated {
+                company: company.to_owned(),
+            };
+            self.audit(owner, &Actor::Host, created);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn add_member<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        user: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        self.company_policy(access, company).await?;
+        self.update(access, user, &Actor::Host, |record, _| record.join(company))
+            .await
+    }
+
+    pub(crate) async fn remove_member<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        user: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        if self.company_policy(access, company).await?.is_owner(user) {
+            return Err(MfaError::OwnerStaysMember);
+        }
+        self.update(access, user, &Actor::Host, |record, _| {
+            record.leave(company)
+        })
+        .await
+    }
+
+    pub(crate) async fn company_policy<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+    ) -> Result<CompanyPolicy, MfaError<A::Error>> {
+        Ok(self.load_company(access, company).await?.record)
+    }
+
+    pub(crate) async fn load_company<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+    ) -> Result<Loaded<CompanyPolicy>, MfaError<A::Error>> {
+        let key = RecordKey::Company(company);
+        let stored = access
+            .load(key)
+            .await
+            .map_err(MfaError::Store)?
+            .ok_or(MfaError::NoCompany)?;
+        let opened = self.open(key, &stored.bytes)?;
+        let policy = CompanyPolicy::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+        Ok(Loaded {
+            record: policy.with_version(stored.version.0),
+            version: Some(stored.version),
+            tagged_by: opened.key_id,
+        })
+    }
+
+    pub(crate) async fn set_mfa_requirement<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owner: &str,
+        owner_otp: &str,
+        require: bool,
+        grace_period: u64,
+    ) -> Result<CompanyPolicy, MfaError<A::Error>> {
+        if !self.company_policy(access, company).await?.is_owner(owner) {
+            return Err(MfaError::NotOwner);
+        }
+        self.update(access, owner, &Actor::User, |record, cx| {
+            record.owner_check(cx, owner_otp, company)
+        })
+        .await
+        .map_err(|error| match error {
+            MfaError::NoFactor => MfaError::OwnMfaRequired,
+            other => other,
+        })?;
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let Loaded {
+                record: mut policy,
+                version,
+                ..
+            } = self.load_company(access, company).await?;
+            if !policy.is_owner(owner) {
+                return Err(MfaError::NotOwner);
+            }
+            if !policy.set_requirement(require, grace_period, now) {
+                return Ok(policy);
+            }
+            let key = RecordKey::Company(company);
+            let SaveOutcome::Saved(version) =
+                self.save(access, key, version, &policy.encode()).await?
+            else {
+                continue;
+            };
+            let policy = policy.with_version(version.0);
+            let event = Event::CompanyPolicyChanged {
+                company: company.to_owned(),
+                require_mfa: policy.requires_mfa(),
+                grace_period: policy.grace_period(),
+            };
+            self.audit(owner, &Actor::Owner(owner.to_owned()), event);
+            return Ok(policy);
+        }
+        Err(MfaError::Contended)
+    }
+
+    pub(crate) async fn sign_in_requirement<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        company: Option<&str>,
+    ) -> Result<SignInRequirement, MfaError<A::Error>> {
+        let policy = match company {
+            Some(company) => Some(self.company_policy(access, company).await?),
+            None => None,
+        };
+        self.read(access, user, |record, cx| {
+            member_of(user, record, company.zip(policy.as_ref()))?;
+            Ok(policy::evaluate(
+                policy.as_ref(),
+                record.factor.is_some(),
+                cx.now,
+            ))
+        })
+        .await
+    }
+
+    pub(crate) async fn remove_own_factor<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        otp_input: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        let record = self.load(access, user).await?.record;
+        for company in &record.companies {
+            if self.company_policy(access, company).await?.requires_mfa() {
+                return Err(MfaError::RequiredByCompany);
+            }
+        }
+        // A company that starts requiring MFA between this check and the
+        // save finds the user without a factor: they are asked to enroll
+        // at their next sign-in, like any member without one.
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.remove_after_check(cx, otp_input)
+        })
+        .await
+    }
+
+    pub(crate) async fn reset_user_mfa<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owner: &str,
+        owner_otp: &str,
+        user: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        let policy = self.company_policy(access, company).await?;
+        if !policy.is_owner(owner) {
+            return Err(MfaError::NotOwner);
+        }
+        if policy.is_owner(user) {
+            return Err(MfaError::CannotResetOwner);
+        }
+        let target = self.load(access, user).await?.record;
+        if !target.is_member(company) {
+            return Err(MfaError::NotMember);
+        }
+        for other in target.companies.iter().filter(|c| *c != company) {
+            let other = self.company_policy(access, other).await?;
+            if other.is_owner(user) {
+                return Err(MfaError::CannotResetOwner);
+            }
+            if other.requires_mfa() && !other.is_owner(owner) {
+                return Err(MfaError::RequiredByCompany);
+            }
+        }
+        self.verify(access, owner, owner_otp).await?;
+        self.update(
+            access,
+            user,
+            &Actor::Owner(owner.to_owned()),
+            |record, _| record.reset(company),
+        )
+        .await
+    }
+
+    pub(crate) async fn enforcement_preview<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owner: &str,
+        members: &[&str],
+    ) -> Result<EnforcementPreview, MfaError<A::Error>> {
+        let policy = self.company_policy(access, company).await?;
+        let unavailable = if !policy.is_owner(owner) {
+            Some(RequirementUnavailable::NotOwner)
+        } else if self.load(access, owner).await?.record.factor.is_none() {
+            Some(RequirementUnavailable::OwnMfaNotActive)
+        } else {
+            None
+        };
+        let mut states = Vec::with_capacity(members.len());
+        for member in members {
+            let state = self
+                .read(access, member, |record, cx| {
+                    member_of(member, record, Some((company, &policy)))?;
+                    Ok(record.member_mfa(cx.now, cx.policy))
+                })
+                .await?;
+            states.push(((*member).to_owned(), state));
+        }
+        Ok(EnforcementPreview {
+            members: states,
+            unavailable,
+        })
+    }
+}
+
+/// `user` (whose record this is) belongs to `company`, by the host's word
+/// or as an owner; or no company is named.
+pub(super) fn member_of<E>(
+    user: &str,
+    record: &MfaRecord,
+    company: Option<(&str, &CompanyPolicy)>,
+) -> Result<(), MfaError<E>> {
+    match company {
+        Some((company, policy)) if !record.is_member(company) && !policy.is_owner(user) => {
+            Err(MfaError::NotMember)
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,107 @@
+//! The help page's enrollment screens, each a call that stores its step,
+//! the query that says which screen a person is on, and the one-call bind.
+
+use crate::account::{Acknowledged, EnrollmentCheck, Label, Passed, Screen};
+use crate::enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
+use crate::event::Actor;
+use crate::secret::Secret;
+use crate::Bound;
+
+use super::company::member_of;
+use super::{Access, Core, MfaError};
+
+impl Core {
+    pub(crate) async fn begin_enrollment<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        builder: EnrollmentBuilder,
+        check: EnrollmentCheck,
+    ) -> Result<Enrollment, MfaError<A::Error>> {
+        let mut bytes = zeroize::Zeroizing::new([0u8; Secret::DEFAULT_LEN]);
+        self.entropy.fill(&mut *bytes).map_err(MfaError::Seal)?;
+        let secret = Secret::from_bytes(&*bytes)
+            .map_err(|e| MfaError::Enrollment(EnrollmentError::Secret(e)))?;
+        let enrollment = builder.with_secret(secret).map_err(MfaError::Enrollment)?;
+        let label = Label {
+            issuer: enrollment.uri().issuer().unwrap_or_default().to_owned(),
+            account: enrollment.uri().account().to_owned(),
+        };
+        let params = *enrollment.params();
+        let secret = enrollment.secret();
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.begin_enrollment(cx, secret, params, label.clone(), check)
+        })
+        .await?;
+        Ok(enrollment)
+    }
+
+    pub(crate) async fn confirm_enrollment<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        input: &str,
+    ) -> Result<Screen, MfaError<A::Error>> {
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.confirm_enrollment(cx, input)
+        })
+        .await
+    }
+
+    pub(crate) async fn confirm_second_code<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        input: &str,
+    ) -> Result<Screen, MfaError<A::Error>> {
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.confirm_second_code(cx, input)
+        })
+        .await
+    }
+
+    pub(crate) async fn acknowledge_recovery<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+    ) -> Result<Acknowledged, MfaError<A::Error>> {
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.acknowledge_recovery(cx)
+        })
+        .await
+    }
+
+    pub(crate) async fn current_screen<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        company: Option<&str>,
+        passed: Passed,
+    ) -> Result<Screen, MfaError<A::Error>> {
+        let policy = match company {
+            Some(company) => Some(self.company_policy(access, company).await?),
+            None => None,
+        };
+        self.read(access, user, |record, cx| {
+            member_of(user, record, company.zip(policy.as_ref()))?;
+            record
+                .screen(cx, policy.as_ref(), passed)
+                .map_err(MfaError::from)
+        })
+        .await
+    }
+
+    pub(crate) async fn bind<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        enrollment: &Enrollment,
+        input: &str,
+    ) -> Result<Bound, MfaError<A::Error>> {
+        let (secret, params) = (enrollment.secret(), *enrollment.params());
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.bind(cx, secret, params, input)
+        })
+        .await
+    }
+}

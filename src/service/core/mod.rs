@@ -1,0 +1,261 @@
+//! The one copy of the service's logic, shared by the synchronous and the
+//! asynchronous driver.
+//!
+//! Every operation is an `async fn` over [`Access`], the two calls a store
+//! makes: the async driver awaits it over an
+//! [`AsyncStore`](crate::AsyncStore); the sync driver runs it over a
+//! [`Store`](crate::Store) whose answers are ready at once, so one poll
+//! finishes it. The rules themselves are the record transitions of layer 4;
+//! what lives here is the order of loads and saves around them:
+//! load → check the tag → decode → transition → encode → tag →
+//! save-if-version → deliver events → answer, again on a conflict.
+//!
+//! - `sign_in.rs`: codes, recovery codes, status, removal, resealing;
+//! - `enrollment.rs`: the help page's enrollment screens and the screen query;
+//! - `company.rs`: company accounts, membership, the requirement, its preview.
+
+mod company;
+mod enrollment;
+mod sign_in;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use sign_in::{MfaStatus, ResealReport};
+
+use crate::account::{Context, MfaRecord, Transition};
+use crate::clock::{Clock, SystemClock};
+use crate::envelope::{self, EnvelopeError};
+use crate::event::{Actor, Event, EventSink, NoEvents};
+use crate::key_cache::KeyCache;
+use crate::otp::Window;
+use crate::recovery::RecoveryMode;
+use crate::seal::{Entropy, Keyring};
+use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
+use crate::throttle::ThrottlePolicy;
+
+use super::MfaError;
+
+/// The two calls the logic makes of a store, sync or async.
+pub(crate) trait Access: Sync {
+    type Error;
+
+    fn load(
+        &self,
+        key: RecordKey<'_>,
+    ) -> impl Future<Output = Result<Option<Versioned>, Self::Error>> + Send;
+
+    fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
+}
+
+/// Everything a service holds but its store: keys, rules, clock, sinks,
+/// caches. Cheap to clone (shared parts behind `Arc`), so a service is too.
+#[derive(Clone)]
+pub(crate) struct Core {
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) entropy: Arc<dyn Entropy>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) throttle: ThrottlePolicy,
+    pub(crate) window: Window,
+    pub(crate) recovery_mode: RecoveryMode,
+    pub(crate) key_cache: Arc<KeyCache>,
+    pub(crate) enrollment_ttl: u64,
+    pub(crate) recovery_retry: u64,
+    pub(crate) read_legacy: bool,
+    pub(crate) max_attempts: u32,
+}
+
+/// A record as loaded: the record, its stored version (`None`: not stored
+/// yet) and the key its tag was made with (`None`: new, or legacy).
+pub(crate) struct Loaded<R> {
+    pub(crate) record: R,
+    pub(crate) version: Option<Version>,
+    pub(crate) tagged_by: Option<u32>,
+}
+
+impl<R> Loaded<R> {
+    fn new(record: R) -> Self {
+        Loaded {
+            record,
+            version: None,
+            tagged_by: None,
+        }
+    }
+
+    /// Stored, and tagged by another key than `current` (or not at all):
+    /// saving it again moves it to the current key.
+    pub(crate) fn tagged_by_old_key(&self, current: u32) -> bool {
+        self.version.is_some() && self.tagged_by != Some(current)
+    }
+}
+
+impl Core {
+    /// Conflict retries before [`MfaError::Contended`], by default.
+    pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 16;
+    /// Users whose prepared keys are kept in memory, by default.
+    pub(crate) const DEFAULT_KEY_CACHE: usize = 10_000;
+    /// Seconds a pending enrollment waits for its first code, by default.
+    pub(crate) const DEFAULT_ENROLLMENT_TTL: u64 = 10 * 60;
+    /// Seconds a used single recovery code shows its replacement again.
+    pub(crate) const DEFAULT_RECOVERY_RETRY: u64 = 10 * 60;
+
+    pub(crate) fn new(keyring: Keyring) -> Core {
+        Core {
+            keyring: Arc::new(keyring),
+            #[cfg(feature = "getrandom")]
+            entropy: Arc::new(crate::seal::OsEntropy),
+            #[cfg(not(feature = "getrandom"))]
+            entropy: Arc::new(crate::seal::NoEntropy),
+            clock: Arc::new(SystemClock),
+            events: Arc::new(NoEvents),
+            throttle: ThrottlePolicy::DEFAULT,
+            window: Window::DEFAULT,
+            recovery_mode: RecoveryMode::Single,
+            key_cache: Arc::new(KeyCache::new(Self::DEFAULT_KEY_CACHE)),
+            enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
+            recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
+            read_legacy: false,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// What a transition may use for `user` at `now`.
+    fn context<'a>(&'a self, user: &'a str, now: u64) -> Context<'a> {
+        Context {
+            user,
+            now,
+            policy: &self.throttle,
+            window: self.window,
+            keyring: &self.keyring,
+            entropy: &*self.entropy,
+            recovery_mode: self.recovery_mode,
+            key_cache: &self.key_cache,
+            enrollment_ttl: self.enrollment_ttl,
+            recovery_retry: self.recovery_retry,
+        }
+    }
+
+    /// The user's record, its version, and the key its tag was made with.
+    pub(crate) async fn load<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+    ) -> Result<Loaded<MfaRecord>, MfaError<A::Error>> {
+        let key = RecordKey::User(user);
+        let Some(stored) = access.load(key).await.map_err(MfaError::Store)? else {
+            return Ok(Loaded::new(MfaRecord::default()));
+        };
+        self.open_user(user, &stored)
+    }
+
+    /// A user's stored record, out of its envelope and decoded.
+    pub(crate) fn open_user<E>(
+        &self,
+        user: &str,
+        stored: &Versioned,
+    ) -> Result<Loaded<MfaRecord>, MfaError<E>> {
+        let opened = self.open(RecordKey::User(user), &stored.bytes)?;
+        let record = MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+        Ok(Loaded {
+            record,
+            version: Some(stored.version),
+            tagged_by: opened.key_id,
+        })
+    }
+
+    /// The record in `bytes` stored under `key`, if its tag is right.
+    pub(crate) fn open<'b, E>(
+        &self,
+        key: RecordKey<'_>,
+        bytes: &'b [u8],
+    ) -> Result<envelope::Opened<'b>, MfaError<E>> {
+        envelope::open(&self.keyring, key.kind(), key.id(), bytes, self.read_legacy).map_err(
+            |error| match error {
+                EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
+                EnvelopeError::Seal(error) => MfaError::Seal(error),
+            },
+        )
+    }
+
+    /// Saves `record` under `key` at `version`, tagged under the current key.
+    pub(crate) async fn save<A: Access>(
+        &self,
+        access: &A,
+        key: RecordKey<'_>,
+        version: Option<Version>,
+        record: &[u8],
+    ) -> Result<SaveOutcome, MfaError<A::Error>> {
+        let bytes = envelope::seal(&self.keyring, key.kind(), key.id(), record);
+        access
+            .save(key, version, &bytes)
+            .await
+            .map_err(MfaError::Store)
+    }
+
+    /// Reads the user's record and answers from it with `read`, changing
+    /// nothing.
+    pub(crate) async fn read<A: Access, T>(
+        &self,
+        access: &A,
+        user: &str,
+        read: impl FnOnce(&MfaRecord, &Context<'_>) -> Result<T, MfaError<A::Error>>,
+    ) -> Result<T, MfaError<A::Error>> {
+        let loaded = self.load(access, user).await?;
+        read(&loaded.record, &self.context(user, self.clock.now()))
+    }
+
+    /// Load → transition → save if changed and still at the loaded version →
+    /// deliver events, as caused `by` → answer; on a conflict, again from a
+    /// fresh load, at most `max_attempts` times.
+    pub(crate) async fn update<A: Access, T>(
+        &self,
+        access: &A,
+        user: &str,
+        by: &Actor,
+        mut transition: impl FnMut(&mut MfaRecord, &Context<'_>) -> Transition<T> + Send,
+    ) -> Result<T, MfaError<A::Error>> {
+        self.update_loaded(access, user, by, |loaded, cx| {
+            transition(&mut loaded.record, cx)
+        })
+        .await
+    }
+
+    /// [`update`](Self::update) with the whole loaded record: a transition
+    /// that must know how the record was tagged (resealing).
+    pub(crate) async fn update_loaded<A: Access, T>(
+        &self,
+        access: &A,
+        user: &str,
+        by: &Actor,
+        mut transition: impl FnMut(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T> + Send,
+    ) -> Result<T, MfaError<A::Error>> {
+        for _ in 0..self.max_attempts {
+            let mut loaded = self.load(access, user).await?;
+            let now = self.clock.now();
+            let result = transition(&mut loaded, &self.context(user, now));
+            if result.changed {
+                let bytes = loaded.record.encode();
+                let key = RecordKey::User(user);
+                if self.save(access, key, loaded.version, &bytes).await? == SaveOutcome::Conflict {
+                    continue;
+                }
+            }
+            for event in result.events() {
+                self.events.record(user, now, by, event);
+            }
+            return result.outcome.map_err(MfaError::from);
+        }
+        Err(MfaError::Contended)
+    }
+
+    /// Delivers one event at the clock's time.
+    pub(crate) fn audit(&self, user: &str, by: &Actor, event: Event) {
+        self.events.record(user, self.clock.now(), by, event);
+    }
+}
