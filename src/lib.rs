@@ -40,12 +40,31 @@ pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, ResealReport};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::PostgresStore;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+#[cfg(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres"
+    )))
+)]
 pub use store::SqlStoreError;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
+#[cfg(feature = "sqlx-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
+pub use store::SqlxPgStore;
+#[cfg(feature = "sqlx-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
+pub use store::SqlxSqliteStore;
 pub use store::{AsyncStore, MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 

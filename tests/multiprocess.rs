@@ -5,7 +5,9 @@
 //!
 //! The processes are this test binary re-executed, running the ignored test
 //! `child` with its orders in environment variables and a "go" line on
-//! stdin that releases all threads of both processes together.
+//! stdin that releases all threads of both processes together. The races
+//! also run with the children on the async stores (sqlx pools, 8 tokio
+//! tasks each) over a database the parent wrote with the sync store.
 #![cfg(any(feature = "sqlite", feature = "postgres"))]
 #![allow(
     clippy::unwrap_used,
@@ -35,35 +37,46 @@ fn keyring() -> Keyring {
     Keyring::new(1, &[9; 32])
 }
 
-/// Where the records are: the same for parent and children.
+/// Where the records are: the same for parent and children; `sqlx`: the
+/// children race through the async store on the same tables.
 #[derive(Clone)]
 enum Db {
     #[cfg(feature = "sqlite")]
-    Sqlite(std::path::PathBuf),
+    Sqlite(std::path::PathBuf, bool),
     #[cfg(feature = "postgres")]
-    Postgres(String),
+    Postgres(String, bool),
 }
 
 impl Db {
     fn to_env(&self) -> String {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Db::Sqlite(path, sqlx) => format!("sqlite:{sqlx}:{}", path.display()),
             #[cfg(feature = "postgres")]
-            Db::Postgres(params) => format!("postgres:{params}"),
+            Db::Postgres(params, sqlx) => format!("postgres:{sqlx}:{params}"),
         }
     }
 
     fn from_env(s: &str) -> Db {
-        #[cfg(feature = "sqlite")]
-        if let Some(path) = s.strip_prefix("sqlite:") {
-            return Db::Sqlite(path.into());
+        let (kind, rest) = s.split_once(':').unwrap();
+        let (sqlx, place) = rest.split_once(':').unwrap();
+        let sqlx = sqlx == "true";
+        match kind {
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Db::Sqlite(place.into(), sqlx),
+            #[cfg(feature = "postgres")]
+            "postgres" => Db::Postgres(place.into(), sqlx),
+            _ => panic!("unknown store {s}"),
         }
-        #[cfg(feature = "postgres")]
-        if let Some(params) = s.strip_prefix("postgres:") {
-            return Db::Postgres(params.into());
+    }
+
+    fn sqlx(&self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(_, sqlx) => *sqlx,
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_, sqlx) => *sqlx,
         }
-        panic!("unknown store {s}")
     }
 
     /// Runs `f` with an `Mfa` on this database (a new connection/pool:
@@ -71,9 +84,9 @@ impl Db {
     fn with<R>(&self, clock: Arc<ManualClock>, f: impl FnOnce(&dyn Service) -> R) -> R {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(path) => f(&mfa(twostep::SqliteStore::open(path).unwrap(), clock)),
+            Db::Sqlite(path, _) => f(&mfa(twostep::SqliteStore::open(path).unwrap(), clock)),
             #[cfg(feature = "postgres")]
-            Db::Postgres(params) => f(&mfa(
+            Db::Postgres(params, _) => f(&mfa(
                 twostep::PostgresStore::connect(params).unwrap(),
                 clock,
             )),
@@ -151,6 +164,15 @@ fn child() {
     let user = std::env::var("TWOSTEP_CHILD_USER").unwrap();
     let input = std::env::var("TWOSTEP_CHILD_INPUT").unwrap_or_default();
     let clock = Arc::new(ManualClock::new(NOW));
+    if db.sqlx() {
+        #[cfg(all(
+            feature = "sqlite",
+            feature = "postgres",
+            feature = "sqlx-sqlite",
+            feature = "sqlx-postgres"
+        ))]
+        return async_child::race(&db, &order, &user, &input);
+    }
     db.with(clock.clone(), |mfa| match order.as_str() {
         "race-code" | "race-recovery" => {
             let start = Barrier::new(THREADS + 1);
@@ -204,6 +226,76 @@ fn child() {
         }
         other => panic!("unknown order {other}"),
     });
+}
+
+/// A child racing through the async stores: 8 tokio tasks, released by the
+/// same "go" line.
+#[cfg(all(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
+mod async_child {
+    use super::*;
+    use twostep::{AsyncMfa, AsyncStore, RecoveryMode, SetSize};
+
+    pub(super) fn race(db: &Db, order: &str, user: &str, input: &str) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match db {
+                Db::Sqlite(path, _) => {
+                    let store = twostep::SqlxSqliteStore::new(common::sqlite_pool(path).await);
+                    tasks(store, order, user, input).await;
+                }
+                Db::Postgres(params, _) => {
+                    let store = twostep::SqlxPgStore::new(common::pg_pool(params).await);
+                    tasks(store, order, user, input).await;
+                }
+            }
+        });
+    }
+
+    async fn tasks<S: AsyncStore>(store: S, order: &str, user: &str, input: &str) {
+        let mfa = AsyncMfa::new(store, keyring())
+            .with_clock(ManualClock::new(NOW + 30))
+            .with_recovery(RecoveryMode::Set(SetSize::new(16).unwrap()));
+        let start = Arc::new(tokio::sync::Barrier::new(THREADS + 1));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (mfa, start) = (mfa.clone(), start.clone());
+                let (order, user, input) = (order.to_owned(), user.to_owned(), input.to_owned());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let outcome = if order == "race-code" {
+                        mfa.verify(&user, &input).await.map(|_| ())
+                    } else {
+                        mfa.use_recovery_code(&user, &input).await.map(|_| ())
+                    };
+                    outcome.map_err(|e| name(&e))
+                })
+            })
+            .collect();
+        say("ready");
+        tokio::task::spawn_blocking(|| {
+            let mut go = String::new();
+            std::io::stdin().read_line(&mut go).unwrap();
+        })
+        .await
+        .unwrap();
+        start.wait().await;
+        for handle in handles {
+            let outcome = handle.await.unwrap();
+            say(&format!(
+                "outcome {}",
+                outcome.err().unwrap_or_else(|| "accepted".into())
+            ));
+        }
+    }
 }
 
 fn say(line: &str) {
@@ -307,7 +399,7 @@ fn races_accept_once(db: &Db) {
 #[test]
 fn sqlite_two_processes_accept_a_code_once() {
     let dir = common::TempDir::new("race-sqlite");
-    races_accept_once(&Db::Sqlite(dir.join("mfa.db")));
+    races_accept_once(&Db::Sqlite(dir.join("mfa.db"), false));
 }
 
 #[cfg(feature = "postgres")]
@@ -316,7 +408,35 @@ fn postgres_two_processes_accept_a_code_once() {
     let Some(url) = common::postgres_url() else {
         return;
     };
-    races_accept_once(&Db::Postgres(common::fresh_database(&url, "race")));
+    races_accept_once(&Db::Postgres(common::fresh_database(&url, "race"), false));
+}
+
+#[cfg(all(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
+#[test]
+fn sqlite_two_async_processes_accept_a_code_once() {
+    let dir = common::TempDir::new("race-sqlx-sqlite");
+    races_accept_once(&Db::Sqlite(dir.join("mfa.db"), true));
+}
+
+#[cfg(all(
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
+#[test]
+fn postgres_two_async_processes_accept_a_code_once() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    races_accept_once(&Db::Postgres(
+        common::fresh_database(&url, "race_sqlx"),
+        true,
+    ));
 }
 
 /// SIGKILL in the middle of a burst, four times: after each restart, no
@@ -326,7 +446,7 @@ fn postgres_two_processes_accept_a_code_once() {
 #[test]
 fn sqlite_loses_nothing_reported_when_killed() {
     let dir = common::TempDir::new("crash-sqlite");
-    let db = Db::Sqlite(dir.join("mfa.db"));
+    let db = Db::Sqlite(dir.join("mfa.db"), false);
     let clock = Arc::new(ManualClock::new(NOW));
     for (round, kill_after) in [3usize, 8, 17, 26].into_iter().enumerate() {
         let user = format!("burst-{round}");

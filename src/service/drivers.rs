@@ -152,7 +152,7 @@ impl<S: AsyncStore> Access for Awaiting<'_, S> {
 /// Runs the logic over a [`Blocking`] store. Every future it awaits is
 /// ready when made, so the first poll finishes it; the loop only keeps the
 /// function total.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut context = Context::from_waker(Waker::noop());
     loop {

@@ -14,5 +14,7 @@ mod error;
 mod tests;
 
 pub use self::core::{MfaStatus, ResealReport};
+#[cfg(feature = "testkit")]
+pub(crate) use drivers::block_on;
 pub use drivers::{AsyncMfa, Mfa};
 pub use error::MfaError;

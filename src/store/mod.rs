@@ -3,22 +3,34 @@
 //! (later) spent recovery codes atomic on any backend.
 
 mod memory;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod pool;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "sqlx-postgres"))]
 mod postgres;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
 mod sql;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))]
 mod sqlite;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlx-postgres")]
+pub use postgres::SqlxPgStore;
+#[cfg(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres"
+))]
 pub use sql::SqlStoreError;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "sqlx-sqlite")]
+pub use sqlite::SqlxSqliteStore;
 
 /// Which record: a user's MFA record, or a company's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

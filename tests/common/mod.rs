@@ -87,3 +87,42 @@ pub fn fresh_database(url: &str, label: &str) -> String {
         .unwrap();
     format!("{url} dbname={name}")
 }
+
+/// The test server's `key=value` parameters as sqlx options (sqlx reads
+/// URLs, not libpq's `key=value` form).
+#[cfg(feature = "sqlx-postgres")]
+pub fn pg_options(params: &str) -> sqlx::postgres::PgConnectOptions {
+    let mut options = sqlx::postgres::PgConnectOptions::new();
+    for pair in params.split_whitespace() {
+        let (key, value) = pair.split_once('=').unwrap();
+        options = match key {
+            "host" if value.starts_with('/') => options.socket(value),
+            "host" => options.host(value),
+            "port" => options.port(value.parse().unwrap()),
+            "user" => options.username(value),
+            "dbname" => options.database(value),
+            _ => options,
+        };
+    }
+    options
+}
+
+/// A sqlx pool on the SQLite file at `path`, opened as the crate advises.
+#[cfg(feature = "sqlx-sqlite")]
+pub async fn sqlite_pool(path: &std::path::Path) -> sqlx::SqlitePool {
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(twostep::SqlxSqliteStore::connect_options(path))
+        .await
+        .unwrap()
+}
+
+/// A sqlx pool on the PostgreSQL database `params` names.
+#[cfg(feature = "sqlx-postgres")]
+pub async fn pg_pool(params: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(pg_options(params))
+        .await
+        .unwrap()
+}

@@ -1,7 +1,13 @@
-//! What the SQL stores share: their error, the schema they agree on and
-//! the version column's conversions.
+//! What the SQL stores share, sync and async: their error, the schema
+//! version they agree on, the version column's conversions, and how a save
+//! becomes one conditional statement.
 
-use super::pool::PoolError;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod pool;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use pool::PoolError;
+
 use super::{SaveOutcome, Version, Versioned};
 
 /// The schema version this build of `twostep` writes. Each store migrates
@@ -61,8 +67,8 @@ pub enum SqlStoreError {
     /// SQLite could not put the database in WAL mode (it reported this
     /// journal mode): an in-memory database, or a filesystem without the
     /// shared memory WAL needs.
-    #[cfg(feature = "sqlite")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))))]
     #[error("sqlite could not use WAL mode (journal mode is {0})")]
     NoWal(String),
     /// [`PostgresStore::connect`](crate::PostgresStore::connect) refuses to
@@ -74,6 +80,23 @@ pub enum SqlStoreError {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[error("refusing plain text to the non-local host {0}: use TLS")]
     PlaintextToRemoteHost(String),
+    /// The host's sqlx pool failed (connection, server error, …).
+    #[cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite"))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite")))
+    )]
+    #[error("sqlx: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The synchronous [`PostgresStore`](crate::PostgresStore) was called on
+    /// a thread that carries a tokio runtime (a worker, or a
+    /// `spawn_blocking` thread), where its blocking client would panic: use
+    /// [`SqlxPgStore`](crate::SqlxPgStore) (feature `sqlx-postgres`) with an
+    /// [`AsyncMfa`](crate::AsyncMfa).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("PostgresStore cannot run inside an async runtime: use SqlxPgStore with AsyncMfa")]
+    InsideAsyncRuntime,
     /// Every connection of the pool stayed in use for the whole wait.
     #[error("no database connection became free in time")]
     PoolTimedOut,
@@ -82,6 +105,7 @@ pub enum SqlStoreError {
     BadVersion(i64),
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
     fn from(e: PoolError<E>) -> Self {
         match e {
@@ -104,26 +128,38 @@ pub(crate) fn versioned(row: Option<(i64, Vec<u8>)>) -> Result<Option<Versioned>
     .transpose()
 }
 
-/// A save the way both SQL stores make it: `create` (an `INSERT … ON
-/// CONFLICT DO NOTHING`) for a new record, else `update` with the expected
-/// version as the column holds it (an `UPDATE … WHERE version = ?`); each
-/// answers the rows it changed: one is `Saved`, none a conflict.
-pub(crate) fn conditional_save<E>(
-    expected: Option<Version>,
-    create: impl FnOnce() -> Result<u64, E>,
-    update: impl FnOnce(i64) -> Result<u64, E>,
-) -> Result<SaveOutcome, E> {
-    let (rows, next) = match expected {
-        None => (create()?, Version(1)),
-        Some(expected) => match i64::try_from(expected.0) {
-            Ok(column) => (update(column)?, Version(expected.0.wrapping_add(1))),
-            // No row holds a version the column cannot.
-            Err(_) => return Ok(SaveOutcome::Conflict),
-        },
-    };
-    Ok(if rows == 1 {
-        SaveOutcome::Saved(next)
-    } else {
-        SaveOutcome::Conflict
-    })
+/// A save as one conditional statement, for every SQL store.
+pub(crate) enum Write {
+    /// `INSERT … ON CONFLICT DO NOTHING`: there was no record.
+    Create,
+    /// `UPDATE … WHERE version = ?` with the expected version as the column
+    /// holds it.
+    Update(i64),
+    /// No row can hold the expected version: a conflict without a query.
+    Conflict,
+}
+
+impl Write {
+    /// The statement a save at `expected` takes.
+    pub(crate) fn at(expected: Option<Version>) -> Write {
+        match expected {
+            None => Write::Create,
+            Some(expected) => i64::try_from(expected.0).map_or(Write::Conflict, Write::Update),
+        }
+    }
+
+    /// The answer, from the rows the statement changed: one is `Saved` at
+    /// the next version, none a conflict.
+    pub(crate) fn outcome(&self, rows: u64) -> SaveOutcome {
+        let next = match self {
+            Write::Create => Version(1),
+            Write::Update(column) => Version((*column as u64).wrapping_add(1)),
+            Write::Conflict => return SaveOutcome::Conflict,
+        };
+        if rows == 1 {
+            SaveOutcome::Saved(next)
+        } else {
+            SaveOutcome::Conflict
+        }
+    }
 }

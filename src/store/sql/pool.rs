@@ -61,6 +61,15 @@ impl<C, E> Pool<C, E> {
     }
 
     /// Runs `f` on a connection of the pool.
+    /// The idle connections, taken out of the pool (to close them
+    /// elsewhere).
+    pub(crate) fn drain(&self) -> Vec<C> {
+        match self.state.lock() {
+            Ok(mut state) => std::mem::take(&mut state.idle),
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().idle),
+        }
+    }
+
     pub(crate) fn run<R>(&self, f: impl FnOnce(&mut C) -> Result<R, E>) -> Result<R, PoolError<E>> {
         let mut pooled = self.get()?;
         let Some(conn) = pooled.conn.as_mut() else {

@@ -5,39 +5,13 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls, Statement};
 
-use super::pool::{Pool, PoolError};
-use super::sql::{conditional_save, steps_after, versioned, SqlStoreError, SCHEMA_VERSION};
-use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
-
-/// The schema steps, each taking the database from the version before.
-const MIGRATIONS: [(i64, &str); 2] = [
-    (
-        1,
-        "CREATE TABLE twostep_records (
-             kind text NOT NULL,
-             id text NOT NULL,
-             version bigint NOT NULL,
-             bytes bytea NOT NULL,
-             PRIMARY KEY (kind, id)
-         );",
-    ),
-    (
-        2,
-        "ALTER TABLE twostep_records
-             ADD COLUMN updated_at timestamptz NOT NULL DEFAULT 'epoch';",
-    ),
-];
-
-/// Serializes migrations of one database across processes (an arbitrary
-/// constant: "2step" in ASCII).
-const MIGRATION_LOCK: i64 = 0x32_73_74_65_70;
-
-const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = $1 AND id = $2";
-const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
-     VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING";
-const UPDATE: &str = "UPDATE twostep_records
-     SET bytes = $1, version = version + 1, updated_at = now()
-     WHERE kind = $2 AND id = $3 AND version = $4";
+use super::{
+    CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
+    UPDATE, WRITE_SCHEMA,
+};
+use crate::store::sql::pool::{Pool, PoolError};
+use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
+use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// A connection with its statements prepared once.
 struct Connection {
@@ -117,6 +91,7 @@ impl PostgresStore {
     /// the database cannot be reached or migrated,
     /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
     pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
+        outside_async_runtime()?;
         let config = config(params)?;
         if let Some(remote) = remote_host(&config) {
             return Err(SqlStoreError::PlaintextToRemoteHost(remote));
@@ -132,6 +107,7 @@ impl PostgresStore {
     /// # Errors
     /// As [`connect`](Self::connect), but for the refusal.
     pub fn connect_plaintext(params: &str) -> Result<Self, SqlStoreError> {
+        outside_async_runtime()?;
         let config = config(params)?;
         Self::with_connect(16, move || config.connect(NoTls))
     }
@@ -163,6 +139,7 @@ impl PostgresStore {
     #[cfg(feature = "postgres-tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres-tls")))]
     pub fn connect_tls(params: &str, tls: rustls::ClientConfig) -> Result<Self, SqlStoreError> {
+        outside_async_runtime()?;
         let mut config = config(params)?;
         config.ssl_mode(postgres::config::SslMode::Require);
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
@@ -180,6 +157,7 @@ impl PostgresStore {
         max_connections: usize,
         connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
     ) -> Result<Self, SqlStoreError> {
+        outside_async_runtime()?;
         migrate(&mut connect()?)?;
         let pool = Pool::new(
             max_connections,
@@ -196,11 +174,37 @@ impl PostgresStore {
     /// # Errors
     /// [`SqlStoreError::Postgres`] if it cannot be read.
     pub fn schema_version(&self) -> Result<i64, SqlStoreError> {
+        outside_async_runtime()?;
         let row = self.pool.run(|conn| {
             conn.client
                 .query_one("SELECT MAX(version)::bigint FROM twostep_schema", &[])
         })?;
         Ok(row.try_get::<_, i64>(0)?)
+    }
+}
+
+/// The `postgres` crate blocks on a runtime of its own, which panics on any
+/// thread that carries a tokio runtime (a worker, and `spawn_blocking`'s
+/// threads too): refuse there, with the error that names the async store.
+fn outside_async_runtime() -> Result<(), SqlStoreError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Err(SqlStoreError::InsideAsyncRuntime),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Closing a connection blocks too: a store dropped inside a runtime hands
+/// its connections to a plain thread to close.
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if outside_async_runtime().is_err() {
+            let idle = self.pool.drain();
+            if !idle.is_empty() {
+                let _ = std::thread::Builder::new()
+                    .name("twostep-pg-close".into())
+                    .spawn(move || drop(idle));
+            }
+        }
     }
 }
 
@@ -248,24 +252,16 @@ fn read_committed(client: &mut Client) -> Result<(), postgres::Error> {
 fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
     read_committed(client)?;
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS twostep_schema (version bigint NOT NULL)")?;
-    let found: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0)::bigint FROM twostep_schema",
-            &[],
-        )?
-        .try_get(0)?;
+    tx.execute(LOCK, &[&MIGRATION_LOCK])?;
+    tx.batch_execute(SCHEMA_TABLE)?;
+    let found: i64 = tx.query_one(READ_SCHEMA, &[])?.try_get(0)?;
     let steps = steps_after(&MIGRATIONS, found)?;
     if found < SCHEMA_VERSION {
         for step in steps {
             tx.batch_execute(step)?;
         }
-        tx.execute("DELETE FROM twostep_schema", &[])?;
-        tx.execute(
-            "INSERT INTO twostep_schema (version) VALUES ($1)",
-            &[&SCHEMA_VERSION],
-        )?;
+        tx.execute(CLEAR_SCHEMA, &[])?;
+        tx.execute(WRITE_SCHEMA, &[&SCHEMA_VERSION])?;
     }
     tx.commit()?;
     Ok(())
@@ -275,6 +271,7 @@ impl Store for PostgresStore {
     type Error = SqlStoreError;
 
     fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+        outside_async_runtime()?;
         let load = |conn: &mut Connection| {
             conn.client
                 .query_opt(&conn.load, &[&key.kind(), &key.id()])?
@@ -297,20 +294,19 @@ impl Store for PostgresStore {
         expected: Option<Version>,
         bytes: &[u8],
     ) -> Result<SaveOutcome, SqlStoreError> {
+        outside_async_runtime()?;
         let (kind, id) = (key.kind(), key.id());
-        conditional_save(
-            expected,
-            || {
-                Ok(self
-                    .pool
-                    .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?)
-            },
-            |column| {
-                Ok(self.pool.run(|conn| {
-                    conn.client
-                        .execute(&conn.update, &[&bytes, &kind, &id, &column])
-                })?)
-            },
-        )
+        let write = Write::at(expected);
+        let rows = match write {
+            Write::Create => self
+                .pool
+                .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?,
+            Write::Update(column) => self.pool.run(|conn| {
+                conn.client
+                    .execute(&conn.update, &[&bytes, &kind, &id, &column])
+            })?,
+            Write::Conflict => 0,
+        };
+        Ok(write.outcome(rows))
     }
 }

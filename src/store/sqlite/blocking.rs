@@ -6,34 +6,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::pool::Pool;
-use super::sql::{conditional_save, steps_after, versioned, SqlStoreError, SCHEMA_VERSION};
-use super::{RecordKey, SaveOutcome, Store, Version, Versioned};
-
-/// The schema steps, each taking the database from the version before.
-const MIGRATIONS: [(i64, &str); 2] = [
-    (
-        1,
-        "CREATE TABLE twostep_records (
-             kind TEXT NOT NULL,
-             id TEXT NOT NULL,
-             version INTEGER NOT NULL,
-             bytes BLOB NOT NULL,
-             PRIMARY KEY (kind, id)
-         ) WITHOUT ROWID;",
-    ),
-    (
-        2,
-        "ALTER TABLE twostep_records ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;",
-    ),
-];
-
-const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = ?1 AND id = ?2";
-const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
-     VALUES (?1, ?2, 1, ?3, unixepoch()) ON CONFLICT DO NOTHING";
-const UPDATE: &str = "UPDATE twostep_records
-     SET bytes = ?1, version = version + 1, updated_at = unixepoch()
-     WHERE kind = ?2 AND id = ?3 AND version = ?4";
+use super::{
+    CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
+};
+use crate::store::sql::pool::Pool;
+use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
+use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The connections one store keeps open at most. SQLite runs one write at
 /// a time per file anyway; more connections let reads proceed beside it.
@@ -169,22 +147,15 @@ fn enable_wal(conn: &Connection, deadline: Instant) -> Result<(), SqlStoreError>
 /// Brings the schema up to [`SCHEMA_VERSION`] in one write transaction.
 fn migrate(conn: &mut Connection) -> Result<(), SqlStoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS twostep_schema (version INTEGER NOT NULL)")?;
-    let found: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM twostep_schema",
-        [],
-        |row| row.get(0),
-    )?;
+    tx.execute_batch(SCHEMA_TABLE)?;
+    let found: i64 = tx.query_row(READ_SCHEMA, [], |row| row.get(0))?;
     let steps = steps_after(&MIGRATIONS, found)?;
     if found < SCHEMA_VERSION {
         for step in steps {
             tx.execute_batch(step)?;
         }
-        tx.execute("DELETE FROM twostep_schema", [])?;
-        tx.execute(
-            "INSERT INTO twostep_schema (version) VALUES (?1)",
-            [SCHEMA_VERSION],
-        )?;
+        tx.execute(CLEAR_SCHEMA, [])?;
+        tx.execute(WRITE_SCHEMA, [SCHEMA_VERSION])?;
     }
     tx.commit()?;
     Ok(())
@@ -211,20 +182,17 @@ impl Store for SqliteStore {
         bytes: &[u8],
     ) -> Result<SaveOutcome, SqlStoreError> {
         let (kind, id) = (key.kind(), key.id());
-        conditional_save(
-            expected,
-            || {
-                Ok(self
-                    .pool
-                    .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?
-                    as u64)
-            },
-            |column| {
-                Ok(self.pool.run(|conn| {
-                    conn.prepare_cached(UPDATE)?
-                        .execute((bytes, kind, id, column))
-                })? as u64)
-            },
-        )
+        let write = Write::at(expected);
+        let rows = match write {
+            Write::Create => self
+                .pool
+                .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?,
+            Write::Update(column) => self.pool.run(|conn| {
+                conn.prepare_cached(UPDATE)?
+                    .execute((bytes, kind, id, column))
+            })?,
+            Write::Conflict => 0,
+        };
+        Ok(write.outcome(rows as u64))
     }
 }

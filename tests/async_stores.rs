@@ -1,0 +1,297 @@
+//! The async stores over the host's sqlx pools: the store contract (the
+//! conformance kit's async form), the same tables as the sync stores (each
+//! reads and updates what the other wrote), explicit migrations, many tasks
+//! racing on one code, and the sync PostgreSQL store refusing, without a
+//! panic, to run inside an async runtime.
+#![cfg(all(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "testkit"
+))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{code_at, enrollment, pg_pool, postgres_url, sqlite_pool, TempDir};
+use twostep::{
+    testkit, AsyncMfa, AsyncStore, Keyring, ManualClock, MemoryStore, Mfa, MfaError, PostgresStore,
+    SqlStoreError, SqliteStore, SqlxPgStore, SqlxSqliteStore,
+};
+
+const NOW: u64 = 1_700_000_000;
+
+fn keyring() -> Keyring {
+    Keyring::new(1, &[4; 32])
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The contract on every async store, races included.
+#[test]
+fn every_async_store_keeps_the_contract() {
+    let dir = TempDir::new("sqlx-contract");
+    let pg = postgres_url().map(|url| common::fresh_database(&url, "sqlx_kit"));
+    runtime().block_on(async {
+        testkit::check_all_async(&MemoryStore::new()).await.unwrap();
+        let sqlite = SqlxSqliteStore::new(sqlite_pool(&dir.join("kit.db")).await);
+        sqlite.migrate().await.unwrap();
+        testkit::check_all_async(&sqlite).await.unwrap();
+        if let Some(params) = pg {
+            let pg = SqlxPgStore::new(pg_pool(&params).await);
+            pg.migrate().await.unwrap();
+            testkit::check_all_async(&pg).await.unwrap();
+            // More writers than the pool's 8 connections.
+            testkit::no_lost_updates_async(&pg, 16, 10).await.unwrap();
+        }
+    });
+}
+
+/// Writes through one kind of store, then the other, on one file or
+/// database: each reads and updates what the other wrote.
+fn sync_and_async_take_turns<S, A>(
+    sync: Mfa<S>,
+    asynchronous: AsyncMfa<A>,
+    rt: &tokio::runtime::Runtime,
+) where
+    S: twostep::Store,
+    A: AsyncStore,
+{
+    let clock = Arc::new(ManualClock::new(NOW));
+    let sync = sync.with_clock(clock.clone());
+    let asynchronous = asynchronous.with_clock(clock.clone());
+    let phone = enrollment(31);
+    sync.bind("turns", &phone, &code_at(&phone, NOW)).unwrap();
+    for turn in 1..=6u64 {
+        let now = NOW + 30 * turn;
+        clock.set(now);
+        let code = code_at(&phone, now);
+        if turn % 2 == 0 {
+            sync.verify("turns", &code).unwrap();
+            let again = rt.block_on(asynchronous.verify("turns", &code));
+            assert!(matches!(again, Err(MfaError::Replayed { .. })), "{again:?}");
+        } else {
+            rt.block_on(asynchronous.verify("turns", &code)).unwrap();
+            assert!(matches!(
+                sync.verify("turns", &code),
+                Err(MfaError::Replayed { .. })
+            ));
+        }
+    }
+    let seen_sync = sync.status("turns").unwrap();
+    let seen_async = rt.block_on(asynchronous.status("turns")).unwrap();
+    assert_eq!(seen_sync, seen_async);
+}
+
+#[test]
+fn sqlite_sync_and_async_stores_share_one_file() {
+    let dir = TempDir::new("sqlx-turns");
+    let path = dir.join("shared.db");
+    let rt = runtime();
+    // The async store migrates a new file; the sync one opens it as is.
+    let store = rt.block_on(async {
+        let store = SqlxSqliteStore::new(sqlite_pool(&path).await);
+        store.migrate().await.unwrap();
+        store
+    });
+    let sync = Mfa::new(SqliteStore::open(&path).unwrap(), keyring());
+    sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
+}
+
+#[test]
+fn postgres_sync_and_async_stores_share_one_database() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let params = common::fresh_database(&url, "sqlx_turns");
+    // The sync store migrates; the async one finds the schema current.
+    let sync = Mfa::new(PostgresStore::connect(&params).unwrap(), keyring());
+    let rt = runtime();
+    let store = rt.block_on(async {
+        let store = SqlxPgStore::new(pg_pool(&params).await);
+        store.migrate().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 2);
+        store
+    });
+    sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
+}
+
+/// Schema 1 (no `updated_at`), as the first twostep wrote it.
+const SCHEMA_1: &str = "CREATE TABLE twostep_records (kind TEXT NOT NULL, id TEXT NOT NULL,
+     version INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+     CREATE TABLE twostep_schema (version INTEGER NOT NULL);
+     INSERT INTO twostep_schema (version) VALUES (1);
+     INSERT INTO twostep_records VALUES ('user', 'old', 7, x'0102');";
+
+#[test]
+fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
+    let dir = TempDir::new("sqlx-migrate");
+    runtime().block_on(async {
+        let old = SqlxSqliteStore::new(sqlite_pool(&dir.join("old.db")).await);
+        sqlx::raw_sql(SCHEMA_1).execute(old.pool()).await.unwrap();
+        old.migrate().await.unwrap();
+        assert_eq!(old.schema_version().await.unwrap(), 2);
+        let kept = AsyncStore::load(&old, twostep::RecordKey::User("old"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((kept.version.0, kept.bytes), (7, vec![1, 2]));
+
+        let newer = SqlxSqliteStore::new(sqlite_pool(&dir.join("newer.db")).await);
+        newer.migrate().await.unwrap();
+        sqlx::raw_sql("UPDATE twostep_schema SET version = 3")
+            .execute(newer.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            newer.migrate().await,
+            Err(SqlStoreError::SchemaTooNew {
+                found: 3,
+                supported: 2
+            })
+        ));
+
+        // Without WAL, a crash could lose a commit that was answered.
+        let options = SqlxSqliteStore::connect_options(dir.join("delete.db"))
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        assert!(matches!(
+            SqlxSqliteStore::new(pool).migrate().await,
+            Err(SqlStoreError::NoWal(_))
+        ));
+    });
+}
+
+#[test]
+fn sqlx_postgres_migrates_once_when_servers_start_together() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let params = common::fresh_database(&url, "sqlx_migrate");
+    runtime().block_on(async {
+        let mut servers = Vec::new();
+        for _ in 0..6 {
+            let store = SqlxPgStore::new(pg_pool(&params).await);
+            servers.push(tokio::spawn(async move { store.migrate().await }));
+        }
+        for server in servers {
+            server.await.unwrap().unwrap();
+        }
+        let store = SqlxPgStore::new(pg_pool(&params).await);
+        assert_eq!(store.schema_version().await.unwrap(), 2);
+    });
+}
+
+/// Many tasks on one code: one acceptance, the rest replays.
+fn tasks_race_on_one_code<A: AsyncStore>(store: A, rt: &tokio::runtime::Runtime) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mfa = AsyncMfa::new(store, keyring()).with_clock(clock.clone());
+    let phone = enrollment(32);
+    rt.block_on(mfa.bind("racer", &phone, &code_at(&phone, NOW)))
+        .unwrap();
+    for round in 1..=20u64 {
+        let now = NOW + 30 * round;
+        clock.set(now);
+        let code = code_at(&phone, now);
+        let outcomes = rt.block_on(async {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let (mfa, code) = (mfa.clone(), code.clone());
+                    tokio::spawn(async move { mfa.verify("racer", &code).await })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await.unwrap());
+            }
+            outcomes
+        });
+        let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+        let replayed = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(MfaError::Replayed { .. })))
+            .count();
+        assert_eq!((accepted, replayed), (1, 15), "round {round}: {outcomes:?}");
+    }
+}
+
+#[test]
+fn sqlx_sqlite_tasks_accept_a_code_once() {
+    let dir = TempDir::new("sqlx-race");
+    let rt = runtime();
+    let store = rt.block_on(async {
+        let store = SqlxSqliteStore::new(sqlite_pool(&dir.join("race.db")).await);
+        store.migrate().await.unwrap();
+        store
+    });
+    tasks_race_on_one_code(store, &rt);
+}
+
+#[test]
+fn sqlx_postgres_tasks_accept_a_code_once() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let params = common::fresh_database(&url, "sqlx_race");
+    let rt = runtime();
+    let store = rt.block_on(async {
+        let store = SqlxPgStore::new(pg_pool(&params).await);
+        store.migrate().await.unwrap();
+        store
+    });
+    tasks_race_on_one_code(store, &rt);
+}
+
+/// The `postgres` crate panics on a thread that carries a tokio runtime;
+/// the sync store answers a typed error instead, names the async store, and
+/// a store dropped there closes its connections elsewhere.
+#[test]
+fn the_sync_postgres_store_refuses_to_run_inside_a_runtime() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let params = common::fresh_database(&url, "in_runtime");
+    let store = Arc::new(PostgresStore::connect(&params).unwrap());
+    let key = twostep::RecordKey::User("nobody");
+    let rt = runtime();
+    let inside = rt.block_on({
+        let store = store.clone();
+        async move { twostep::Store::load(&*store, key).map(|_| ()) }
+    });
+    assert!(
+        matches!(inside, Err(SqlStoreError::InsideAsyncRuntime)),
+        "{inside:?}"
+    );
+    assert!(inside.unwrap_err().to_string().contains("SqlxPgStore"));
+    let (store_there, params_there) = (store.clone(), params.clone());
+    let blocking = rt.block_on(async move {
+        let (store, params) = (store_there, params_there);
+        tokio::task::spawn_blocking(move || {
+            let connect = PostgresStore::connect(&params).map(|_| ());
+            let load =
+                twostep::Store::load(&*store, twostep::RecordKey::User("nobody")).map(|_| ());
+            (connect, load)
+        })
+        .await
+    });
+    let (connect, load) = blocking.unwrap();
+    assert!(matches!(connect, Err(SqlStoreError::InsideAsyncRuntime)));
+    assert!(matches!(load, Err(SqlStoreError::InsideAsyncRuntime)));
+    // Outside, it works; and the last handle dropped inside a runtime
+    // neither panics nor aborts.
+    assert!(twostep::Store::load(&*store, key).unwrap().is_none());
+    rt.block_on(async move { drop(store) });
+}
