@@ -1,0 +1,232 @@
+//! The sync and the async service cannot drift: both are generated from one
+//! list of operations calling the same code, and here one arbitrary
+//! sequence of operations runs through both, in lockstep, on equal stores,
+//! with equal clocks, keys and randomness: every answer, every event and
+//! every stored byte must be the same.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use rand_chacha::rand_core::SeedableRng;
+use twostep::{
+    AsyncMfa, Clock, CollectingSink, Enrollment, EnrollmentCheck, Keyring, ManualClock,
+    MemoryStore, Mfa, Passed, RecordKey, Store,
+};
+
+const NOW: u64 = 1_700_000_000;
+const USERS: [&str; 2] = ["ann", "bo"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Begin(usize, bool),
+    First(usize, u8),
+    Second(usize, u8),
+    Acknowledge(usize),
+    Verify(usize, u8),
+    Recover(usize, u8),
+    Regenerate(usize, u8),
+    Require(bool, u8),
+    Reset(usize, u8),
+    Screen(usize, bool),
+    Unlock(usize),
+    Advance(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let who = 0..USERS.len();
+    prop_oneof![
+        (who.clone(), any::<bool>()).prop_map(|(u, two)| Op::Begin(u, two)),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::First(u, t)),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Second(u, t)),
+        who.clone().prop_map(Op::Acknowledge),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Verify(u, t)),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Recover(u, t)),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Regenerate(u, t)),
+        (any::<bool>(), any::<u8>()).prop_map(|(on, t)| Op::Require(on, t)),
+        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Reset(u, t)),
+        (who.clone(), any::<bool>()).prop_map(|(u, p)| Op::Screen(u, p)),
+        who.prop_map(Op::Unlock),
+        (0u16..1200).prop_map(Op::Advance),
+    ]
+}
+
+/// One driver's world: its store, clock and events.
+struct Side {
+    store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
+    sink: Arc<CollectingSink>,
+}
+
+impl Side {
+    fn new() -> Side {
+        Side {
+            store: Arc::new(MemoryStore::new()),
+            clock: Arc::new(ManualClock::new(NOW)),
+            sink: Arc::new(CollectingSink::new()),
+        }
+    }
+
+    fn bytes(&self) -> Vec<Option<Vec<u8>>> {
+        let users = USERS.iter().map(|u| RecordKey::User(u));
+        users
+            .chain([RecordKey::Company("co")])
+            .map(|key| Store::load(&*self.store, key).unwrap().map(|v| v.bytes))
+            .collect()
+    }
+}
+
+macro_rules! service {
+    ($driver:ident, $side:expr) => {
+        $driver::new($side.store.clone(), Keyring::new(1, &[6; 32]))
+            .with_clock($side.clock.clone())
+            .with_events($side.sink.clone())
+            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(21))
+    };
+}
+
+/// What a person types: the app's current or previous code, or anything.
+fn typed(apps: &[Option<Enrollment>], user: usize, pick: u8, now: u64) -> String {
+    match (&apps[user], pick % 4) {
+        (Some(app), 0) => common::code_at(app, now),
+        (Some(app), 1) => common::code_at(app, now.saturating_sub(30)),
+        (_, 2) => "12 34".into(),
+        _ => format!("{:06}", u32::from(pick) * 3_907 % 1_000_000),
+    }
+}
+
+/// Runs `op` through a driver; the answer as text. `$call` is `call!` with
+/// `.await` or without.
+macro_rules! apply {
+    ($mfa:expr, $op:expr, $apps:expr, $now:expr, |$f:ident| $wrap:expr) => {{
+        let mfa = &$mfa;
+        match $op.clone() {
+            Op::Begin(u, two) => {
+                let check = if two {
+                    EnrollmentCheck::TwoCodes
+                } else {
+                    EnrollmentCheck::OneCode
+                };
+                let $f =
+                    mfa.begin_enrollment(USERS[u], Enrollment::builder("Acme", USERS[u]), check);
+                let result = $wrap;
+                if let Ok(app) = &result {
+                    $apps[u] = Some(app.clone());
+                }
+                format!("{:?}", result.map(|e| e.uri().expose_uri().to_string()))
+            }
+            Op::First(u, t) => {
+                let input = typed(&$apps, u, t, $now);
+                let $f = mfa.confirm_enrollment(USERS[u], &input);
+                format!("{:?}", $wrap)
+            }
+            Op::Second(u, t) => {
+                let input = typed(&$apps, u, t, $now);
+                let $f = mfa.confirm_second_code(USERS[u], &input);
+                format!("{:?}", $wrap)
+            }
+            Op::Acknowledge(u) => {
+                let $f = mfa.acknowledge_recovery(USERS[u]);
+                format!("{:?}", $wrap)
+            }
+            Op::Verify(u, t) => {
+                let input = typed(&$apps, u, t, $now);
+                let $f = mfa.verify(USERS[u], &input);
+                format!("{:?}", $wrap)
+            }
+            Op::Recover(u, t) => {
+                let input = format!("{t:025}");
+                let $f = mfa.use_recovery_code(USERS[u], &input);
+                format!("{:?}", $wrap)
+            }
+            Op::Regenerate(u, t) => {
+                let input = typed(&$apps, u, t, $now);
+                let $f = mfa.regenerate_recovery_codes(USERS[u], &input);
+                format!(
+                    "{:?}",
+                    $wrap.map(|c| c
+                        .iter()
+                        .map(|c| c.expose_str().to_owned())
+                        .collect::<Vec<_>>())
+                )
+            }
+            Op::Require(on, t) => {
+                let input = typed(&$apps, 0, t, $now);
+                let $f = mfa.set_mfa_requirement("co", "ann", &input, on, 60);
+                format!("{:?}", $wrap)
+            }
+            Op::Reset(u, t) => {
+                let input = typed(&$apps, 0, t, $now);
+                let $f = mfa.reset_user_mfa("co", "ann", &input, USERS[u]);
+                format!("{:?}", $wrap)
+            }
+            Op::Screen(u, passed) => {
+                let passed = if passed {
+                    Passed::SecondFactor
+                } else {
+                    Passed::Password
+                };
+                let $f = mfa.current_screen(USERS[u], Some("co"), passed);
+                let result = $wrap;
+                format!(
+                    "{}",
+                    match result {
+                        Ok(twostep::Screen::ScanQr { enrollment }) =>
+                            enrollment.uri().expose_uri().to_string(),
+                        Ok(twostep::Screen::RecordRecoveryCode { codes }) => format!(
+                            "{:?}",
+                            codes
+                                .iter()
+                                .map(|c| c.expose_str().to_owned())
+                                .collect::<Vec<_>>()
+                        ),
+                        other => format!("{other:?}"),
+                    }
+                )
+            }
+            Op::Unlock(u) => {
+                let $f = mfa.unlock(USERS[u]);
+                format!("{:?}", $wrap)
+            }
+            Op::Advance(_) => String::new(),
+        }
+    }};
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn one_sequence_through_both_drivers_gives_one_story(ops in proptest::collection::vec(op(), 1..60)) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (a, b) = (Side::new(), Side::new());
+        let sync = service!(Mfa, a);
+        let asynchronous = service!(AsyncMfa, b);
+        sync.create_company("co", &["ann"]).unwrap();
+        rt.block_on(asynchronous.create_company("co", &["ann"])).unwrap();
+        sync.add_member("co", "bo").unwrap();
+        rt.block_on(asynchronous.add_member("co", "bo")).unwrap();
+        let mut apps_a: Vec<Option<Enrollment>> = vec![None, None];
+        let mut apps_b: Vec<Option<Enrollment>> = vec![None, None];
+        for op in &ops {
+            if let Op::Advance(secs) = op {
+                a.clock.advance(u64::from(*secs));
+                b.clock.advance(u64::from(*secs));
+                continue;
+            }
+            let now = a.clock.now();
+            let answer_a = apply!(sync, op, apps_a, now, |f| f);
+            let answer_b = apply!(asynchronous, op, apps_b, now, |f| rt.block_on(f));
+            prop_assert_eq!(&answer_a, &answer_b, "{:?}", op);
+            prop_assert_eq!(a.bytes(), b.bytes(), "after {:?}", op);
+            prop_assert_eq!(a.sink.take(), b.sink.take(), "after {:?}", op);
+        }
+    }
+}
