@@ -36,7 +36,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
 pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, ResealReport};
+pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Save};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::PostgresStore;

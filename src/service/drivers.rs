@@ -5,6 +5,7 @@
 //! store behind an adapter, so the two cannot drift: same names, same
 //! arguments, same answers, same rules.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -23,7 +24,7 @@ use crate::throttle::ThrottlePolicy;
 use crate::{Bound, RecoveryUsed};
 
 use super::core::{Access, Core, MfaStatus, ResealReport};
-use super::MfaError;
+use super::{MfaError, Prepared};
 
 /// The MFA service over a [`Store`]: what a host calls with a user id and
 /// what the person typed.
@@ -184,6 +185,40 @@ macro_rules! settings {
             /// The store.
             pub fn store(&self) -> &S {
                 &self.store
+            }
+
+            /// Decides a sign-in code on the record the host loaded itself
+            /// (its `kind = "user"` row, or `None`), in its own transaction:
+            /// the write to make comes from [`Prepared::save`], the answer
+            /// only from [`Prepared::finish`] with what the write did. The
+            /// same rules as `verify`; for a host that keeps its sessions in
+            /// the same database and saves both in one transaction.
+            ///
+            /// # Errors
+            /// [`MfaError::CorruptRecord`] or [`MfaError::Seal`] for a record
+            /// that does not open; the decision's own answer comes from
+            /// `finish`.
+            pub fn prepare_verify(
+                &self,
+                user: &str,
+                stored: Option<&Versioned>,
+                input: &str,
+            ) -> Result<Prepared<Verified>, MfaError<Infallible>> {
+                self.core.prepare_verify(user, stored, input)
+            }
+
+            /// [`prepare_verify`](Self::prepare_verify) for a recovery code:
+            /// the same rules as `use_recovery_code`.
+            ///
+            /// # Errors
+            /// As `prepare_verify`.
+            pub fn prepare_recovery_code(
+                &self,
+                user: &str,
+                stored: Option<&Versioned>,
+                input: &str,
+            ) -> Result<Prepared<RecoveryUsed>, MfaError<Infallible>> {
+                self.core.prepare_recovery_code(user, stored, input)
             }
 
             /// Lets a pending enrollment wait `seconds` for its first code
@@ -399,7 +434,7 @@ operations! {
     fn status(user: &str) -> MfaStatus;
 
     /// The host removes the user's factor in its own name (an
-    /// administrator's decision; audited with [`Actor::Host`]). It does not
+    /// administrator's decision; audited with [`Actor::Host`](crate::Actor::Host)). It does not
     /// ask the user's companies: people use
     /// [`remove_own_factor`](Mfa::remove_own_factor), owners
     /// [`reset_user_mfa`](Mfa::reset_user_mfa).
@@ -409,7 +444,7 @@ operations! {
     fn remove_factor(user: &str) -> ();
 
     /// Clears the user's failure count, ending a lockout (audited with
-    /// [`Actor::Host`]).
+    /// [`Actor::Host`](crate::Actor::Host)).
     ///
     /// # Errors
     /// Only infrastructure errors.
@@ -618,7 +653,7 @@ operations! {
     /// An owner of `company` resets the MFA of one of its members, after
     /// passing their own check in the same call: the member's factor and
     /// recovery codes are removed and they enroll again at the next sign-in
-    /// ([`Event::FactorReset`], the owner as actor).
+    /// ([`Event::FactorReset`](crate::Event::FactorReset), the owner as actor).
     ///
     /// Refused for a user who is not a member of `company`, for any owner
     /// of it (a co-owner, or the owner themselves: use

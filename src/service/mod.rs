@@ -5,11 +5,14 @@
 //! - `drivers.rs`: [`Mfa`] (sync, over a [`Store`](crate::Store)) and
 //!   [`AsyncMfa`] (over an [`AsyncStore`](crate::AsyncStore)), both generated
 //!   from one list of operations, and their shared configuration;
+//! - `own_transaction.rs`: the sans-IO path, for a host that saves in its
+//!   own transaction ([`Prepared`]);
 //! - `error.rs`: [`MfaError`] and its sentences for people.
 
 mod core;
 mod drivers;
 mod error;
+mod own_transaction;
 #[cfg(test)]
 mod tests;
 
@@ -18,3 +21,4 @@ pub use self::core::{MfaStatus, ResealReport};
 pub(crate) use drivers::block_on;
 pub use drivers::{AsyncMfa, Mfa};
 pub use error::MfaError;
+pub use own_transaction::{Prepared, Save};

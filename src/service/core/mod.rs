@@ -126,7 +126,7 @@ impl Core {
     }
 
     /// What a transition may use for `user` at `now`.
-    fn context<'a>(&'a self, user: &'a str, now: u64) -> Context<'a> {
+    pub(super) fn context<'a>(&'a self, user: &'a str, now: u64) -> Context<'a> {
         Context {
             user,
             now,

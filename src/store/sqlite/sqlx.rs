@@ -110,16 +110,21 @@ impl SqlxSqliteStore {
             .await?
             .try_get(0)?)
     }
-}
 
-impl AsyncStore for SqlxSqliteStore {
-    type Error = SqlStoreError;
-
-    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+    /// Loads `key`'s record with `executor`: the pool, a connection, or the
+    /// host's own transaction (the sans-IO path,
+    /// [`Mfa::prepare_verify`](crate::Mfa::prepare_verify)).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Sqlx`] if the query fails.
+    pub async fn load_in<'e>(
+        executor: impl sqlx::SqliteExecutor<'e>,
+        key: RecordKey<'_>,
+    ) -> Result<Option<Versioned>, SqlStoreError> {
         let row = sqlx::query(LOAD)
             .bind(key.kind())
             .bind(key.id())
-            .fetch_optional(&self.pool)
+            .fetch_optional(executor)
             .await?;
         let row = match row {
             Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
@@ -128,8 +133,14 @@ impl AsyncStore for SqlxSqliteStore {
         versioned(row)
     }
 
-    async fn save(
-        &self,
+    /// Saves `bytes` under `key` if the stored version is still `expected`,
+    /// with `executor` (one conditional statement), as
+    /// [`load_in`](Self::load_in).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Sqlx`] if the statement fails.
+    pub async fn save_in<'e>(
+        executor: impl sqlx::SqliteExecutor<'e>,
         key: RecordKey<'_>,
         expected: Option<Version>,
         bytes: &[u8],
@@ -141,7 +152,7 @@ impl AsyncStore for SqlxSqliteStore {
                     .bind(key.kind())
                     .bind(key.id())
                     .bind(bytes)
-                    .execute(&self.pool)
+                    .execute(executor)
                     .await?
             }
             Write::Update(column) => {
@@ -150,11 +161,28 @@ impl AsyncStore for SqlxSqliteStore {
                     .bind(key.kind())
                     .bind(key.id())
                     .bind(column)
-                    .execute(&self.pool)
+                    .execute(executor)
                     .await?
             }
             Write::Conflict => return Ok(SaveOutcome::Conflict),
         };
         Ok(write.outcome(done.rows_affected()))
+    }
+}
+
+impl AsyncStore for SqlxSqliteStore {
+    type Error = SqlStoreError;
+
+    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+        Self::load_in(&self.pool, key).await
+    }
+
+    async fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlStoreError> {
+        Self::save_in(&self.pool, key, expected, bytes).await
     }
 }
