@@ -6,13 +6,23 @@
 //! and recovery codes are stored only as keyed hashes under a pepper derived
 //! from the same key.
 
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+use chacha20poly1305::KeyInit;
 use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::Secret;
+
+mod entropy;
+mod sealed;
+
+#[cfg(not(feature = "getrandom"))]
+pub(crate) use entropy::NoEntropy;
+#[cfg(feature = "getrandom")]
+pub(crate) use entropy::OsEntropy;
+pub(crate) use entropy::{Entropy, RngEntropy};
+use sealed::{decrypt, encrypt};
+pub(crate) use sealed::{SealedCodes, SealedSecret, NONCE_LEN, TAG_LEN};
 
 /// Why a sealed secret could not be opened, or a keyring made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -267,35 +277,6 @@ impl Keyring {
     }
 }
 
-/// XChaCha20-Poly1305 in place with the user id as associated data, so
-/// that sealed bytes copied into another user's record do not open. `None`
-/// only for messages longer than 2^38 bytes.
-fn encrypt(
-    key: &[u8; 32],
-    nonce: &[u8; NONCE_LEN],
-    user: &str,
-    buffer: &mut [u8],
-) -> Option<[u8; TAG_LEN]> {
-    let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .encrypt_inout_detached(nonce.into(), user.as_bytes(), buffer.into())
-        .ok()
-        .map(Into::into)
-}
-
-fn decrypt(
-    key: &[u8; 32],
-    nonce: &[u8; NONCE_LEN],
-    user: &str,
-    buffer: &mut [u8],
-    tag: &[u8; TAG_LEN],
-) -> Result<(), SealError> {
-    let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .decrypt_inout_detached(nonce.into(), user.as_bytes(), buffer.into(), tag.into())
-        .map_err(|_| SealError::Unauthentic)
-}
-
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let previous: Vec<u32> = self.previous.iter().map(|key| key.id).collect();
@@ -303,114 +284,6 @@ impl std::fmt::Debug for Keyring {
             .field("current_id", &self.current.id)
             .field("previous_ids", &previous)
             .finish_non_exhaustive()
-    }
-}
-
-/// Where fresh randomness comes from when a transition needs it (a nonce to
-/// seal, recovery codes to draw). Drawn only when needed: a check that seals
-/// nothing draws nothing.
-pub(crate) trait Entropy: Send + Sync {
-    /// Fills `buf` with random bytes from a CSPRNG.
-    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError>;
-}
-
-/// The operating system's generator.
-#[cfg(feature = "getrandom")]
-pub(crate) struct OsEntropy;
-
-#[cfg(feature = "getrandom")]
-impl Entropy for OsEntropy {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError> {
-        getrandom::fill(buf).map_err(|_| SealError::Entropy)
-    }
-}
-
-/// No generator: every draw fails (the default without `getrandom` until
-/// the host gives one).
-#[cfg(not(feature = "getrandom"))]
-pub(crate) struct NoEntropy;
-
-#[cfg(not(feature = "getrandom"))]
-impl Entropy for NoEntropy {
-    fn fill(&self, _: &mut [u8]) -> Result<(), SealError> {
-        Err(SealError::Entropy)
-    }
-}
-
-/// A host's generator, shared behind a lock.
-pub(crate) struct RngEntropy<R>(pub(crate) std::sync::Mutex<R>);
-
-impl<R: rand_core::CryptoRng + Send> Entropy for RngEntropy<R> {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), SealError> {
-        let mut rng = self.0.lock().map_err(|_| SealError::Entropy)?;
-        rng.fill_bytes(buf);
-        Ok(())
-    }
-}
-
-/// The nonce length of XChaCha20-Poly1305: 192 bits, safe to draw at random.
-pub(crate) const NONCE_LEN: usize = 24;
-pub(crate) const TAG_LEN: usize = 16;
-
-/// A TOTP secret sealed under one key of the keyring, for one user.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct SealedSecret {
-    pub(crate) key_id: u32,
-    pub(crate) nonce: [u8; NONCE_LEN],
-    pub(crate) ciphertext: [u8; Secret::MAX_LEN],
-    pub(crate) len: u8,
-    pub(crate) tag: [u8; TAG_LEN],
-}
-
-impl SealedSecret {
-    /// The ciphertext without its unused tail.
-    pub(crate) fn ciphertext(&self) -> &[u8] {
-        self.ciphertext
-            .get(..usize::from(self.len))
-            .unwrap_or_default()
-    }
-
-    /// Rebuilds a sealed secret read from a record.
-    pub(crate) fn from_parts(
-        key_id: u32,
-        nonce: [u8; NONCE_LEN],
-        ciphertext: &[u8],
-        tag: [u8; TAG_LEN],
-    ) -> Option<SealedSecret> {
-        let len = u8::try_from(ciphertext.len()).ok()?;
-        let mut buffer = [0u8; Secret::MAX_LEN];
-        buffer
-            .get_mut(..ciphertext.len())?
-            .copy_from_slice(ciphertext);
-        Some(SealedSecret {
-            key_id,
-            nonce,
-            ciphertext: buffer,
-            len,
-            tag,
-        })
-    }
-}
-
-/// Recovery codes sealed for one user until "I have safely recorded this
-/// number" (each code's 16 characters, in order).
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct SealedCodes {
-    pub(crate) key_id: u32,
-    pub(crate) nonce: [u8; NONCE_LEN],
-    pub(crate) ciphertext: Vec<u8>,
-    pub(crate) tag: [u8; TAG_LEN],
-}
-
-impl std::fmt::Debug for SealedCodes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedCodes(key {})", self.key_id)
-    }
-}
-
-impl std::fmt::Debug for SealedSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedSecret(key {})", self.key_id)
     }
 }
 
