@@ -1,4 +1,63 @@
-#![doc = include_str!("../README.md")]
+//! Authenticator-app multi-factor authentication for multi-user products:
+//! TOTP and HOTP to the letter of RFC 6238 and RFC 4226, secrets sealed at
+//! rest, records authenticated, QR codes rendered locally, and the screens
+//! of a company account's MFA (activation, "Company Account Verification",
+//! recovery codes, the requirement an owner switches on) stored step by step.
+//!
+//! # Where to start
+//!
+//! | the job | the type |
+//! |---|---|
+//! | a product with accounts, sync code | [`Mfa`] over a [`Store`] |
+//! | a product with accounts, async code (axum, actix, tokio) | [`AsyncMfa`] over an [`AsyncStore`] |
+//! | which screen a person is on, after a reload or tomorrow | [`Mfa::current_screen`] → [`Screen`] |
+//! | enrolling, in the help page's order | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`] |
+//! | signing in | [`Mfa::verify`], [`Mfa::use_recovery_code`] |
+//! | company accounts | [`Mfa::create_company`], [`Mfa::add_member`], [`Mfa::set_mfa_requirement`], [`Mfa::enforcement_preview`], [`Mfa::reset_user_mfa`] |
+//! | where records live | [`MemoryStore`]; `SqliteStore`, `PostgresStore` (sync); `SqlxSqliteStore`, `SqlxPgStore` (async, over your sqlx pool); your own [`Store`] or [`AsyncStore`], checked with `testkit` |
+//! | saving in your own transaction | [`Mfa::prepare_verify`] → [`Prepared`] |
+//! | the keys that seal secrets and tag records | [`Keyring`] (kept outside the database) |
+//! | an audit trail | [`EventSink`], [`Event`], [`Actor`] |
+//! | words for the person at the screen | [`MfaError::for_person`], [`Screen::for_person`] |
+//! | just the algorithm, no accounts | [`Totp`], [`Hotp`], [`Code`], [`Secret`], [`Enrollment`], [`KeyUri`], `Qr` |
+//!
+//! # A sign-in, in full
+//!
+//! ```
+//! # #[cfg(feature = "getrandom")] {
+//! use twostep::{Enrollment, EnrollmentCheck, Mfa, MfaError, Passed, Screen};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mfa = Mfa::in_memory()?; // a real product: Mfa::new(its store, its keyring)
+//!
+//! // "Multi-Factor Authentication → Activate": the QR code, then the code it shows.
+//! let phone = mfa.begin_enrollment("ada", Enrollment::builder("Acme", "ada@example.com"), EnrollmentCheck::OneCode)?;
+//! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! # let code = phone.totp().generate(now)?.expose().to_string();
+//! let Screen::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &code)? else { unreachable!() };
+//! // … show `codes`, the "I have safely recorded this number" tick, Continue:
+//! mfa.acknowledge_recovery("ada")?;
+//!
+//! // Every later sign-in, after the password:
+//! if let Screen::EnterCode { .. } = mfa.current_screen("ada", None, Passed::Password)? {
+//!     match mfa.verify("ada", &code) {
+//!         Ok(_) => { /* in */ }
+//!         Err(refused) => println!("{}", refused.for_person()), // "That code was just used. …"
+//!     }
+//! }
+//! # Ok(()) }
+//! # main().unwrap();
+//! # }
+//! ```
+//!
+//! The README has the guides: the help page's screens call by call, storage,
+//! async hosts, the security model, compatibility with authenticator apps.
+//!
+//! # Features
+//!
+//! `getrandom` and `qr` by default; `qr-png`; `sqlite`, `postgres`,
+//! `postgres-tls` (sync stores); `sqlx-sqlite`, `sqlx-postgres` (async
+//! stores over the host's sqlx pool); `testkit` (the store contract as
+//! checks).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -87,3 +146,8 @@ pub use warning::Warning;
 
 /// The `rand_core` version this crate's generic RNG parameters use.
 pub use rand_core;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
