@@ -48,14 +48,16 @@ impl ManualClock {
 
     /// Sets the time.
     pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst);
+        // One value: release/acquire is all a reader needs (a sequentially
+        // consistent store is a locked instruction on every set).
+        self.0.store(now, Ordering::Release);
     }
 
     /// Moves the time forward by `seconds`, saturating.
     pub fn advance(&self, seconds: u64) {
         let _ = self
             .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
                 Some(t.saturating_add(seconds))
             });
     }
@@ -63,6 +65,6 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.load(Ordering::Acquire)
     }
 }

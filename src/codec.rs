@@ -44,10 +44,17 @@ pub(crate) struct Writer(Vec<u8>);
 
 impl Writer {
     pub(crate) fn new(format: u8) -> Self {
-        let mut bytes = Vec::with_capacity(256);
-        bytes.extend_from_slice(&MAGIC);
-        bytes.push(format);
-        Writer(bytes)
+        Self::reusing(Vec::with_capacity(256), 0, format)
+    }
+
+    /// A writer into `buffer`'s allocation, whose bytes start after `room`
+    /// zeros (an envelope's header, filled in place later).
+    pub(crate) fn reusing(mut buffer: Vec<u8>, room: usize, format: u8) -> Self {
+        buffer.clear();
+        buffer.resize(room, 0);
+        buffer.extend_from_slice(&MAGIC);
+        buffer.push(format);
+        Writer(buffer)
     }
 
     pub(crate) fn u8(&mut self, v: u8) {
@@ -92,13 +99,15 @@ impl Writer {
     pub(crate) fn long_bytes(&mut self, v: &[u8]) {
         self.0
             .extend_from_slice(&u16::try_from(v.len()).unwrap_or(u16::MAX).to_be_bytes());
-        self.0.extend(v.iter().take(usize::from(u16::MAX)));
+        self.0
+            .extend_from_slice(v.get(..usize::from(u16::MAX)).unwrap_or(v));
     }
 
     /// A length (one byte) and the bytes; callers keep them under 256.
     pub(crate) fn short_bytes(&mut self, v: &[u8]) {
         self.u8(u8::try_from(v.len()).unwrap_or(u8::MAX));
-        self.0.extend(v.iter().take(usize::from(u8::MAX)));
+        self.0
+            .extend_from_slice(v.get(..usize::from(u8::MAX)).unwrap_or(v));
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {

@@ -69,7 +69,6 @@ mod drift;
 mod enrollment;
 mod envelope;
 mod event;
-mod key_cache;
 mod otp;
 mod policy;
 #[cfg(feature = "qr")]
@@ -85,6 +84,7 @@ mod store;
 pub mod testkit;
 mod throttle;
 mod uri;
+mod user_cache;
 mod warning;
 mod words;
 

@@ -2,7 +2,10 @@
 //! list of operations calling the same code, and here one arbitrary
 //! sequence of operations runs through both, in lockstep, on equal stores,
 //! with equal clocks, keys and randomness: every answer, every event and
-//! every stored byte must be the same.
+//! every stored byte must be the same. The same holds for what a service
+//! remembers between calls (keys, records, tag midstates): two servers
+//! taking turns on one store tell the story of one server remembering
+//! nothing.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -224,6 +227,37 @@ proptest! {
             let now = a.clock.now();
             let answer_a = apply!(sync, op, apps_a, now, |f| f);
             let answer_b = apply!(asynchronous, op, apps_b, now, |f| rt.block_on(f));
+            prop_assert_eq!(&answer_a, &answer_b, "{:?}", op);
+            prop_assert_eq!(a.bytes(), b.bytes(), "after {:?}", op);
+            prop_assert_eq!(a.sink.take(), b.sink.take(), "after {:?}", op);
+        }
+    }
+
+    #[test]
+    fn two_servers_remembering_tell_the_story_of_one_remembering_nothing(
+        ops in proptest::collection::vec((op(), any::<bool>()), 1..60),
+    ) {
+        let (a, b) = (Side::new(), Side::new());
+        // Two servers on one store, sharing the clock and randomness but each
+        // with its own memory; against one server with none.
+        let first = service!(Mfa, a);
+        let servers = [first.clone(), first.with_key_cache(100)];
+        let forgetful = service!(Mfa, b).with_key_cache(0);
+        servers[0].create_company("co", &["ann"]).unwrap();
+        forgetful.create_company("co", &["ann"]).unwrap();
+        servers[1].add_member("co", "bo").unwrap();
+        forgetful.add_member("co", "bo").unwrap();
+        let mut apps_a: Vec<Option<Enrollment>> = vec![None, None];
+        let mut apps_b: Vec<Option<Enrollment>> = vec![None, None];
+        for (op, second) in &ops {
+            if let Op::Advance(secs) = op {
+                a.clock.advance(u64::from(*secs));
+                b.clock.advance(u64::from(*secs));
+                continue;
+            }
+            let now = a.clock.now();
+            let answer_a = apply!(servers[usize::from(*second)], op, apps_a, now, |f| f);
+            let answer_b = apply!(forgetful, op, apps_b, now, |f| f);
             prop_assert_eq!(&answer_a, &answer_b, "{:?}", op);
             prop_assert_eq!(a.bytes(), b.bytes(), "after {:?}", op);
             prop_assert_eq!(a.sink.take(), b.sink.take(), "after {:?}", op);

@@ -154,6 +154,32 @@ fn recovery_codes_copied_to_another_user_do_not_work() {
     ));
 }
 
+/// A service keeps the prepared key of the factor it last checked; a lost
+/// phone replaced must not leave the old phone's key in use.
+#[test]
+fn a_new_phone_is_never_checked_with_the_key_kept_for_the_old_one() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
+    let old_phone = enrollment(4);
+    mfa.bind("dan", &old_phone, &code(&old_phone, clock.now()))
+        .unwrap();
+    clock.advance(30);
+    mfa.verify("dan", &code(&old_phone, clock.now())).unwrap();
+
+    mfa.remove_factor("dan").unwrap();
+    let new_phone = enrollment(5);
+    clock.advance(30);
+    mfa.bind("dan", &new_phone, &code(&new_phone, clock.now()))
+        .unwrap();
+    clock.advance(30);
+    assert!(matches!(
+        mfa.verify("dan", &code(&old_phone, clock.now())),
+        Err(MfaError::Mismatch)
+    ));
+    mfa.verify("dan", &code(&new_phone, clock.now())).unwrap();
+}
+
 #[test]
 fn rotation_reseals_on_the_next_check() {
     let store = Arc::new(MemoryStore::new());

@@ -337,12 +337,12 @@ impl MfaRecord {
                 })
             }
         };
-        self.factor = Some(Factor {
+        self.factor = Some(Box::new(Factor {
             sealed: enrollment.sealed.clone(),
             params: enrollment.params,
             last_accepted: Some(last_accepted),
             bound_at: cx.now,
-        });
+        }));
         self.enrollment = None;
         self.shown = None;
         // Failures of checks made before this factor existed do not count

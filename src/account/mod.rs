@@ -17,21 +17,40 @@ mod format;
 mod screen;
 mod sign_in;
 
+use std::cell::Cell;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::drift::ClockEstimate;
 use crate::event::{Event, RejectReason};
-use crate::key_cache::KeyCache;
 use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
 use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
 use crate::secret::Secret;
 use crate::throttle::{Gate, ThrottlePolicy};
+use crate::user_cache::KnownKey;
 
 pub(crate) use enrollment::Label;
 pub use enrollment::{Acknowledged, EnrollmentCheck, EnrollmentStage};
 pub use screen::{Passed, Screen};
 pub use sign_in::{Bound, RecoveryUsed};
+
+/// A factor's prepared key: remembered by this process, or made now.
+enum FactorKey<'a> {
+    Known(&'a Totp),
+    Made(Arc<Totp>),
+}
+
+impl Deref for FactorKey<'_> {
+    type Target = Totp;
+
+    fn deref(&self) -> &Totp {
+        match self {
+            FactorKey::Known(totp) => totp,
+            FactorKey::Made(totp) => totp,
+        }
+    }
+}
 
 /// What a transition may use besides the record: who, when, under which
 /// rules, with which keys, and fresh randomness drawn by the caller. No IO.
@@ -45,8 +64,10 @@ pub(crate) struct Context<'a> {
     pub(crate) entropy: &'a dyn Entropy,
     /// How new recovery codes are issued.
     pub(crate) recovery_mode: RecoveryMode,
-    /// Prepared keys of recently checked users.
-    pub(crate) key_cache: &'a KeyCache,
+    /// The prepared key this process remembers for the user, if any.
+    pub(crate) known_key: Option<&'a KnownKey>,
+    /// A key prepared by the transition, for the caller to remember.
+    pub(crate) learned_key: Cell<Option<KnownKey>>,
     /// How long a pending enrollment may wait for its first code.
     pub(crate) enrollment_ttl: u64,
     /// How long a single recovery code, once used, shows its replacement
@@ -56,25 +77,25 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// The factor's prepared key, and the opened secret when it had to be
-    /// opened under an older key (so that it can be resealed). A cached key
-    /// is used only for the current key's sealing of this very record.
-    fn prepare(&self, factor: &Factor) -> Result<(Arc<Totp>, Option<Secret>), SealError> {
+    /// opened under an older key (so that it can be resealed). A remembered
+    /// key is used only for the current key's sealing of this very record;
+    /// one made for it is left in `learned_key`.
+    fn prepare(&self, factor: &Factor) -> Result<(FactorKey<'_>, Option<Secret>), SealError> {
         let current = factor.sealed.key_id == self.keyring.current_id();
-        if current {
-            if let Some(totp) = self
-                .key_cache
-                .get(self.user, &factor.sealed, &factor.params)
-            {
-                return Ok((totp, None));
-            }
+        let known = self
+            .known_key
+            .filter(|known| current && known.fits(&factor.sealed, &factor.params));
+        if let Some(known) = known {
+            return Ok((FactorKey::Known(&known.totp), None));
         }
         let secret = self.keyring.open(self.user, &factor.sealed)?;
         let totp = Arc::new(Totp::new(&secret, factor.params));
         if current {
-            self.key_cache.put(self.user, &factor.sealed, &totp);
-            return Ok((totp, None));
+            self.learned_key
+                .set(Some(KnownKey::new(&factor.sealed, Arc::clone(&totp))));
+            return Ok((FactorKey::Made(totp), None));
         }
-        Ok((totp, Some(secret)))
+        Ok((FactorKey::Made(totp), Some(secret)))
     }
 
     /// A fresh set of recovery codes under the current key's pepper, and the
@@ -140,7 +161,7 @@ impl Factor {
 /// A user's MFA record: the factor and the failure count of the throttle.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MfaRecord {
-    pub(crate) factor: Option<Factor>,
+    pub(crate) factor: Option<Box<Factor>>,
     /// Consecutive failed checks of the factor.
     pub(crate) failures: u32,
     /// When the last failure happened (Unix seconds; 0 if none).
@@ -367,7 +388,7 @@ impl MfaRecord {
     fn clear(&mut self) {
         let used_until = self
             .used_until
-            .max(self.factor.as_ref().map_or(0, Factor::used_until));
+            .max(self.factor.as_deref().map_or(0, Factor::used_until));
         *self = MfaRecord {
             companies: std::mem::take(&mut self.companies),
             used_until,

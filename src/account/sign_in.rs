@@ -122,12 +122,12 @@ impl MfaRecord {
         };
         let count = recovery_codes.len() as u32;
         *self = MfaRecord {
-            factor: Some(Factor {
+            factor: Some(Box::new(Factor {
                 sealed,
                 params,
                 last_accepted: Some(verified.step),
                 bound_at: cx.now,
-            }),
+            })),
             recovery: Some(recovery),
             companies: std::mem::take(&mut self.companies),
             used_until: self.used_until,

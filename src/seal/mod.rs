@@ -11,6 +11,7 @@ use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::otp::HmacSha256;
 use crate::secret::Secret;
 
 mod entropy;
@@ -49,9 +50,9 @@ struct Key {
     #[zeroize(skip)]
     id: u32,
     /// HMAC-SHA-256 keyed for record tags, prepared once (its ipad/opad
-    /// states); it wipes itself on drop.
+    /// midstates); it wipes itself on drop.
     #[zeroize(skip)]
-    record_mac: Hmac<sha2::Sha256>,
+    record_mac: HmacSha256,
     /// XChaCha20-Poly1305 key for sealing secrets.
     seal: [u8; 32],
     /// XChaCha20-Poly1305 key for recovery codes kept until acknowledged.
@@ -75,7 +76,7 @@ impl Key {
             key
         };
         let mut record_key = derive(b"twostep/v1/record-tag\x01");
-        let record_mac = hmac_sha256(&record_key);
+        let record_mac = HmacSha256::new(&record_key);
         record_key.zeroize();
         Key {
             id,
@@ -191,12 +192,12 @@ impl Keyring {
     }
 
     /// The prepared record-tag HMAC of key `id`.
-    pub(crate) fn record_mac(&self, id: u32) -> Result<&Hmac<sha2::Sha256>, SealError> {
+    pub(crate) fn record_mac(&self, id: u32) -> Result<&HmacSha256, SealError> {
         self.get(id).map(|key| &key.record_mac)
     }
 
     /// The current key's id and prepared record-tag HMAC.
-    pub(crate) fn current_record_mac(&self) -> (u32, &Hmac<sha2::Sha256>) {
+    pub(crate) fn current_record_mac(&self) -> (u32, &HmacSha256) {
         (self.current.id, &self.current.record_mac)
     }
 

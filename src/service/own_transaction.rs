@@ -6,7 +6,6 @@
 use std::convert::Infallible;
 
 use crate::account::{Context, MfaRecord, Transition};
-use crate::envelope;
 use crate::event::{Actor, Event};
 use crate::otp::Verified;
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -142,20 +141,12 @@ impl Core {
         stored: Option<&Versioned>,
         transition: impl FnOnce(&mut MfaRecord, &Context<'_>) -> Transition<T>,
     ) -> Result<Prepared<T>, MfaError<Infallible>> {
-        let (mut record, expected) = match stored {
-            Some(stored) => {
-                let loaded = self.open_user(user, stored)?;
-                (loaded.record, loaded.version)
-            }
-            None => (MfaRecord::default(), None),
-        };
         let now = self.clock.now();
-        let result = transition(&mut record, &self.context(user, now));
-        let key = RecordKey::User(user);
-        let save = result.changed.then(|| {
-            let bytes = envelope::seal(&self.keyring, key.kind(), key.id(), &record.encode());
-            (expected, bytes)
-        });
+        let applied = self.apply(user, stored.cloned(), now, |loaded, cx| {
+            transition(&mut loaded.record, cx)
+        })?;
+        let result = applied.result;
+        let save = applied.sealed.map(|sealed| (applied.version, sealed));
         Ok(Prepared {
             core: self.clone(),
             user: user.to_owned(),

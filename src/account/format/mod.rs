@@ -1,9 +1,12 @@
-//! The user record's bytes. Format 4 (this version) keeps the user's
-//! company memberships and the time up to which removed factors used codes;
-//! format 3 added the enrollment's stage, names and own failures, the shown
-//! recovery codes sealed, and the clock estimate. Formats 2 and 3 still load
-//! (they come without an envelope tag: only when the host allows legacy
-//! records).
+//! The user record's bytes. Format 5 (this version) puts what a sign-in
+//! changes (the failure count, the last accepted step, the clock estimate)
+//! last, so that a record saved after a sign-in shares all its leading
+//! blocks with the one before and its tag resumes from them; format 4 added
+//! the user's company memberships and the time up to which removed factors
+//! used codes; format 3 the enrollment's stage, names and own failures, the
+//! shown recovery codes sealed, and the clock estimate. Formats 2 to 4 still
+//! load (2 and 3 come without an envelope tag: only when the host allows
+//! legacy records).
 
 use crate::codec::{Reader, RecordError, Writer};
 use crate::drift::ClockEstimate;
@@ -15,7 +18,9 @@ use super::enrollment::{EnrollmentState, Label, Stage};
 use super::{EnrollmentCheck, Factor, MfaRecord, ReplacedCode, ShownCodes};
 
 /// The format written by this version.
-const FORMAT: u8 = 4;
+const FORMAT: u8 = 5;
+/// Memberships, with the counters first.
+const FORMAT_4: u8 = 4;
 /// Stages, names and shown codes, without memberships.
 const FORMAT_3: u8 = 3;
 /// The format of twostep before the stored enrollment stages.
@@ -23,16 +28,20 @@ const FORMAT_2: u8 = 2;
 
 impl MfaRecord {
     /// The record's bytes (no plaintext secret in them).
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(FORMAT);
-        w.u32(self.failures);
-        w.u64(self.last_failure_at);
+        self.encode_into(Vec::new(), 0)
+    }
+
+    /// [`encode`](Self::encode) into `buffer`'s allocation, after `room`
+    /// zeros.
+    pub(crate) fn encode_into(&self, buffer: Vec<u8>, room: usize) -> Vec<u8> {
+        let mut w = Writer::reusing(buffer, room, FORMAT);
         match &self.factor {
             None => w.u8(0),
             Some(factor) => {
                 w.u8(1);
                 write_sealed(&mut w, &factor.sealed, &factor.params);
-                w.option_u64(factor.last_accepted);
                 w.u64(factor.bound_at);
             }
         }
@@ -99,35 +108,47 @@ impl MfaRecord {
                 }
             }
         }
-        w.i32(self.clock.low);
-        w.i32(self.clock.high);
-        w.u8(self.clock.samples);
-        w.i8(self.clock.streak);
         w.u16(u16::try_from(self.companies.len()).unwrap_or(u16::MAX));
         for company in &self.companies {
             w.long_bytes(company.as_bytes());
         }
         w.u64(self.used_until);
+        // What a sign-in changes.
+        w.u32(self.failures);
+        w.u64(self.last_failure_at);
+        w.option_u64(self.factor.as_ref().and_then(|factor| factor.last_accepted));
+        write_clock(&mut w, &self.clock);
         w.finish()
     }
 
     /// Reads a record written by [`MfaRecord::encode`] of this version or of
-    /// formats 2 and 3.
+    /// formats 2 to 4.
     pub(crate) fn decode(bytes: &[u8]) -> Result<MfaRecord, RecordError> {
         let (format, mut r) = Reader::new(bytes)?;
-        if ![FORMAT, FORMAT_3, FORMAT_2].contains(&format) {
+        if ![FORMAT, FORMAT_4, FORMAT_3, FORMAT_2].contains(&format) {
             return Err(RecordError::UnsupportedFormat(format));
         }
-        let failures = r.u32()?;
-        let last_failure_at = r.u64()?;
+        // Before format 5 the counters came first and the last accepted
+        // step with the factor.
+        let counters_first = format != FORMAT;
+        let (failures, last_failure_at) = if counters_first {
+            (r.u32()?, r.u64()?)
+        } else {
+            (0, 0)
+        };
         let factor = if r.flag("factor")? {
             let (sealed, params) = read_sealed(&mut r)?;
-            Some(Factor {
+            let last_accepted = if counters_first {
+                r.option_u64("last_accepted")?
+            } else {
+                None
+            };
+            Some(Box::new(Factor {
                 sealed,
                 params,
-                last_accepted: r.option_u64("last_accepted")?,
+                last_accepted,
                 bound_at: r.u64()?,
-            })
+            }))
         } else {
             None
         };
@@ -156,23 +177,47 @@ impl MfaRecord {
             } else {
                 None
             };
-            record.clock = ClockEstimate {
-                low: r.i32()?,
-                high: r.i32()?,
-                samples: r.u8()?,
-                streak: r.i8()?,
-            };
+            if counters_first {
+                record.clock = read_clock(&mut r)?;
+            }
         }
-        if format == FORMAT {
+        if format >= FORMAT_4 {
             let count = r.u16()?;
             for _ in 0..count {
                 record.companies.push(r.long_str("company")?.to_owned());
             }
             record.used_until = r.u64()?;
         }
+        if !counters_first {
+            record.failures = r.u32()?;
+            record.last_failure_at = r.u64()?;
+            let last_accepted = r.option_u64("last_accepted")?;
+            match (&mut record.factor, last_accepted) {
+                (Some(factor), _) => factor.last_accepted = last_accepted,
+                (None, None) => {}
+                (None, Some(_)) => return Err(RecordError::InvalidField("last_accepted")),
+            }
+            record.clock = read_clock(&mut r)?;
+        }
         r.finish()?;
         Ok(record)
     }
+}
+
+fn write_clock(w: &mut Writer, clock: &ClockEstimate) {
+    w.i32(clock.low);
+    w.i32(clock.high);
+    w.u8(clock.samples);
+    w.i8(clock.streak);
+}
+
+fn read_clock(r: &mut Reader<'_>) -> Result<ClockEstimate, RecordError> {
+    Ok(ClockEstimate {
+        low: r.i32()?,
+        high: r.i32()?,
+        samples: r.u8()?,
+        streak: r.i8()?,
+    })
 }
 
 fn read_recovery(r: &mut Reader<'_>) -> Result<RecoveryState, RecordError> {

@@ -18,6 +18,7 @@ mod company;
 mod enrollment;
 mod sign_in;
 
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -27,12 +28,12 @@ use crate::account::{Context, MfaRecord, Transition};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{self, EnvelopeError};
 use crate::event::{Actor, Event, EventSink, NoEvents};
-use crate::key_cache::KeyCache;
 use crate::otp::Window;
 use crate::recovery::RecoveryMode;
 use crate::seal::{Entropy, Keyring};
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
 use crate::throttle::ThrottlePolicy;
+use crate::user_cache::{CachedUser, Entry, KnownKey, UserCache};
 
 use super::MfaError;
 
@@ -64,11 +65,19 @@ pub(crate) struct Core {
     pub(crate) throttle: ThrottlePolicy,
     pub(crate) window: Window,
     pub(crate) recovery_mode: RecoveryMode,
-    pub(crate) key_cache: Arc<KeyCache>,
+    pub(crate) user_cache: Arc<UserCache>,
     pub(crate) enrollment_ttl: u64,
     pub(crate) recovery_retry: u64,
     pub(crate) read_legacy: bool,
     pub(crate) max_attempts: u32,
+}
+
+/// A transition applied to a user's record: its result, the version it
+/// was loaded at, and the record sealed for saving if it changed.
+pub(crate) struct Applied<T> {
+    pub(crate) result: Transition<T>,
+    pub(crate) version: Option<Version>,
+    pub(crate) sealed: Option<Vec<u8>>,
 }
 
 /// A record as loaded: the record, its stored version (`None`: not stored
@@ -117,7 +126,7 @@ impl Core {
             throttle: ThrottlePolicy::DEFAULT,
             window: Window::DEFAULT,
             recovery_mode: RecoveryMode::Single,
-            key_cache: Arc::new(KeyCache::new(Self::DEFAULT_KEY_CACHE)),
+            user_cache: Arc::new(UserCache::new(Self::DEFAULT_KEY_CACHE)),
             enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
             read_legacy: false,
@@ -126,7 +135,12 @@ impl Core {
     }
 
     /// What a transition may use for `user` at `now`.
-    pub(super) fn context<'a>(&'a self, user: &'a str, now: u64) -> Context<'a> {
+    pub(super) fn context<'a>(
+        &'a self,
+        user: &'a str,
+        now: u64,
+        known_key: Option<&'a KnownKey>,
+    ) -> Context<'a> {
         Context {
             user,
             now,
@@ -135,7 +149,8 @@ impl Core {
             keyring: &self.keyring,
             entropy: &*self.entropy,
             recovery_mode: self.recovery_mode,
-            key_cache: &self.key_cache,
+            known_key,
+            learned_key: Cell::new(None),
             enrollment_ttl: self.enrollment_ttl,
             recovery_retry: self.recovery_retry,
         }
@@ -151,17 +166,66 @@ impl Core {
         let Some(stored) = access.load(key).await.map_err(MfaError::Store)? else {
             return Ok(Loaded::new(MfaRecord::default()));
         };
-        self.open_user(user, &stored)
+        self.with_user(user, |entry| self.open_user(user, &stored, entry))
     }
 
-    /// A user's stored record, out of its envelope and decoded.
+    /// Runs `f` with what this process remembers of `user`, locked (`None`:
+    /// the cache is off): the synchronous part of one operation.
+    fn with_user<T>(&self, user: &str, f: impl FnOnce(Option<&mut Entry>) -> T) -> T {
+        let cached = self.user_cache.user(user);
+        let mut entry = cached.as_deref().and_then(CachedUser::lock);
+        f(entry.as_deref_mut())
+    }
+
+    /// The synchronous heart of every change to a user's record, under the
+    /// user's cache entry locked once: open the `stored` record (or start
+    /// empty), run `transition` at `now`, seal the record if it changed.
+    pub(crate) fn apply<T, E>(
+        &self,
+        user: &str,
+        stored: Option<Versioned>,
+        now: u64,
+        transition: impl FnOnce(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T>,
+    ) -> Result<Applied<T>, MfaError<E>> {
+        self.with_user(user, |mut entry| {
+            let mut loaded = match &stored {
+                Some(stored) => self.open_user(user, stored, entry.as_deref_mut())?,
+                None => Loaded::new(MfaRecord::default()),
+            };
+            let known_key = entry.as_deref().and_then(|entry| entry.key.as_ref());
+            let cx = self.context(user, now, known_key);
+            let result = transition(&mut loaded, &cx);
+            let learned_key = cx.learned_key.take();
+            if let (Some(entry), Some(key)) = (entry.as_deref_mut(), learned_key) {
+                entry.key = Some(key);
+            }
+            // The loaded bytes' allocation takes the new ones.
+            let buffer = stored.map(|stored| stored.bytes).unwrap_or_default();
+            let sealed = result
+                .changed
+                .then(|| self.seal_user(user, loaded.record, entry, buffer));
+            Ok(Applied {
+                result,
+                version: loaded.version,
+                sealed,
+            })
+        })
+    }
+
+    /// A user's stored record, out of its envelope and decoded (or as
+    /// decoded before, for the same bytes).
     pub(crate) fn open_user<E>(
         &self,
         user: &str,
         stored: &Versioned,
+        entry: Option<&mut Entry>,
     ) -> Result<Loaded<MfaRecord>, MfaError<E>> {
-        let opened = self.open(RecordKey::User(user), &stored.bytes)?;
-        let record = MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+        let mut memo = entry.map(|entry| &mut entry.envelope);
+        let opened = self.open(RecordKey::User(user), &stored.bytes, memo.as_deref_mut())?;
+        let record = match memo.and_then(envelope::Memo::take_decoded) {
+            Some(record) => record,
+            None => MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?,
+        };
         Ok(Loaded {
             record,
             version: Some(stored.version),
@@ -174,13 +238,39 @@ impl Core {
         &self,
         key: RecordKey<'_>,
         bytes: &'b [u8],
+        memo: Option<&mut envelope::Memo<MfaRecord>>,
     ) -> Result<envelope::Opened<'b>, MfaError<E>> {
-        envelope::open(&self.keyring, key.kind(), key.id(), bytes, self.read_legacy).map_err(
-            |error| match error {
+        let (kind, id) = (key.kind(), key.id());
+        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy, memo).map_err(|error| {
+            match error {
                 EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
                 EnvelopeError::Seal(error) => MfaError::Seal(error),
-            },
-        )
+            }
+        })
+    }
+
+    /// `record`, stored under `key`, in its envelope under the current key.
+    pub(crate) fn seal(&self, key: RecordKey<'_>, record: &[u8]) -> Vec<u8> {
+        envelope::seal::<()>(&self.keyring, key.kind(), key.id(), record, None)
+    }
+
+    /// `user`'s record in its envelope under the current key (written into
+    /// `buffer`'s allocation), remembered for the user's next load and save.
+    fn seal_user(
+        &self,
+        user: &str,
+        record: MfaRecord,
+        entry: Option<&mut Entry>,
+        buffer: Vec<u8>,
+    ) -> Vec<u8> {
+        let kind = RecordKey::User(user).kind();
+        let mut bytes = record.encode_into(buffer, envelope::HEADER_LEN);
+        let mut memo = entry.map(|entry| &mut entry.envelope);
+        envelope::seal_in_place(&self.keyring, kind, user, &mut bytes, memo.as_deref_mut());
+        if let Some(memo) = memo {
+            memo.keep_decoded(record);
+        }
+        bytes
     }
 
     /// Saves `record` under `key` at `version`, tagged under the current key.
@@ -191,9 +281,20 @@ impl Core {
         version: Option<Version>,
         record: &[u8],
     ) -> Result<SaveOutcome, MfaError<A::Error>> {
-        let bytes = envelope::seal(&self.keyring, key.kind(), key.id(), record);
+        self.save_sealed(access, key, version, &self.seal(key, record))
+            .await
+    }
+
+    /// Saves `sealed` under `key` if the stored version is still `version`.
+    async fn save_sealed<A: Access>(
+        &self,
+        access: &A,
+        key: RecordKey<'_>,
+        version: Option<Version>,
+        sealed: &[u8],
+    ) -> Result<SaveOutcome, MfaError<A::Error>> {
         access
-            .save(key, version, &bytes)
+            .save(key, version, sealed)
             .await
             .map_err(MfaError::Store)
     }
@@ -207,7 +308,7 @@ impl Core {
         read: impl FnOnce(&MfaRecord, &Context<'_>) -> Result<T, MfaError<A::Error>>,
     ) -> Result<T, MfaError<A::Error>> {
         let loaded = self.load(access, user).await?;
-        read(&loaded.record, &self.context(user, self.clock.now()))
+        read(&loaded.record, &self.context(user, self.clock.now(), None))
     }
 
     /// Load → transition → save if changed and still at the loaded version →
@@ -236,16 +337,20 @@ impl Core {
         mut transition: impl FnMut(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T> + Send,
     ) -> Result<T, MfaError<A::Error>> {
         for _ in 0..self.max_attempts {
-            let mut loaded = self.load(access, user).await?;
+            let key = RecordKey::User(user);
+            let stored = access.load(key).await.map_err(MfaError::Store)?;
             let now = self.clock.now();
-            let result = transition(&mut loaded, &self.context(user, now));
-            if result.changed {
-                let bytes = loaded.record.encode();
-                let key = RecordKey::User(user);
-                if self.save(access, key, loaded.version, &bytes).await? == SaveOutcome::Conflict {
+            let applied = self.apply(user, stored, now, &mut transition)?;
+            if let Some(sealed) = &applied.sealed {
+                if self
+                    .save_sealed(access, key, applied.version, sealed)
+                    .await?
+                    == SaveOutcome::Conflict
+                {
                     continue;
                 }
             }
+            let result = applied.result;
             for event in result.events() {
                 self.events.record(user, now, by, event);
             }

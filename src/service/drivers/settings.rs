@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::event::EventSink;
-use crate::key_cache::KeyCache;
 use crate::otp::{Verified, Window};
 use crate::recovery::RecoveryMode;
 use crate::seal::{Keyring, RngEntropy};
@@ -14,6 +13,7 @@ use crate::service::core::Core;
 use crate::service::{MfaError, Prepared};
 use crate::store::{AsyncStore, Store, Versioned};
 use crate::throttle::ThrottlePolicy;
+use crate::user_cache::UserCache;
 use crate::RecoveryUsed;
 
 use super::{AsyncMfa, Mfa};
@@ -136,13 +136,18 @@ macro_rules! settings {
                 self
             }
 
-            /// Keeps the opened, prepared keys of about `users` recently
-            /// checked users in memory (0: none; default 10,000), so that their
-            /// next check opens no sealed secret. A cached key serves only the
-            /// same user and the same sealing of their record. The keys are
-            /// zeroized when evicted or dropped.
+            /// Remembers about `users` recently checked users in memory (0:
+            /// none; default 10,000): each one's opened, prepared key, so that
+            /// the next check opens no sealed secret, and the record last read
+            /// or written, so that the same bytes loaded again are neither
+            /// re-authenticated nor decoded and the next save is tagged from
+            /// where the record changed. A key serves only the same user and
+            /// the same sealing of their factor; a record only the very same
+            /// stored bytes (another server's write is read in full). Keys are
+            /// zeroized when evicted or dropped. Clones share the memory; this
+            /// gives a service its own.
             pub fn with_key_cache(mut self, users: usize) -> Self {
-                self.core.key_cache = Arc::new(KeyCache::new(users));
+                self.core.user_cache = Arc::new(UserCache::new(users));
                 self
             }
 
