@@ -8,37 +8,53 @@
 //!   again. It holds HMAC midstates, as good as the secret: zeroized when
 //!   evicted or dropped;
 //! - the envelope of the user's record this process last tagged or checked
-//!   ([`envelope::Memo`]): the same bytes loaded again need no tag check,
-//!   and the next version is tagged from where it starts to differ.
+//!   ([`envelope::Memo`]): the same bytes loaded again need no tag check nor
+//!   decoding, and the next version is tagged from where it starts to differ.
 //!
-//! An operation locks its user's entry once, for its synchronous part (open
-//! the loaded record, run the transition, seal the changed record), so that
-//! a check takes no further lock and shares the key without copying it.
-//! [`Mfa::with_key_cache`](crate::Mfa::with_key_cache) sizes the cache, or
-//! turns it off.
+//! A set-associative table: a user's id picks one set of [`WAYS`] entries
+//! behind one lock, held for the synchronous part of an operation (open the
+//! loaded record, run the transition, seal the changed record), so a check
+//! takes one lock and no hash map. Sets are picked with the seeded hash of
+//! `shard.rs`: ids chosen to collide only evict one another (a set never
+//! grows), which anyone can also do by signing in as many users.
+//! [`Mfa::with_key_cache`](crate::Mfa::with_key_cache) sizes it, or turns it
+//! off.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use crate::account::MfaRecord;
 use crate::envelope;
 use crate::otp::{Totp, TotpParams};
 use crate::seal::{SealedSecret, NONCE_LEN};
 
-const SHARDS: usize = 16;
-
-type Shard = Mutex<HashMap<Box<str>, Arc<CachedUser>>>;
+/// Entries per set.
+const WAYS: usize = 4;
 
 pub(crate) struct UserCache {
     seed: u64,
-    shards: Vec<Shard>,
-    per_shard: usize,
+    sets: Box<[PaddedSet]>,
 }
 
-/// What is remembered of one user, shared by the operations on that user.
+/// A set on its own cache lines: two cores locking neighbouring sets must
+/// not slow each other down.
 #[derive(Default)]
-pub(crate) struct CachedUser(Mutex<Entry>);
+#[repr(align(128))]
+struct PaddedSet(Mutex<Set>);
 
+#[derive(Default)]
+struct Set {
+    ways: [Option<Box<Way>>; WAYS],
+    /// Counts uses, to evict the way used least recently.
+    ticks: u64,
+}
+
+struct Way {
+    user: Box<str>,
+    used: u64,
+    entry: Entry,
+}
+
+/// What is remembered of one user.
 #[derive(Default)]
 pub(crate) struct Entry {
     pub(crate) key: Option<KnownKey>,
@@ -75,40 +91,98 @@ impl UserCache {
     pub(crate) fn new(capacity: usize) -> UserCache {
         UserCache {
             seed: crate::shard::seed(),
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            per_shard: capacity.div_ceil(SHARDS),
+            sets: (0..capacity.div_ceil(WAYS))
+                .map(|_| PaddedSet::default())
+                .collect(),
         }
     }
 
-    /// What is remembered of `user`, a new entry if nothing yet; `None`
-    /// when the cache is off.
-    pub(crate) fn user(&self, user: &str) -> Option<Arc<CachedUser>> {
-        if self.per_shard == 0 {
-            return None;
+    /// Runs `f` with what is remembered of `user` (a fresh entry if nothing,
+    /// evicting the set's least recently used one), locked; `None` when the
+    /// cache is off, or a panic left the set poisoned.
+    pub(crate) fn with<T>(&self, user: &str, f: impl FnOnce(Option<&mut Entry>) -> T) -> T {
+        let index = crate::shard::index(self.seed, user, self.sets.len());
+        match self.sets.get(index).and_then(|set| set.0.lock().ok()) {
+            Some(mut set) => f(set.entry(user)),
+            None => f(None),
         }
-        let index = crate::shard::index(self.seed, user, SHARDS);
-        let mut shard = self.shards.get(index)?.lock().ok()?;
-        if let Some(cached) = shard.get(user) {
-            return Some(Arc::clone(cached));
-        }
-        if shard.len() >= self.per_shard {
-            // Full: drop an arbitrary entry (its key state is zeroized when
-            // the last operation holding it ends).
-            if let Some(victim) = shard.keys().next().cloned() {
-                shard.remove(&victim);
-            }
-        }
-        let cached = Arc::new(CachedUser::default());
-        shard.insert(user.into(), Arc::clone(&cached));
-        Some(cached)
     }
 }
 
-impl CachedUser {
-    /// The entry, unless a panic while it was held left it poisoned: then
-    /// nothing is remembered.
-    #[inline]
-    pub(crate) fn lock(&self) -> Option<MutexGuard<'_, Entry>> {
-        self.0.lock().ok()
+impl Set {
+    /// `user`'s entry: found, or made in the way used least recently (an
+    /// empty one first), whose entry is dropped (its key state zeroized).
+    fn entry(&mut self, user: &str) -> Option<&mut Entry> {
+        self.ticks += 1;
+        let found = self
+            .ways
+            .iter()
+            .position(|way| way.as_ref().is_some_and(|way| *way.user == *user));
+        let chosen = found.or_else(|| {
+            let ways = self.ways.iter().enumerate();
+            ways.min_by_key(|(_, way)| way.as_ref().map_or(0, |way| way.used))
+                .map(|(index, _)| index)
+        })?;
+        let slot = self.ways.get_mut(chosen)?;
+        if found.is_none() {
+            *slot = Some(Box::new(Way {
+                user: user.into(),
+                used: 0,
+                entry: Entry::default(),
+            }));
+        }
+        let way = slot.as_mut()?;
+        way.used = self.ticks;
+        Some(&mut way.entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Leaves a mark in `user`'s entry: a decoded record remembering `mark`.
+    fn mark(cache: &UserCache, user: &str, mark: u64) {
+        cache.with(user, |entry| {
+            let record = MfaRecord {
+                used_until: mark,
+                ..MfaRecord::default()
+            };
+            entry.unwrap().envelope.keep_decoded(record);
+        });
+    }
+
+    /// The mark in `user`'s entry, if it is still remembered.
+    fn read(cache: &UserCache, user: &str) -> Option<u64> {
+        cache.with(user, |entry| {
+            let memo = &mut entry.unwrap().envelope;
+            let record = memo.take_decoded()?;
+            let found = record.used_until;
+            memo.keep_decoded(record);
+            Some(found)
+        })
+    }
+
+    #[test]
+    fn each_user_has_their_own_entry_and_the_least_recent_goes_first() {
+        // One set: every user shares it.
+        let cache = UserCache::new(WAYS);
+        for (n, user) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            mark(&cache, user, n as u64);
+        }
+        assert_eq!(read(&cache, "a"), Some(0));
+        // "b" is now the least recently used: "e" takes its place.
+        mark(&cache, "e", 4);
+        for (user, n) in [("a", 0), ("c", 2), ("d", 3), ("e", 4)] {
+            assert_eq!(read(&cache, user), Some(n), "{user}");
+        }
+        // Looking "b" up makes it an entry again, a fresh one.
+        assert_eq!(read(&cache, "b"), None);
+    }
+
+    #[test]
+    fn a_cache_of_none_remembers_nothing() {
+        let cache = UserCache::new(0);
+        assert!(cache.with("a", |entry| entry.is_none()));
     }
 }

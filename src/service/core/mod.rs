@@ -33,7 +33,7 @@ use crate::recovery::RecoveryMode;
 use crate::seal::{Entropy, Keyring};
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
 use crate::throttle::ThrottlePolicy;
-use crate::user_cache::{CachedUser, Entry, KnownKey, UserCache};
+use crate::user_cache::{Entry, KnownKey, UserCache};
 
 use super::MfaError;
 
@@ -166,15 +166,8 @@ impl Core {
         let Some(stored) = access.load(key).await.map_err(MfaError::Store)? else {
             return Ok(Loaded::new(MfaRecord::default()));
         };
-        self.with_user(user, |entry| self.open_user(user, &stored, entry))
-    }
-
-    /// Runs `f` with what this process remembers of `user`, locked (`None`:
-    /// the cache is off): the synchronous part of one operation.
-    fn with_user<T>(&self, user: &str, f: impl FnOnce(Option<&mut Entry>) -> T) -> T {
-        let cached = self.user_cache.user(user);
-        let mut entry = cached.as_deref().and_then(CachedUser::lock);
-        f(entry.as_deref_mut())
+        self.user_cache
+            .with(user, |entry| self.open_user(user, &stored, entry))
     }
 
     /// The synchronous heart of every change to a user's record, under the
@@ -187,7 +180,7 @@ impl Core {
         now: u64,
         transition: impl FnOnce(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T>,
     ) -> Result<Applied<T>, MfaError<E>> {
-        self.with_user(user, |mut entry| {
+        self.user_cache.with(user, |mut entry| {
             let mut loaded = match &stored {
                 Some(stored) => self.open_user(user, stored, entry.as_deref_mut())?,
                 None => Loaded::new(MfaRecord::default()),
