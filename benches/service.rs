@@ -9,13 +9,20 @@
 //! threads on distinct users against one.
 //!
 //! - `service_verify/memory_store`: `Mfa::verify` of a valid, fresh code:
-//!   load, decode, throttle check, verify, encode, compare-and-swap save.
+//!   load, open the record (bytes this service wrote: compared, not
+//!   re-checked or decoded), throttle check, verify, encode, tag (resumed
+//!   from the first changed block), compare-and-swap save.
 //! - `service_verify/{sqlite,postgres}`: in `benches/with_databases.rs`.
 //! - `service_verify/twostep`: `Totp::verify` of a valid code alone.
-//! - `service_verify/record_tags`: the record authentication inside each
-//!   service verify, alone: two HMAC-SHA-256 of the stored record with a
-//!   prepared key (check the loaded record's tag, tag the saved one), on the
-//!   bench user's own record bytes.
+//! - `service_verify/two_servers`: the same, with two services (each with
+//!   its own memory) taking turns on one store: every record loaded was
+//!   written by the other server, so its tag is checked in full and it is
+//!   decoded, as behind a load balancer.
+//! - `service_verify/record_tags`: the record authentication of a verify
+//!   that remembers nothing, alone: two HMAC-SHA-256 of the bench user's
+//!   record with a prepared key (check the loaded tag, tag the saved one).
+//!   A service verifying a record it wrote itself compares the bytes and
+//!   tags from the first changed block instead (two compressions).
 //! - `service_verify_threads/{one_thread,two_threads}`: time per service
 //!   verify, one thread on one user, or two threads each on its own user.
 //!
@@ -27,7 +34,7 @@
 
 mod common;
 
-use common::Bench;
+use common::{Bench, PERIOD};
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -49,8 +56,29 @@ fn service_verify(c: &mut Criterion) {
             bench.run(first, &codes)
         })
     });
-    let now = 1_700_000_000;
-    let code = bench.totp.generate(now).unwrap().expose().to_string();
+    // A second server on the same store, with its own memory: each takes
+    // every other verify, so every load is a record the other one wrote.
+    let other_server = bench.mfa.clone().with_key_cache(10_000);
+    group.bench_function("two_servers", |b| {
+        b.iter_custom(|iters| {
+            let (first, codes) = bench.codes(iters);
+            let start = Instant::now();
+            for (step, code) in (first..).zip(&codes) {
+                bench.clock.0.set(step * PERIOD);
+                let server = if step % 2 == 0 {
+                    &bench.mfa
+                } else {
+                    &other_server
+                };
+                let typed = std::str::from_utf8(code).unwrap();
+                black_box(server.verify(&bench.user, black_box(typed)).unwrap());
+            }
+            start.elapsed()
+        })
+    });
+    // The record authentication of a verify that remembers nothing (as on
+    // `two_servers`): check the loaded record's tag and tag the saved one,
+    // two HMAC-SHA-256 with a prepared key over the bench user's record.
     let stored = store
         .load(twostep::RecordKey::User("user-0"))
         .unwrap()
@@ -72,15 +100,13 @@ fn service_verify(c: &mut Criterion) {
             }
         })
     });
+    let now = 1_700_000_000;
+    let totp = &bench.phone.totp;
+    let code = totp.generate(now).unwrap().expose().to_string();
     group.bench_function("twostep", |b| {
         b.iter(|| {
-            let code = Code::parse(black_box(&code), bench.totp.params().digits()).unwrap();
-            black_box(
-                bench
-                    .totp
-                    .verify(black_box(now), &code, Window::DEFAULT, None),
-            )
-            .unwrap()
+            let code = Code::parse(black_box(&code), totp.params().digits()).unwrap();
+            black_box(totp.verify(black_box(now), &code, Window::DEFAULT, None)).unwrap()
         })
     });
     group.finish();
@@ -111,7 +137,6 @@ fn service_verify(c: &mut Criterion) {
     // (no store, no record) on one thread and on two. On this VM's two
     // vCPUs it varies from run to run as much as the service's ratio.
     let mut group = c.benchmark_group("verify_threads");
-    let totp = &bench.totp;
     let code = Code::parse(&code, totp.params().digits()).unwrap();
     for (name, threads) in [("one_thread", 1), ("two_threads", 2)] {
         group.bench_function(name, |b| {

@@ -1,10 +1,11 @@
-//! Which lock shard an id falls in, for `MemoryStore` and the key cache.
+//! Which lock shard an id falls in, for `MemoryStore`, and which set of the
+//! user cache.
 //!
-//! Only spreads ids over locks: the maps inside each shard keep std's
-//! DoS-resistant SipHash, so a cheap hash here costs an attacker who picks
-//! ids nothing but some lock sharing. FNV-1a with a per-process random seed
-//! is a third of SipHash's cost on short ids, and it runs on every load,
-//! save and cache lookup.
+//! Only spreads ids: `MemoryStore`'s maps inside each shard keep std's
+//! DoS-resistant SipHash, and a user cache set never grows, so a cheap hash
+//! here costs an attacker who picks ids nothing but some lock sharing or
+//! evictions. FNV-1a with a per-process random seed is a third of SipHash's
+//! cost on short ids, and it runs on every load, save and cache lookup.
 
 use std::hash::{BuildHasher, RandomState};
 

@@ -7,7 +7,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use twostep::{Clock, Enrollment, Keyring, ManualClock, Mfa, Secret, Store, Totp, TotpParams};
+use twostep::{
+    AsyncMfa, AsyncStore, Clock, Enrollment, Keyring, ManualClock, Mfa, Secret, Store, Totp,
+    TotpParams,
+};
+
+#[cfg(feature = "sqlx-postgres")]
+#[path = "../../tests/common/pg_options.rs"]
+mod pg_options;
+#[cfg(feature = "sqlx-postgres")]
+#[allow(unused_imports, reason = "each bench uses part of it")]
+pub use pg_options::pg_options;
 
 pub const PERIOD: u64 = 30;
 
@@ -24,37 +34,33 @@ impl Clock for PaddedClock {
     }
 }
 
-/// One user's service, with its own clock so each thread moves its own time.
-pub struct Bench<S: Store> {
-    pub mfa: Mfa<S>,
-    pub clock: Arc<PaddedClock>,
+/// One user's phone: the secret's codes for the steps to come.
+pub struct Phone {
+    pub enrollment: Enrollment,
     pub totp: Totp,
-    pub user: String,
     next_step: AtomicU64,
 }
 
-impl<S: Store> Bench<S> {
-    pub fn new(store: S, user: &str) -> Bench<S> {
+impl Phone {
+    pub const FIRST_STEP: u64 = 1_700_000_000 / PERIOD;
+
+    pub fn new(user: &str) -> Phone {
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
-        let enrollment = Enrollment::builder("Acme", user)
-            .with_secret(secret.clone())
-            .unwrap();
-        let first_step = 1_700_000_000 / PERIOD;
-        let clock = Arc::new(PaddedClock(ManualClock::new(first_step * PERIOD)));
-        let mfa = Mfa::new(store, Keyring::new(1, &[7; 32])).with_clock(clock.clone());
-        let code = enrollment
-            .totp()
-            .generate_at_step(first_step)
-            .expose()
-            .to_string();
-        mfa.bind(user, &enrollment, &code).unwrap();
-        Bench {
-            mfa,
-            clock,
+        Phone {
+            enrollment: Enrollment::builder("Acme", user)
+                .with_secret(secret.clone())
+                .unwrap(),
             totp: Totp::new(&secret, TotpParams::default()),
-            user: user.to_owned(),
-            next_step: AtomicU64::new(first_step + 1),
+            next_step: AtomicU64::new(Self::FIRST_STEP + 1),
         }
+    }
+
+    /// The code for binding, at the first step.
+    pub fn first_code(&self) -> String {
+        self.totp
+            .generate_at_step(Self::FIRST_STEP)
+            .expose()
+            .to_string()
     }
 
     /// `iters` valid codes for the next steps, made before timing starts.
@@ -70,6 +76,35 @@ impl<S: Store> Bench<S> {
             .collect();
         (first, codes)
     }
+}
+
+/// One user's service, with its own clock so each thread moves its own time.
+pub struct Bench<S: Store> {
+    pub mfa: Mfa<S>,
+    pub clock: Arc<PaddedClock>,
+    pub phone: Phone,
+    pub user: String,
+}
+
+impl<S: Store> Bench<S> {
+    pub fn new(store: S, user: &str) -> Bench<S> {
+        let phone = Phone::new(user);
+        let clock = Arc::new(PaddedClock(ManualClock::new(Phone::FIRST_STEP * PERIOD)));
+        let mfa = Mfa::new(store, Keyring::new(1, &[7; 32])).with_clock(clock.clone());
+        mfa.bind(user, &phone.enrollment, &phone.first_code())
+            .unwrap();
+        Bench {
+            mfa,
+            clock,
+            phone,
+            user: user.to_owned(),
+        }
+    }
+
+    /// `iters` valid codes for the next steps, made before timing starts.
+    pub fn codes(&self, iters: u64) -> (u64, Vec<[u8; 6]>) {
+        self.phone.codes(iters)
+    }
 
     /// Verifies each code at its own step; the time of the loop alone.
     pub fn run(&self, first: u64, codes: &[[u8; 6]]) -> Duration {
@@ -78,6 +113,43 @@ impl<S: Store> Bench<S> {
             self.clock.0.set(step * PERIOD);
             let typed = std::str::from_utf8(code).unwrap();
             black_box(self.mfa.verify(&self.user, black_box(typed)).unwrap());
+        }
+        start.elapsed()
+    }
+}
+
+/// [`Bench`] for an [`AsyncMfa`].
+pub struct AsyncBench<S: AsyncStore> {
+    pub mfa: AsyncMfa<S>,
+    pub clock: Arc<PaddedClock>,
+    pub phone: Phone,
+    pub user: String,
+}
+
+impl<S: AsyncStore + Clone> AsyncBench<S> {
+    /// `user`'s service on `mfa`'s store and memory, with its own clock.
+    pub async fn new(mfa: &AsyncMfa<S>, user: &str) -> AsyncBench<S> {
+        let phone = Phone::new(user);
+        let clock = Arc::new(PaddedClock(ManualClock::new(Phone::FIRST_STEP * PERIOD)));
+        let mfa = mfa.clone().with_clock(clock.clone());
+        mfa.bind(user, &phone.enrollment, &phone.first_code())
+            .await
+            .unwrap();
+        AsyncBench {
+            mfa,
+            clock,
+            phone,
+            user: user.to_owned(),
+        }
+    }
+
+    /// [`Bench::run`], awaiting each verify.
+    pub async fn run(&self, first: u64, codes: &[[u8; 6]]) -> Duration {
+        let start = Instant::now();
+        for (step, code) in (first..).zip(codes) {
+            self.clock.0.set(step * PERIOD);
+            let typed = std::str::from_utf8(code).unwrap();
+            black_box(self.mfa.verify(&self.user, black_box(typed)).await.unwrap());
         }
         start.elapsed()
     }

@@ -2,7 +2,7 @@
 //!
 //! - `core/`: the one copy of the service's logic, `async fn`s over a
 //!   store's two calls: load → transition → save-if-version → retry;
-//! - `drivers.rs`: [`Mfa`] (sync, over a [`Store`](crate::Store)) and
+//! - `drivers/`: [`Mfa`] (sync, over a [`Store`](crate::Store)) and
 //!   [`AsyncMfa`] (over an [`AsyncStore`](crate::AsyncStore)), both generated
 //!   from one list of operations, and their shared configuration;
 //! - `own_transaction.rs`: the sans-IO path, for a host that saves in its

@@ -1,6 +1,6 @@
 //! Layer 5: where records live. A small trait with one rule — versioned
 //! compare-and-swap — that makes the replay guard, the failure count and
-//! (later) spent recovery codes atomic on any backend.
+//! spent recovery codes atomic on any backend.
 
 mod memory;
 #[cfg(any(feature = "postgres", feature = "sqlx-postgres"))]

@@ -88,24 +88,10 @@ pub fn fresh_database(url: &str, label: &str) -> String {
     format!("{url} dbname={name}")
 }
 
-/// The test server's `key=value` parameters as sqlx options (sqlx reads
-/// URLs, not libpq's `key=value` form).
 #[cfg(feature = "sqlx-postgres")]
-pub fn pg_options(params: &str) -> sqlx::postgres::PgConnectOptions {
-    let mut options = sqlx::postgres::PgConnectOptions::new();
-    for pair in params.split_whitespace() {
-        let (key, value) = pair.split_once('=').unwrap();
-        options = match key {
-            "host" if value.starts_with('/') => options.socket(value),
-            "host" => options.host(value),
-            "port" => options.port(value.parse().unwrap()),
-            "user" => options.username(value),
-            "dbname" => options.database(value),
-            _ => options,
-        };
-    }
-    options
-}
+mod pg_options;
+#[cfg(feature = "sqlx-postgres")]
+pub use pg_options::pg_options;
 
 /// A sqlx pool on the SQLite file at `path`, opened as the crate advises.
 #[cfg(feature = "sqlx-sqlite")]
