@@ -6,7 +6,7 @@ use super::{
     CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
     UPDATE, WRITE_SCHEMA,
 };
-use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
+use crate::store::sql::{sqlx_store, steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
 use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 
 /// Keeps records in PostgreSQL through the host's sqlx [`PgPool`] (feature
@@ -90,100 +90,10 @@ impl SqlxPgStore {
         tx.commit().await?;
         Ok(())
     }
-
-    /// The schema version of the database (0 before [`migrate`](Self::migrate)).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if it cannot be read.
-    pub async fn schema_version(&self) -> Result<i64, SqlStoreError> {
-        sqlx::raw_sql(SCHEMA_TABLE).execute(&self.pool).await?;
-        Ok(sqlx::query(READ_SCHEMA)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
-    }
-
-    /// Loads `key`'s record with `executor`: the pool, a connection, or the
-    /// host's own transaction (the sans-IO path,
-    /// [`Mfa::prepare_verify`](crate::Mfa::prepare_verify)).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if the query fails.
-    pub async fn load_in<'e>(
-        executor: impl sqlx::PgExecutor<'e>,
-        key: RecordKey<'_>,
-    ) -> Result<Option<Versioned>, SqlStoreError> {
-        let row = sqlx::query(LOAD)
-            .bind(key.kind())
-            .bind(key.id())
-            .fetch_optional(executor)
-            .await?;
-        let row = match row {
-            Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
-            None => None,
-        };
-        versioned(row)
-    }
-
-    /// Saves `bytes` under `key` if the stored version is still `expected`,
-    /// with `executor` (one conditional statement), as
-    /// [`load_in`](Self::load_in).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if the statement fails.
-    pub async fn save_in<'e>(
-        executor: impl sqlx::PgExecutor<'e>,
-        key: RecordKey<'_>,
-        expected: Option<Version>,
-        bytes: &[u8],
-    ) -> Result<SaveOutcome, SqlStoreError> {
-        let write = Write::at(expected);
-        let done = match write {
-            Write::Create => {
-                sqlx::query(CREATE)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(bytes)
-                    .execute(executor)
-                    .await
-            }
-            Write::Update(column) => {
-                sqlx::query(UPDATE)
-                    .bind(bytes)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(column)
-                    .execute(executor)
-                    .await
-            }
-            Write::Conflict => return Ok(SaveOutcome::Conflict),
-        };
-        match done {
-            Ok(done) => Ok(write.outcome(done.rows_affected())),
-            // Under REPEATABLE READ or SERIALIZABLE a concurrent writer of the
-            // row is reported as a serialization failure: it won, this one
-            // did not write. That is a conflict, not an error.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40001") => {
-                Ok(SaveOutcome::Conflict)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
-impl AsyncStore for SqlxPgStore {
-    type Error = SqlStoreError;
-
-    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
-        Self::load_in(&self.pool, key).await
-    }
-
-    async fn save(
-        &self,
-        key: RecordKey<'_>,
-        expected: Option<Version>,
-        bytes: &[u8],
-    ) -> Result<SaveOutcome, SqlStoreError> {
-        Self::save_in(&self.pool, key, expected, bytes).await
-    }
-}
+// Under REPEATABLE READ or SERIALIZABLE a concurrent writer of the row is
+// reported as a serialization failure: it won, this one did not write. That
+// is a conflict, not an error.
+sqlx_store!(SqlxPgStore, PgExecutor, |e| e.code().as_deref()
+    == Some("40001"));

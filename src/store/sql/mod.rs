@@ -4,6 +4,11 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod pool;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+mod sqlx;
+
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+pub(crate) use self::sqlx::sqlx_store;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use pool::PoolError;
@@ -87,7 +92,7 @@ pub enum SqlStoreError {
         doc(cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite")))
     )]
     #[error("sqlx: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(#[from] ::sqlx::Error),
     /// The synchronous [`PostgresStore`](crate::PostgresStore) was called on
     /// a thread that carries a tokio runtime (a worker, or a
     /// `spawn_blocking` thread), where its blocking client would panic: use

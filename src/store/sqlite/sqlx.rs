@@ -9,7 +9,7 @@ use sqlx::{Row, SqlitePool};
 use super::{
     CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
+use crate::store::sql::{sqlx_store, steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
 use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 
 /// Keeps records in an SQLite file through the host's sqlx [`SqlitePool`]
@@ -98,91 +98,7 @@ impl SqlxSqliteStore {
         tx.commit().await?;
         Ok(())
     }
-
-    /// The schema version of the file (0 before [`migrate`](Self::migrate)).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if it cannot be read.
-    pub async fn schema_version(&self) -> Result<i64, SqlStoreError> {
-        sqlx::raw_sql(SCHEMA_TABLE).execute(&self.pool).await?;
-        Ok(sqlx::query(READ_SCHEMA)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
-    }
-
-    /// Loads `key`'s record with `executor`: the pool, a connection, or the
-    /// host's own transaction (the sans-IO path,
-    /// [`Mfa::prepare_verify`](crate::Mfa::prepare_verify)).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if the query fails.
-    pub async fn load_in<'e>(
-        executor: impl sqlx::SqliteExecutor<'e>,
-        key: RecordKey<'_>,
-    ) -> Result<Option<Versioned>, SqlStoreError> {
-        let row = sqlx::query(LOAD)
-            .bind(key.kind())
-            .bind(key.id())
-            .fetch_optional(executor)
-            .await?;
-        let row = match row {
-            Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
-            None => None,
-        };
-        versioned(row)
-    }
-
-    /// Saves `bytes` under `key` if the stored version is still `expected`,
-    /// with `executor` (one conditional statement), as
-    /// [`load_in`](Self::load_in).
-    ///
-    /// # Errors
-    /// [`SqlStoreError::Sqlx`] if the statement fails.
-    pub async fn save_in<'e>(
-        executor: impl sqlx::SqliteExecutor<'e>,
-        key: RecordKey<'_>,
-        expected: Option<Version>,
-        bytes: &[u8],
-    ) -> Result<SaveOutcome, SqlStoreError> {
-        let write = Write::at(expected);
-        let done = match write {
-            Write::Create => {
-                sqlx::query(CREATE)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(bytes)
-                    .execute(executor)
-                    .await?
-            }
-            Write::Update(column) => {
-                sqlx::query(UPDATE)
-                    .bind(bytes)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(column)
-                    .execute(executor)
-                    .await?
-            }
-            Write::Conflict => return Ok(SaveOutcome::Conflict),
-        };
-        Ok(write.outcome(done.rows_affected()))
-    }
 }
 
-impl AsyncStore for SqlxSqliteStore {
-    type Error = SqlStoreError;
-
-    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
-        Self::load_in(&self.pool, key).await
-    }
-
-    async fn save(
-        &self,
-        key: RecordKey<'_>,
-        expected: Option<Version>,
-        bytes: &[u8],
-    ) -> Result<SaveOutcome, SqlStoreError> {
-        Self::save_in(&self.pool, key, expected, bytes).await
-    }
-}
+// SQLite serializes writers: a conditional update that lost changes no row.
+sqlx_store!(SqlxSqliteStore, SqliteExecutor, |_e| false);
