@@ -1,0 +1,406 @@
+//! Sign-in and the help page's MFA screens, each drawn from
+//! [`AsyncMfa::current_screen`](twostep::AsyncMfa::current_screen): the
+//! app keeps nothing of its own between them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, MfaError, Screen};
+
+use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
+use crate::session::Visit;
+use crate::{forbidden, html, is_answer, passed, redirect, server_error, App, Error, Role};
+
+type Fields = Form<HashMap<String, String>>;
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map_or("", String::as_str)
+}
+
+/// The menu for the visit's person, if signed in.
+pub(crate) fn viewer<'a>(app: &'a App, visit: &'a Visit, in_app: bool) -> Option<Viewer<'a>> {
+    let account = app.directory.find(visit.session.user.as_deref()?)?;
+    Some(Viewer {
+        name: &account.name,
+        owner: account.role == Role::Owner,
+        in_app,
+        csrf: &visit.session.csrf,
+    })
+}
+
+/// The person behind a form: its CSRF token checked, signed in.
+pub(crate) fn sender(visit: &Visit, form: &HashMap<String, String>) -> Result<String, Response> {
+    if !visit.csrf_ok(form) {
+        return Err(forbidden(
+            "This form has expired. Go back, reload the page and try again.",
+        ));
+    }
+    visit
+        .session
+        .user
+        .clone()
+        .ok_or_else(|| redirect("/signin"))
+}
+
+pub async fn sign_in_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let visit = app.sessions.visit(&headers);
+    sign_in_page(&app, &visit, None, StatusCode::OK)
+}
+
+fn sign_in_page(app: &App, visit: &Visit, notice: Option<Notice>, status: StatusCode) -> Response {
+    let body = format!(
+        r#"<form method="post" action="/signin" class="card">
+{csrf}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>"#,
+        csrf = csrf_field(&visit.session.csrf)
+    );
+    let page = page("Sign in", None, notice.as_ref(), &body);
+    app.sessions.finish(visit, html(status, page))
+}
+
+pub async fn sign_in(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let mut visit = app.sessions.visit(&headers);
+    if !visit.csrf_ok(&form) {
+        return forbidden("This form has expired. Go back, reload the page and try again.");
+    }
+    let email = field(&form, "email").trim().to_owned();
+    let password = field(&form, "password").to_owned();
+    // Argon2 takes tens of milliseconds of CPU: off the runtime's threads.
+    let checker = app.clone();
+    let account = tokio::task::spawn_blocking(move || {
+        checker
+            .directory
+            .check_password(&email, &password)
+            .map(|account| account.email.clone())
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(email) = account else {
+        let notice = Notice::Refused("Wrong email or password.".into());
+        return sign_in_page(&app, &visit, Some(notice), StatusCode::UNAUTHORIZED);
+    };
+    visit.session.user = Some(email);
+    visit.session.second_factor = false;
+    app.sessions.renew(&mut visit);
+    app.sessions.finish(&visit, redirect("/mfa"))
+}
+
+pub async fn sign_out(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let mut visit = app.sessions.visit(&headers);
+    if let Err(response) = sender(&visit, &form) {
+        return response;
+    }
+    app.sessions.end(&mut visit);
+    app.sessions.finish(&visit, redirect("/signin"))
+}
+
+pub async fn show(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let visit = app.sessions.visit(&headers);
+    render(&app, &visit, None).await
+}
+
+/// The screen the person is on, from twostep's records, with `notice` (the
+/// answer to what they just sent: then the status is 422).
+async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
+    let Some(user) = visit.session.user.as_deref() else {
+        return app.sessions.finish(visit, redirect("/signin"));
+    };
+    let screen = match app
+        .mfa
+        .current_screen(user, app.company(), passed(&visit.session))
+        .await
+    {
+        Ok(screen) => screen,
+        Err(e) => return server_error(&e),
+    };
+    let csrf = csrf_field(&visit.session.csrf);
+    let body = match &screen {
+        Screen::Continue => return app.sessions.finish(visit, redirect("/account")),
+        Screen::EnterCode { gate, clock_drift } => {
+            let mut body = format!("<p>{}</p>\n", escape(&screen.for_person()));
+            if let Some(drift) = clock_drift {
+                let _ = writeln!(body, "<p class=\"hint\" id=\"clock-drift\">{}</p>", escape(&drift.for_person()));
+            }
+            match gate {
+                Gate::Locked => {
+                    let locked = MfaError::<Infallible>::Locked.for_person();
+                    let _ = writeln!(body, "<p class=\"refused\">{}</p>", escape(&locked));
+                }
+                gate => {
+                    if let Gate::Wait { retry_after } = gate {
+                        let wait = MfaError::<Infallible>::Throttled { retry_after: *retry_after };
+                        let _ = writeln!(body, "<p class=\"hint\">{}</p>", escape(&wait.for_person()));
+                    }
+                    let _ = write!(
+                        body,
+                        "<form method=\"post\" action=\"/mfa/code\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>\n",
+                        code_field("code", "One-time code")
+                    );
+                }
+            }
+            body.push_str("<p><a href=\"/mfa/recovery\">Use a recovery code</a></p>");
+            body
+        }
+        Screen::CompanyAccountVerification { .. } => format!(
+            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\">{csrf}<button type=\"submit\" autofocus>Verify identity</button></form>",
+            escape(&screen.for_person())
+        ),
+        Screen::ScanQr { enrollment } => match scan_qr(enrollment, &csrf) {
+            Ok(body) => body,
+            Err(e) => return server_error(&e),
+        },
+        Screen::SecondCode { .. } => format!(
+            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/enroll/second\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>",
+            escape(&screen.for_person()),
+            code_field("code", "One-time code")
+        ),
+        Screen::RecordRecoveryCode { codes } => {
+            let codes: Vec<String> = codes.iter().map(|c| escape(c.expose_str())).collect();
+            format!(
+                r#"<p>{sentence}</p>
+<p class="recovery" id="recovery-code">{codes}</p>
+<p class="actions"><button type="button" data-copy="recovery-code">Copy</button>
+<button type="button" data-download="recovery-code">Download</button>
+<button type="button" data-print>Print</button></p>
+<form method="post" action="/mfa/acknowledge" class="card">{csrf}
+<p class="tick"><input type="checkbox" id="recorded" name="recorded" value="yes" required>
+<label for="recorded">I have safely recorded this number</label></p>
+<button type="submit" id="continue" disabled>Continue</button>
+</form>"#,
+                sentence = escape(&screen.for_person()),
+                codes = codes.join("<br>"),
+            )
+        }
+        // A screen a later twostep adds: fail loudly rather than guess.
+        _ => return server_error(&"a screen this app does not draw yet"),
+    };
+    let status = if notice.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = page(
+        screen.title(),
+        viewer(app, visit, false).as_ref(),
+        notice.as_ref(),
+        &body,
+    );
+    app.sessions.finish(visit, html(status, page))
+}
+
+/// The QR code window: the code inline, the key to type by hand in groups
+/// of four with its parameters, the code field.
+fn scan_qr(enrollment: &Enrollment, csrf: &str) -> Result<String, twostep::QrError> {
+    let qr = enrollment.qr()?;
+    let key = enrollment.secret().expose_base32();
+    let groups: Vec<&str> = key
+        .as_bytes()
+        .chunks(4)
+        .filter_map(|g| std::str::from_utf8(g).ok())
+        .collect();
+    let params = enrollment.params();
+    Ok(format!(
+        r#"<p>Scan this QR code with your authenticator app, then enter the one-time code it shows.</p>
+<figure class="qr" role="img" aria-label="QR code to scan with your authenticator app">{svg}</figure>
+<p>Can't scan? Enter this key: <code id="secret-key">{key}</code><br>
+<span class="params" id="key-params">{algorithm}, {digits} digits, every {period} seconds</span></p>
+<form method="post" action="/mfa/enroll/code" class="card">{csrf}
+{field}<button type="submit">Continue</button></form>
+<form method="post" action="/mfa/begin" class="inline">{csrf}<button type="submit" class="link">Start again with a new QR code</button></form>"#,
+        svg = qr.to_svg(),
+        key = groups.join(" "),
+        algorithm = params.algorithm().uri_name(),
+        digits = params.digits().get(),
+        period = params.period().seconds(),
+        field = code_field("code", "One-time code"),
+    ))
+}
+
+/// What follows a form the service answered: the next screen, or the same
+/// one again with the refusal in words for people.
+async fn answered<T>(app: &App, visit: &Visit, outcome: Result<T, Error>) -> Response {
+    match outcome {
+        Ok(_) => app.sessions.finish(visit, redirect("/mfa")),
+        Err(e) if is_answer(&e) => render(app, visit, Some(Notice::Refused(e.for_person()))).await,
+        Err(e) => server_error(&e),
+    }
+}
+
+pub async fn code(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Fields) -> Response {
+    let mut visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let outcome = app.mfa.verify(&user, field(&form, "code")).await;
+    if outcome.is_ok() {
+        visit.session.second_factor = true;
+        app.sessions.renew(&mut visit);
+    }
+    answered(&app, &visit, outcome).await
+}
+
+pub async fn recovery_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let visit = app.sessions.visit(&headers);
+    recovery_page(&app, &visit, None)
+}
+
+fn recovery_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
+    if visit.session.user.is_none() {
+        return app.sessions.finish(visit, redirect("/signin"));
+    }
+    let body = format!(
+        r#"<p>Enter one of the recovery codes you recorded when you set up Multi-Factor Authentication.</p>
+<form method="post" action="/mfa/recovery" class="card">{csrf}
+<label for="recovery">Recovery code</label>
+<input id="recovery" name="code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus>
+<button type="submit">Continue</button></form>
+<p><a href="/mfa">Use a one-time code instead</a></p>"#,
+        csrf = csrf_field(&visit.session.csrf)
+    );
+    let status = if notice.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = page(
+        "Use a recovery code",
+        viewer(app, visit, false).as_ref(),
+        notice.as_ref(),
+        &body,
+    );
+    app.sessions.finish(visit, html(status, page))
+}
+
+pub async fn recovery(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let mut visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match app.mfa.use_recovery_code(&user, field(&form, "code")).await {
+        // The replacement code, if any, is the next screen: /mfa shows it
+        // until it is ticked.
+        Ok(_) => {
+            visit.session.second_factor = true;
+            app.sessions.renew(&mut visit);
+            app.sessions.finish(&visit, redirect("/mfa"))
+        }
+        Err(e) if is_answer(&e) => {
+            recovery_page(&app, &visit, Some(Notice::Refused(e.for_person())))
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+/// "Verify identity", "Activate", "Start again": a new QR code. The owner
+/// confirms one code, users two, as the help page has it.
+pub(crate) async fn begin_for(app: &App, user: &str) -> Result<Enrollment, Error> {
+    let role = app.directory.find(user).map(|a| a.role);
+    let check = match role {
+        Some(Role::Owner) => EnrollmentCheck::OneCode,
+        _ => EnrollmentCheck::TwoCodes,
+    };
+    let builder = Enrollment::builder(&app.directory.company_name, user);
+    app.mfa.begin_enrollment(user, builder, check).await
+}
+
+pub async fn begin(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let outcome = begin_for(&app, &user).await;
+    answered(&app, &visit, outcome).await
+}
+
+pub async fn first_code(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let outcome = app
+        .mfa
+        .confirm_enrollment(&user, field(&form, "code"))
+        .await;
+    answered(&app, &visit, outcome).await
+}
+
+pub async fn second_code(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let outcome = app
+        .mfa
+        .confirm_second_code(&user, field(&form, "code"))
+        .await;
+    answered(&app, &visit, outcome).await
+}
+
+pub async fn acknowledge(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let mut visit = app.sessions.visit(&headers);
+    let user = match sender(&visit, &form) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    // The button is disabled until the tick, but a request can be made
+    // without the page: the server asks for the tick itself.
+    if field(&form, "recorded") != "yes" {
+        let notice = Notice::Refused(
+            "Tick \u{201c}I have safely recorded this number\u{201d} to continue.".into(),
+        );
+        return render(&app, &visit, Some(notice)).await;
+    }
+    let outcome = app.mfa.acknowledge_recovery(&user).await;
+    if matches!(outcome, Ok(Acknowledged::FactorActivated)) {
+        // The codes just typed are a second factor: a new session id for
+        // the stronger session.
+        visit.session.second_factor = true;
+        app.sessions.renew(&mut visit);
+    }
+    answered(&app, &visit, outcome).await
+}

@@ -1,0 +1,378 @@
+//! The help page's journeys in headless Chromium, as people click them:
+//! the owner's activation and "Force every user to use MFA", a user's
+//! "Company Account Verification" with two codes, later sign-ins with a
+//! code and with a recovery code, the owner's Reset MFA. Codes come from
+//! the key the page shows, computed as a phone would; the app's clock is
+//! the test's.
+//!
+//! Each screen is saved as a PNG: under the target directory, or into
+//! `docs/screens/` (the README's pictures) with
+//! `TWOSTEP_UPDATE_SCREENSHOTS=1`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "the journey's helpers: a failure is the test's failure"
+)]
+
+mod support;
+
+use std::path::PathBuf;
+
+use support::webdriver::Browser;
+use support::{start, Running, PEOPLE};
+
+struct Journey {
+    app: Running,
+    browser: Browser,
+    shots: PathBuf,
+}
+
+impl Journey {
+    fn new() -> Journey {
+        let shots = match std::env::var_os("TWOSTEP_UPDATE_SCREENSHOTS") {
+            Some(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screens"),
+            None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens"),
+        };
+        Journey {
+            app: start(None, &[]),
+            browser: Browser::start(),
+            shots,
+        }
+    }
+
+    fn open(&self, path: &str) {
+        self.browser.open(&format!("{}{path}", self.app.url));
+    }
+
+    fn shot(&self, name: &str) {
+        self.browser
+            .screenshot(&self.shots.join(format!("{name}.png")));
+    }
+
+    /// The page's main text, without the answer to the last form.
+    fn screen_text(&self) -> String {
+        let text = self.browser.run(
+            "const m = document.querySelector('main').cloneNode(true); \
+             m.querySelector('#notice')?.remove(); return m.innerText;",
+        );
+        text.as_str().unwrap().to_owned()
+    }
+
+    /// A reload shows the same screen, with the same QR code, key and codes.
+    fn reload_shows_the_same(&self) {
+        let before = self.screen_text();
+        self.browser.reload();
+        assert_eq!(self.screen_text(), before, "a reload changed the screen");
+    }
+
+    fn notice(&self) -> String {
+        self.browser.text("#notice")
+    }
+
+    fn focused(&self) -> String {
+        self.browser
+            .run("return document.activeElement.id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn sign_in(&self, who: usize) {
+        let (email, _, _, password) = PEOPLE[who];
+        self.browser.clear_cookies();
+        self.open("/signin");
+        let before = self.browser.cookie("sid")["value"].clone();
+        self.browser.type_into("#email", email);
+        self.browser.type_into("#password", password);
+        self.browser.click_to_page("button[type=submit]");
+        let after = self.browser.cookie("sid")["value"].clone();
+        assert_ne!(before, after, "the session id is renewed at sign-in");
+    }
+
+    fn sign_out(&self) {
+        self.browser.click_to_page("nav button");
+        assert_eq!(self.browser.heading(), "Sign in");
+    }
+
+    /// Types `code` into the page's code field and sends it.
+    fn enter_code(&self, code: &str) {
+        self.browser.type_into("#code", code);
+        self.browser.click_to_page("#code ~ button[type=submit]");
+    }
+
+    fn key_on_page(&self) -> String {
+        self.browser.text("#secret-key")
+    }
+
+    /// Ticks "I have safely recorded this number" and continues, after
+    /// checking that Continue waits for the tick.
+    fn tick_and_continue(&self) {
+        assert!(
+            !self.browser.enabled("#continue"),
+            "Continue is disabled before the tick"
+        );
+        self.browser.click("label[for=recorded]");
+        assert!(self.browser.enabled("#continue"));
+        self.browser.click_to_page("#continue");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); CI installs them"
+)]
+fn the_help_pages_journeys_in_a_browser() {
+    let j = Journey::new();
+    let b = &j.browser;
+
+    // --- The owner: sign in; MFA not yet active, the requirement unavailable.
+    j.open("/signin");
+    assert_eq!(b.heading(), "Sign in");
+    assert_eq!(j.focused(), "email");
+    j.shot("01-sign-in");
+    let cookie = b.cookie("sid");
+    assert_eq!(cookie["httpOnly"], true);
+    assert_eq!(cookie["sameSite"], "Lax");
+    j.sign_in(0);
+    assert_eq!(b.heading(), "Account info");
+    assert!(b.text("#mfa-state").starts_with("Not active"));
+    j.shot("02-account-info-activate");
+    // Account menu → Administration → Company profile.
+    b.click(".menu summary");
+    j.shot("02-account-menu");
+    b.click_to_page("a[href='/company']");
+    assert_eq!(b.heading(), "Company profile");
+    assert!(!b.enabled("#force"));
+    assert_eq!(
+        b.text("#unavailable"),
+        "Activate Multi-Factor Authentication for your own account first: then you can require it of every user."
+    );
+    j.shot("03-company-profile-unavailable");
+
+    // --- Account info → Multi-Factor Authentication → Activate.
+    b.click(".menu summary");
+    b.click_to_page("a[href='/account']");
+    b.click_to_page("#mfa ~ form button");
+    assert_eq!(b.heading(), "Set up Multi-Factor Authentication");
+    assert_eq!(b.count("figure.qr svg"), 1, "the QR code is inline SVG");
+    assert_eq!(b.text("#key-params"), "SHA1, 6 digits, every 30 seconds");
+    assert_eq!(j.focused(), "code");
+    assert_eq!(
+        b.run("return document.getElementById('code').autocomplete"),
+        "one-time-code"
+    );
+    assert_eq!(
+        b.run("return document.getElementById('code').inputMode"),
+        "numeric"
+    );
+    let key = j.key_on_page();
+    assert!(
+        key.split(' ').all(|group| group.len() <= 4),
+        "key in groups of four: {key}"
+    );
+    j.shot("04-qr-code");
+    j.reload_shows_the_same();
+    j.enter_code("000000");
+    assert_eq!(b.heading(), "Set up Multi-Factor Authentication");
+    assert_eq!(
+        j.notice(),
+        "That code is not right. Check your app and try again."
+    );
+    assert_eq!(j.key_on_page(), key, "a wrong code shows the same QR code");
+    j.shot("05-qr-code-wrong-code");
+    j.enter_code(&j.app.code_for(&key));
+
+    // --- The recovery code window, Continue only after the tick.
+    assert_eq!(b.heading(), "Copy provided recovery code");
+    let owner_recovery = b.text("#recovery-code");
+    assert_eq!(
+        b.count("[data-copy]") + b.count("[data-download]") + b.count("[data-print]"),
+        3
+    );
+    assert!(
+        !b.enabled("#continue"),
+        "Continue is disabled before the tick"
+    );
+    j.shot("06-recovery-code");
+    j.reload_shows_the_same();
+    // A crafted request without the tick is refused by the server.
+    b.run(
+        "document.getElementById('recorded').remove(); \
+         document.getElementById('continue').disabled = false;",
+    );
+    b.click_to_page("#continue");
+    assert_eq!(b.heading(), "Copy provided recovery code");
+    assert_eq!(
+        j.notice(),
+        "Tick \u{201c}I have safely recorded this number\u{201d} to continue."
+    );
+    assert_eq!(
+        b.text("#recovery-code"),
+        owner_recovery,
+        "the same code until the tick"
+    );
+    j.shot("07-recovery-code-without-tick");
+    let before_tick = b.cookie("sid")["value"].clone();
+    j.tick_and_continue();
+    assert_ne!(
+        b.cookie("sid")["value"],
+        before_tick,
+        "a new session id after the second factor"
+    );
+    assert_eq!(b.heading(), "Account info");
+    assert!(b.text("#mfa-state").starts_with("Active"));
+    j.shot("08-account-info-mfa-active");
+
+    // --- Company profile: force every user to use MFA, with a current code.
+    j.open("/company");
+    assert!(b.enabled("#force"));
+    assert_eq!(
+        b.text("#preview"),
+        "2 of 3 users will be asked to set up MFA at their next sign-in."
+    );
+    b.click("label[for=force]");
+    j.app.wait(30);
+    b.type_into("#code", &j.app.code_for(&key));
+    j.shot("09-company-profile");
+    b.click_to_page("form[action='/company'] button[type=submit]");
+    assert_eq!(
+        j.notice(),
+        "Saved. Every user must use MFA before accessing the Company Account."
+    );
+    assert_eq!(
+        b.run("return document.getElementById('force').checked"),
+        true
+    );
+    j.shot("10-company-profile-saved");
+    j.sign_out();
+
+    // --- A user: Company Account Verification → Verify identity.
+    j.sign_in(1);
+    assert_eq!(b.heading(), "Company Account Verification");
+    j.shot("11-company-account-verification");
+    j.reload_shows_the_same();
+    b.click_to_page("form[action='/mfa/begin'] button");
+    assert_eq!(b.heading(), "Set up Multi-Factor Authentication");
+    let user_key = j.key_on_page();
+    j.shot("12-user-qr-code");
+    let first = j.app.code_for(&user_key);
+    j.enter_code(&first);
+
+    // --- The second, later code.
+    assert_eq!(b.heading(), "Enter a one-time code");
+    j.shot("13-second-code");
+    j.reload_shows_the_same();
+    j.enter_code(&first);
+    assert!(
+        j.notice().starts_with("That code was just used. Wait "),
+        "the same code again: {}",
+        j.notice()
+    );
+    j.shot("14-second-code-same-code");
+    j.app.wait(30);
+    j.enter_code(&j.app.code_for(&user_key));
+    assert_eq!(b.heading(), "Copy provided recovery code");
+    let user_recovery = b.text("#recovery-code");
+    j.reload_shows_the_same();
+    j.tick_and_continue();
+    assert_eq!(b.heading(), "Account info");
+    j.sign_out();
+
+    // --- Later: a sign-in with a code (a wrong one first).
+    j.app.wait(30);
+    j.sign_in(1);
+    assert_eq!(b.heading(), "Multi-Factor Authentication");
+    assert_eq!(j.focused(), "code");
+    j.shot("15-enter-code");
+    j.reload_shows_the_same();
+    j.enter_code("123456");
+    assert_eq!(
+        j.notice(),
+        "That code is not right. Check your app and try again."
+    );
+    j.shot("16-enter-code-wrong-code");
+    // Two more wrong codes, and the throttle answers with the seconds.
+    j.enter_code("123457");
+    j.enter_code("123458");
+    j.enter_code(&j.app.code_for(&user_key));
+    assert_eq!(j.notice(), "Too many wrong codes. Try again in 15 seconds.");
+    j.shot("17-enter-code-throttled");
+    j.app.wait(15);
+    j.enter_code(&j.app.code_for(&user_key));
+    assert_eq!(b.heading(), "Account info");
+    j.sign_out();
+
+    // --- A phone whose clock runs 30 s fast: after two sign-ins the code
+    // screen says so.
+    for _ in 0..2 {
+        j.app.wait(60);
+        j.sign_in(1);
+        assert_eq!(b.count("#clock-drift"), 0);
+        j.enter_code(&j.app.code_for_phone(&user_key, 30));
+        assert_eq!(b.heading(), "Account info");
+        j.sign_out();
+    }
+    j.app.wait(60);
+    j.sign_in(1);
+    assert!(
+        b.text("#clock-drift")
+            .starts_with("Your authenticator app's clock seems to be about "),
+        "{}",
+        b.text("#clock-drift")
+    );
+    assert!(b.text("#clock-drift").contains(" fast."));
+    j.shot("18-enter-code-clock-drift");
+    j.enter_code(&j.app.code_for(&user_key));
+    j.sign_out();
+
+    // --- Later: the phone is lost; a recovery code, and its replacement.
+    j.sign_in(1);
+    b.click_to_page("a[href='/mfa/recovery']");
+    assert_eq!(b.heading(), "Use a recovery code");
+    assert_eq!(j.focused(), "recovery");
+    b.type_into("#recovery", &user_recovery);
+    j.shot("19-use-recovery-code");
+    b.click_to_page("form[action='/mfa/recovery'] button");
+    assert_eq!(b.heading(), "Copy provided recovery code");
+    let replacement = b.text("#recovery-code");
+    assert_ne!(replacement, user_recovery, "a used code is replaced");
+    j.shot("20-new-recovery-code");
+    j.reload_shows_the_same();
+    j.tick_and_continue();
+    assert_eq!(b.heading(), "Account info");
+    j.sign_out();
+
+    // --- The owner's Users page: each one's state, and Reset MFA.
+    j.app.wait(30);
+    j.sign_in(0);
+    j.enter_code(&j.app.code_for(&key));
+    j.open("/users");
+    assert_eq!(b.heading(), "Users");
+    let table = b.text("table");
+    assert!(
+        table.contains("Umar User umar@acme.test User Active"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Ursula User ursula@acme.test User Not set up"),
+        "{table}"
+    );
+    j.shot("21-users");
+    j.app.wait(30);
+    b.type_into("#code", &j.app.code_for(&key));
+    b.click_to_page("button[value='umar@acme.test']");
+    assert_eq!(
+        j.notice(),
+        "The MFA of Umar User is reset: they will set it up again at their next sign-in."
+    );
+    assert!(b
+        .text("table")
+        .contains("Umar User umar@acme.test User Not set up"));
+    j.shot("22-users-after-reset");
+    j.sign_out();
+
+    // --- Umar meets Company Account Verification again.
+    j.sign_in(1);
+    assert_eq!(b.heading(), "Company Account Verification");
+}

@@ -1,0 +1,141 @@
+//! The app on loopback for tests, with a clock the test moves, and the
+//! authenticator app that computes codes from the key a page shows.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code,
+    reason = "test helpers: a failure is the test's failure; not every test uses each"
+)]
+
+pub mod webdriver;
+
+use std::sync::Arc;
+
+use twostep::{Keyring, ManualClock, Secret, Totp, TotpParams};
+use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
+
+/// The seeded people: email, name, role, password.
+pub const PEOPLE: [(&str, &str, Role, &str); 3] = [
+    (
+        "olivia@acme.test",
+        "Olivia Owner",
+        Role::Owner,
+        "owner-password-1",
+    ),
+    ("umar@acme.test", "Umar User", Role::User, "user-password-2"),
+    (
+        "ursula@acme.test",
+        "Ursula User",
+        Role::User,
+        "user-password-3",
+    ),
+];
+
+/// The app serving on 127.0.0.1 from its own runtime thread.
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The app's clock: time passes when the test says so.
+    pub clock: Arc<ManualClock>,
+    _dir: TempDir,
+}
+
+/// Starts the app over `database` (a new SQLite file when `None`) with
+/// `extra` people besides [`PEOPLE`].
+pub fn start(database: Option<Database>, extra: &[(String, String)]) -> Running {
+    let dir = TempDir::new();
+    let database = database.unwrap_or_else(|| Database::Sqlite(dir.0.join("app.sqlite3")));
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let app_clock = clock.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let extra = extra.to_vec();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut seeds: Vec<Seed<'_>> = PEOPLE
+                .iter()
+                .map(|&(email, name, role, password)| Seed {
+                    email,
+                    name,
+                    role,
+                    password,
+                })
+                .collect();
+            seeds.extend(extra.iter().map(|(email, password)| Seed {
+                email,
+                name: email,
+                role: Role::User,
+                password,
+            }));
+            let directory = Directory::new("acme", "Acme", &seeds).unwrap();
+            let config = Config {
+                store: AppStore::open(&database).await.unwrap(),
+                keyring: Keyring::new(1, &[42; 32]),
+                clock: app_clock,
+                directory,
+                secure_cookies: false,
+            };
+            let app = router(config).await.unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    Running {
+        url: format!("http://{addr}"),
+        clock,
+        _dir: dir,
+    }
+}
+
+impl Running {
+    /// What an authenticator app holding `key` (as the page shows it, in
+    /// groups) displays now.
+    pub fn code_for(&self, key: &str) -> String {
+        self.code_for_phone(key, 0)
+    }
+
+    /// As [`code_for`](Self::code_for), from a phone whose clock is
+    /// `ahead` seconds fast (negative: slow).
+    pub fn code_for_phone(&self, key: &str, ahead: i64) -> String {
+        let secret = Secret::from_base32(&key.replace(' ', "")).unwrap();
+        let totp = Totp::new(&secret, TotpParams::default());
+        let now = twostep::Clock::now(&*self.clock)
+            .checked_add_signed(ahead)
+            .unwrap();
+        totp.generate(now).unwrap().expose().to_string()
+    }
+
+    /// Lets `seconds` pass.
+    pub fn wait(&self, seconds: u64) {
+        self.clock.advance(seconds);
+    }
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("twostep-webapp-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
