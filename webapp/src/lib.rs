@@ -62,6 +62,7 @@ pub(crate) struct App {
     mfa: AsyncMfa<AppStore>,
     directory: Directory,
     sessions: Sessions,
+    password_slots: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -100,6 +101,9 @@ pub async fn router(config: Config) -> Result<Router, Error> {
         mfa,
         directory,
         sessions: Sessions::new(config.secure_cookies),
+        password_slots: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, usize::from),
+        ),
     };
     Ok(Router::new()
         .route("/", get(|| async { redirect("/account") }))

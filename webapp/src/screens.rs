@@ -80,7 +80,12 @@ pub async fn sign_in(
     }
     let email = field(&form, "email").trim().to_owned();
     let password = field(&form, "password").to_owned();
-    // Argon2 takes tens of milliseconds of CPU: off the runtime's threads.
+    // Argon2 takes tens of milliseconds of CPU and 19 MiB: off the
+    // runtime's threads, and no more at once than there are CPUs (a burst
+    // of sign-ins queues instead of thrashing memory).
+    let Ok(_slot) = app.password_slots.acquire().await else {
+        return server_error(&"password checks closed");
+    };
     let checker = app.clone();
     let account = tokio::task::spawn_blocking(move || {
         checker
