@@ -10,103 +10,16 @@
 //! has new codes; the password hash (Argon2id, OWASP's 19 MiB × 2) is most
 //! of a sign-in's cost, and the code step is timed on its own too.
 
-use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use twostep::{AsyncMfa, Clock, Enrollment, Keyring, ManualClock, SystemClock};
 use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
 
-type Failure = Box<dyn Error + Send + Sync>;
+#[path = "../tests/support/http.rs"]
+mod http;
 
-/// One keep-alive HTTP/1.1 connection with a cookie: just what the app's
-/// forms need.
-struct Client {
-    stream: BufReader<TcpStream>,
-    cookie: String,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Client {
-    async fn connect(addr: std::net::SocketAddr) -> Result<Client, Failure> {
-        Ok(Client {
-            stream: BufReader::new(TcpStream::connect(addr).await?),
-            cookie: String::new(),
-        })
-    }
-
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> Result<Answer, Failure> {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        let body = body.join("&");
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: app\r\nCookie: sid={}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            self.cookie,
-            body.len()
-        );
-        self.stream.get_mut().write_all(request.as_bytes()).await?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await?;
-        let status = line.split(' ').nth(1).ok_or("no status")?.parse()?;
-        let (mut length, mut location) = (0, String::new());
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let (name, value) = header.split_once(": ").ok_or("bad header")?;
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.parse()?,
-                "location" => location = value.to_owned(),
-                "set-cookie" => {
-                    let pair = value.split(';').next().unwrap_or_default();
-                    self.cookie = pair.trim_start_matches("sid=").to_owned();
-                }
-                _ => {}
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await?;
-        Ok(Answer {
-            status,
-            location,
-            body: String::from_utf8(body)?,
-        })
-    }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn csrf(page: &str) -> Result<String, Failure> {
-    let at = page.find("name=\"csrf\" value=\"").ok_or("no CSRF field")? + 19;
-    Ok(page.get(at..at + 64).ok_or("short CSRF token")?.to_owned())
-}
+use http::{csrf, Answer, Client, Failure};
 
 /// The first screen: the form and the password. Returns the connection,
 /// now on the code screen's session, and the time it took.

@@ -3,7 +3,6 @@
 //! app keeps nothing of its own between them.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, MfaError, Screen};
+use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, Screen};
 
 use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
 use crate::session::Visit;
@@ -142,26 +141,26 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
     let body = match &screen {
         Screen::Continue => return app.sessions.finish(visit, redirect("/account")),
         Screen::EnterCode { gate, clock_drift } => {
-            let mut body = format!("<p>{}</p>\n", escape(&screen.for_person()));
+            // The sentence says what the gate allows (a wait, the lockout),
+            // unless the answer to the code just sent said it already.
+            let mut body = match (gate, &notice) {
+                (Gate::Open, _) => format!("<p>{}</p>\n", escape(&screen.for_person())),
+                (_, Some(_)) => String::new(),
+                (_, None) => format!("<p class=\"refused\">{}</p>\n", escape(&screen.for_person())),
+            };
             if let Some(drift) = clock_drift {
-                let _ = writeln!(body, "<p class=\"hint\" id=\"clock-drift\">{}</p>", escape(&drift.for_person()));
+                let _ = writeln!(
+                    body,
+                    "<p class=\"hint\" id=\"clock-drift\">{}</p>",
+                    escape(&drift.for_person())
+                );
             }
-            match gate {
-                Gate::Locked => {
-                    let locked = MfaError::<Infallible>::Locked.for_person();
-                    let _ = writeln!(body, "<p class=\"refused\">{}</p>", escape(&locked));
-                }
-                gate => {
-                    if let Gate::Wait { retry_after } = gate {
-                        let wait = MfaError::<Infallible>::Throttled { retry_after: *retry_after };
-                        let _ = writeln!(body, "<p class=\"hint\">{}</p>", escape(&wait.for_person()));
-                    }
-                    let _ = write!(
-                        body,
-                        "<form method=\"post\" action=\"/mfa/code\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>\n",
-                        code_field("code", "One-time code")
-                    );
-                }
+            if *gate != Gate::Locked {
+                let _ = write!(
+                    body,
+                    "<form method=\"post\" action=\"/mfa/code\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>\n",
+                    code_field("code", "One-time code")
+                );
             }
             body.push_str("<p><a href=\"/mfa/recovery\">Use a recovery code</a></p>");
             body
@@ -170,7 +169,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
             "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\">{csrf}<button type=\"submit\" autofocus>Verify identity</button></form>",
             escape(&screen.for_person())
         ),
-        Screen::ScanQr { enrollment } => match scan_qr(enrollment, &csrf) {
+        Screen::ScanQr { enrollment } => match scan_qr(&screen.for_person(), enrollment, &csrf) {
             Ok(body) => body,
             Err(e) => return server_error(&e),
         },
@@ -215,7 +214,11 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
 
 /// The QR code window: the code inline, the key to type by hand in groups
 /// of four with its parameters, the code field.
-fn scan_qr(enrollment: &Enrollment, csrf: &str) -> Result<String, twostep::QrError> {
+fn scan_qr(
+    sentence: &str,
+    enrollment: &Enrollment,
+    csrf: &str,
+) -> Result<String, twostep::QrError> {
     let qr = enrollment.qr()?;
     let key = enrollment.secret().expose_base32();
     let groups: Vec<&str> = key
@@ -225,13 +228,14 @@ fn scan_qr(enrollment: &Enrollment, csrf: &str) -> Result<String, twostep::QrErr
         .collect();
     let params = enrollment.params();
     Ok(format!(
-        r#"<p>Scan this QR code with your authenticator app, then enter the one-time code it shows.</p>
+        r#"<p>{sentence}</p>
 <figure class="qr" role="img" aria-label="QR code to scan with your authenticator app">{svg}</figure>
 <p>Can't scan? Enter this key: <code id="secret-key">{key}</code><br>
 <span class="params" id="key-params">{algorithm}, {digits} digits, every {period} seconds</span></p>
 <form method="post" action="/mfa/enroll/code" class="card">{csrf}
 {field}<button type="submit">Continue</button></form>
 <form method="post" action="/mfa/begin" class="inline">{csrf}<button type="submit" class="link">Start again with a new QR code</button></form>"#,
+        sentence = escape(sentence),
         svg = qr.to_svg(),
         key = groups.join(" "),
         algorithm = params.algorithm().uri_name(),

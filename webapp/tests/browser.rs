@@ -20,21 +20,24 @@ use std::path::PathBuf;
 
 use support::webdriver::Browser;
 use support::{start, Running, PEOPLE};
+use twostep_webapp::Database;
 
 struct Journey {
     app: Running,
     browser: Browser,
-    shots: PathBuf,
+    shots: Option<PathBuf>,
 }
 
 impl Journey {
-    fn new() -> Journey {
-        let shots = match std::env::var_os("TWOSTEP_UPDATE_SCREENSHOTS") {
+    /// The app over `database` (a new SQLite file if `None`) and a browser;
+    /// screenshots if `shots`.
+    fn new(database: Option<Database>, shots: bool) -> Journey {
+        let shots = shots.then(|| match std::env::var_os("TWOSTEP_UPDATE_SCREENSHOTS") {
             Some(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screens"),
             None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens"),
-        };
+        });
         Journey {
-            app: start(None, &[]),
+            app: start(database, false),
             browser: Browser::start(),
             shots,
         }
@@ -44,9 +47,22 @@ impl Journey {
         self.browser.open(&format!("{}{path}", self.app.url));
     }
 
+    /// Saves the screen as `name`, after checking what every screen owes a
+    /// keyboard and screen-reader user: each field has its label.
     fn shot(&self, name: &str) {
-        self.browser
-            .screenshot(&self.shots.join(format!("{name}.png")));
+        let unlabelled = self.browser.run(
+            "return [...document.querySelectorAll('input:not([type=hidden])')] \
+               .filter(i => !i.id || !document.querySelector(`label[for='${i.id}']`)) \
+               .map(i => i.name);",
+        );
+        assert_eq!(
+            unlabelled,
+            serde_json::json!([]),
+            "fields without a label on {name}"
+        );
+        if let Some(shots) = &self.shots {
+            self.browser.screenshot(&shots.join(format!("{name}.png")));
+        }
     }
 
     /// The page's main text, without the answer to the last form.
@@ -122,8 +138,25 @@ impl Journey {
     no_browser,
     ignore = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); CI installs them"
 )]
-fn the_help_pages_journeys_in_a_browser() {
-    let j = Journey::new();
+fn the_help_pages_journeys_in_a_browser_over_sqlite() {
+    walk_the_help_page(&Journey::new(None, true));
+}
+
+#[test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); CI installs them"
+)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn the_help_pages_journeys_in_a_browser_over_postgres() {
+    walk_the_help_page(&Journey::new(Some(support::postgres()), false));
+}
+
+/// Both sequences of the help page and the sign-ins after them.
+fn walk_the_help_page(j: &Journey) {
     let b = &j.browser;
 
     // --- The owner: sign in; MFA not yet active, the requirement unavailable.
@@ -140,7 +173,7 @@ fn the_help_pages_journeys_in_a_browser() {
     j.shot("02-account-info-activate");
     // Account menu → Administration → Company profile.
     b.click(".menu summary");
-    j.shot("02-account-menu");
+    j.shot("03-account-menu");
     b.click_to_page("a[href='/company']");
     assert_eq!(b.heading(), "Company profile");
     assert!(!b.enabled("#force"));
@@ -148,7 +181,7 @@ fn the_help_pages_journeys_in_a_browser() {
         b.text("#unavailable"),
         "Activate Multi-Factor Authentication for your own account first: then you can require it of every user."
     );
-    j.shot("03-company-profile-unavailable");
+    j.shot("04-company-profile-unavailable");
 
     // --- Account info → Multi-Factor Authentication → Activate.
     b.click(".menu summary");
@@ -171,7 +204,7 @@ fn the_help_pages_journeys_in_a_browser() {
         key.split(' ').all(|group| group.len() <= 4),
         "key in groups of four: {key}"
     );
-    j.shot("04-qr-code");
+    j.shot("05-qr-code");
     j.reload_shows_the_same();
     j.enter_code("000000");
     assert_eq!(b.heading(), "Set up Multi-Factor Authentication");
@@ -180,7 +213,7 @@ fn the_help_pages_journeys_in_a_browser() {
         "That code is not right. Check your app and try again."
     );
     assert_eq!(j.key_on_page(), key, "a wrong code shows the same QR code");
-    j.shot("05-qr-code-wrong-code");
+    j.shot("06-qr-code-wrong-code");
     j.enter_code(&j.app.code_for(&key));
 
     // --- The recovery code window, Continue only after the tick.
@@ -194,7 +227,7 @@ fn the_help_pages_journeys_in_a_browser() {
         !b.enabled("#continue"),
         "Continue is disabled before the tick"
     );
-    j.shot("06-recovery-code");
+    j.shot("07-recovery-code");
     j.reload_shows_the_same();
     // A crafted request without the tick is refused by the server.
     b.run(
@@ -212,7 +245,7 @@ fn the_help_pages_journeys_in_a_browser() {
         owner_recovery,
         "the same code until the tick"
     );
-    j.shot("07-recovery-code-without-tick");
+    j.shot("08-recovery-code-without-tick");
     let before_tick = b.cookie("sid")["value"].clone();
     j.tick_and_continue();
     assert_ne!(
@@ -222,7 +255,7 @@ fn the_help_pages_journeys_in_a_browser() {
     );
     assert_eq!(b.heading(), "Account info");
     assert!(b.text("#mfa-state").starts_with("Active"));
-    j.shot("08-account-info-mfa-active");
+    j.shot("09-account-info-mfa-active");
 
     // --- Company profile: force every user to use MFA, with a current code.
     j.open("/company");
@@ -234,7 +267,7 @@ fn the_help_pages_journeys_in_a_browser() {
     b.click("label[for=force]");
     j.app.wait(30);
     b.type_into("#code", &j.app.code_for(&key));
-    j.shot("09-company-profile");
+    j.shot("10-company-profile");
     b.click_to_page("form[action='/company'] button[type=submit]");
     assert_eq!(
         j.notice(),
@@ -244,24 +277,24 @@ fn the_help_pages_journeys_in_a_browser() {
         b.run("return document.getElementById('force').checked"),
         true
     );
-    j.shot("10-company-profile-saved");
+    j.shot("11-company-profile-saved");
     j.sign_out();
 
     // --- A user: Company Account Verification → Verify identity.
     j.sign_in(1);
     assert_eq!(b.heading(), "Company Account Verification");
-    j.shot("11-company-account-verification");
+    j.shot("12-company-account-verification");
     j.reload_shows_the_same();
     b.click_to_page("form[action='/mfa/begin'] button");
     assert_eq!(b.heading(), "Set up Multi-Factor Authentication");
     let user_key = j.key_on_page();
-    j.shot("12-user-qr-code");
+    j.shot("13-user-qr-code");
     let first = j.app.code_for(&user_key);
     j.enter_code(&first);
 
     // --- The second, later code.
     assert_eq!(b.heading(), "Enter a one-time code");
-    j.shot("13-second-code");
+    j.shot("14-second-code");
     j.reload_shows_the_same();
     j.enter_code(&first);
     assert!(
@@ -269,7 +302,7 @@ fn the_help_pages_journeys_in_a_browser() {
         "the same code again: {}",
         j.notice()
     );
-    j.shot("14-second-code-same-code");
+    j.shot("15-second-code-same-code");
     j.app.wait(30);
     j.enter_code(&j.app.code_for(&user_key));
     assert_eq!(b.heading(), "Copy provided recovery code");
@@ -284,20 +317,20 @@ fn the_help_pages_journeys_in_a_browser() {
     j.sign_in(1);
     assert_eq!(b.heading(), "Multi-Factor Authentication");
     assert_eq!(j.focused(), "code");
-    j.shot("15-enter-code");
+    j.shot("16-enter-code");
     j.reload_shows_the_same();
     j.enter_code("123456");
     assert_eq!(
         j.notice(),
         "That code is not right. Check your app and try again."
     );
-    j.shot("16-enter-code-wrong-code");
+    j.shot("17-enter-code-wrong-code");
     // Two more wrong codes, and the throttle answers with the seconds.
     j.enter_code("123457");
     j.enter_code("123458");
     j.enter_code(&j.app.code_for(&user_key));
     assert_eq!(j.notice(), "Too many wrong codes. Try again in 15 seconds.");
-    j.shot("17-enter-code-throttled");
+    j.shot("18-enter-code-throttled");
     j.app.wait(15);
     j.enter_code(&j.app.code_for(&user_key));
     assert_eq!(b.heading(), "Account info");
@@ -322,22 +355,37 @@ fn the_help_pages_journeys_in_a_browser() {
         b.text("#clock-drift")
     );
     assert!(b.text("#clock-drift").contains(" fast."));
-    j.shot("18-enter-code-clock-drift");
+    j.shot("19-enter-code-clock-drift");
     j.enter_code(&j.app.code_for(&user_key));
     j.sign_out();
 
-    // --- Later: the phone is lost; a recovery code, and its replacement.
+    // --- Ten wrong codes, as far apart as the throttle asks: locked, and
+    // only a recovery code helps.
+    j.app.wait(60);
     j.sign_in(1);
+    for wrong in 0..10 {
+        j.app.wait(900);
+        j.enter_code(&format!("{:06}", 100_000 + wrong));
+    }
+    j.open("/mfa");
+    assert_eq!(b.count("#code"), 0, "no code field while locked");
+    assert!(b.text("main").contains(
+        "Too many wrong codes: one-time codes are locked for this account. \
+         Use a recovery code, or ask an owner of the company account to unlock it."
+    ));
+    j.shot("20-locked");
+
+    // --- The recovery code, and its replacement.
     b.click_to_page("a[href='/mfa/recovery']");
     assert_eq!(b.heading(), "Use a recovery code");
     assert_eq!(j.focused(), "recovery");
     b.type_into("#recovery", &user_recovery);
-    j.shot("19-use-recovery-code");
+    j.shot("21-use-recovery-code");
     b.click_to_page("form[action='/mfa/recovery'] button");
     assert_eq!(b.heading(), "Copy provided recovery code");
     let replacement = b.text("#recovery-code");
     assert_ne!(replacement, user_recovery, "a used code is replaced");
-    j.shot("20-new-recovery-code");
+    j.shot("22-new-recovery-code");
     j.reload_shows_the_same();
     j.tick_and_continue();
     assert_eq!(b.heading(), "Account info");
@@ -358,7 +406,7 @@ fn the_help_pages_journeys_in_a_browser() {
         table.contains("Ursula User ursula@acme.test User Not set up"),
         "{table}"
     );
-    j.shot("21-users");
+    j.shot("23-users");
     j.app.wait(30);
     b.type_into("#code", &j.app.code_for(&key));
     b.click_to_page("button[value='umar@acme.test']");
@@ -369,7 +417,7 @@ fn the_help_pages_journeys_in_a_browser() {
     assert!(b
         .text("table")
         .contains("Umar User umar@acme.test User Not set up"));
-    j.shot("22-users-after-reset");
+    j.shot("24-users-after-reset");
     j.sign_out();
 
     // --- Umar meets Company Account Verification again.

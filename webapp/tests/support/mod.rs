@@ -9,6 +9,7 @@
     reason = "test helpers: a failure is the test's failure; not every test uses each"
 )]
 
+pub mod http;
 pub mod webdriver;
 
 use std::sync::Arc;
@@ -42,15 +43,14 @@ pub struct Running {
     _dir: TempDir,
 }
 
-/// Starts the app over `database` (a new SQLite file when `None`) with
-/// `extra` people besides [`PEOPLE`].
-pub fn start(database: Option<Database>, extra: &[(String, String)]) -> Running {
+/// Starts the app over `database` (a new SQLite file when `None`), its
+/// cookies `Secure` if `secure_cookies`.
+pub fn start(database: Option<Database>, secure_cookies: bool) -> Running {
     let dir = TempDir::new();
     let database = database.unwrap_or_else(|| Database::Sqlite(dir.0.join("app.sqlite3")));
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let app_clock = clock.clone();
     let (tx, rx) = std::sync::mpsc::channel();
-    let extra = extra.to_vec();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -58,7 +58,7 @@ pub fn start(database: Option<Database>, extra: &[(String, String)]) -> Running 
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let mut seeds: Vec<Seed<'_>> = PEOPLE
+            let seeds: Vec<Seed<'_>> = PEOPLE
                 .iter()
                 .map(|&(email, name, role, password)| Seed {
                     email,
@@ -67,19 +67,14 @@ pub fn start(database: Option<Database>, extra: &[(String, String)]) -> Running 
                     password,
                 })
                 .collect();
-            seeds.extend(extra.iter().map(|(email, password)| Seed {
-                email,
-                name: email,
-                role: Role::User,
-                password,
-            }));
+
             let directory = Directory::new("acme", "Acme", &seeds).unwrap();
             let config = Config {
                 store: AppStore::open(&database).await.unwrap(),
                 keyring: Keyring::new(1, &[42; 32]),
                 clock: app_clock,
                 directory,
-                secure_cookies: false,
+                secure_cookies,
             };
             let app = router(config).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -117,6 +112,55 @@ impl Running {
     pub fn wait(&self, seconds: u64) {
         self.clock.advance(seconds);
     }
+}
+
+/// A new, empty database on the test PostgreSQL (`TWOSTEP_POSTGRES_URL` as
+/// `tools/pg-test-cluster start` prints it: `host=… port=… user=…
+/// dbname=…`), as a URL for `--postgres`: each run starts from nothing.
+pub fn postgres() -> Database {
+    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("TWOSTEP_POSTGRES_URL");
+    let get = |key: &str| {
+        params
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let host = get("host");
+    let (host, socket) = match host.starts_with('/') {
+        true => ("localhost".to_owned(), format!("?host={host}")),
+        false => (host, String::new()),
+    };
+    let url = |dbname: &str| {
+        format!(
+            "postgres://{}@{host}:{}/{dbname}{socket}",
+            get("user"),
+            get("port")
+        )
+    };
+    let fresh = format!(
+        "twostep_webapp_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let server = url(&get("dbname"));
+    let create = format!("CREATE DATABASE {fresh}");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        });
+    Database::Postgres(url(&fresh))
 }
 
 /// A directory removed on drop.
