@@ -60,9 +60,9 @@ impl<C, E> Pool<C, E> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on a connection of the pool.
     /// The idle connections, taken out of the pool (to close them
-    /// elsewhere).
+    /// elsewhere: `PostgresStore` dropped on a runtime thread).
+    #[cfg(feature = "postgres")]
     pub(crate) fn drain(&self) -> Vec<C> {
         match self.state.lock() {
             Ok(mut state) => std::mem::take(&mut state.idle),
