@@ -2,23 +2,20 @@
 //! owner's Company profile ("Force every user to use MFA") and Users
 //! ("Reset MFA").
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use twostep::{MemberMfa, Screen};
 
 use crate::directory::Account;
+use crate::extract::{CheckedForm, Posted};
 use crate::html::{code_field, csrf_field, escape, page, Notice};
-use crate::screens::{begin_for, sender, viewer};
+use crate::screens::{begin_for, viewer};
 use crate::session::Visit;
 use crate::{forbidden, html, is_answer, passed, redirect, server_error, App, Error, Role};
-
-type Fields = Form<HashMap<String, String>>;
 
 /// The person, if past every check; else where they must go.
 async fn signed_in<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Response> {
@@ -75,8 +72,7 @@ fn notice_for<T>(
     }
 }
 
-pub async fn account_info(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn account_info(State(app): State<Arc<App>>, visit: Visit) -> Response {
     account_page(&app, &visit, None).await
 }
 
@@ -112,16 +108,8 @@ async fn account_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
     respond(app, visit, "Account info", notice, &body)
 }
 
-pub async fn activate(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn activate(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let visit = form.visit;
     if let Err(response) = signed_in(&app, &visit).await {
         return response;
     }
@@ -152,8 +140,7 @@ fn everyone(app: &App) -> Vec<&str> {
         .collect()
 }
 
-pub async fn company(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn company(State(app): State<Arc<App>>, visit: Visit) -> Response {
     company_page(&app, &visit, None).await
 }
 
@@ -225,21 +212,14 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
     respond(app, visit, "Company profile", notice, &body)
 }
 
-pub async fn save_company(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    if let Err(response) = sender(&visit, &form) {
-        return response;
-    }
-    let owner = match owner(&app, &visit).await {
+pub async fn save_company(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
+    let visit = &form.visit;
+    let owner = match owner(&app, visit).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
-    let force = form.get("force").is_some_and(|v| v == "yes");
-    let code = form.get("code").map_or("", String::as_str);
+    let force = form.field("force") == "yes";
+    let code = form.field("code");
     let outcome = app
         .mfa
         .set_mfa_requirement(&app.directory.company_id, &owner.email, code, force, 0)
@@ -252,13 +232,12 @@ pub async fn save_company(
         }
     });
     match notice {
-        Ok(notice) => company_page(&app, &visit, Some(notice)).await,
+        Ok(notice) => company_page(&app, visit, Some(notice)).await,
         Err(response) => response,
     }
 }
 
-pub async fn users(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn users(State(app): State<Arc<App>>, visit: Visit) -> Response {
     users_page(&app, &visit, None).await
 }
 
@@ -307,21 +286,13 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
     respond(app, visit, "Users", notice, &body)
 }
 
-pub async fn reset(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    if let Err(response) = sender(&visit, &form) {
-        return response;
-    }
-    let owner = match owner(&app, &visit).await {
+pub async fn reset(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
+    let visit = &form.visit;
+    let owner = match owner(&app, visit).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
-    let user = form.get("user").map_or("", String::as_str);
-    let code = form.get("code").map_or("", String::as_str);
+    let (user, code) = (form.field("user"), form.field("code"));
     let outcome = app
         .mfa
         .reset_user_mfa(&app.directory.company_id, &owner.email, code, user)
@@ -334,7 +305,7 @@ pub async fn reset(
     match notice_for(outcome, |()| {
         format!("The MFA of {name} is reset: they will set it up again at their next sign-in.")
     }) {
-        Ok(notice) => users_page(&app, &visit, Some(notice)).await,
+        Ok(notice) => users_page(&app, visit, Some(notice)).await,
         Err(response) => response,
     }
 }

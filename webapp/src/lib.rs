@@ -17,6 +17,7 @@
 
 mod admin;
 mod directory;
+mod extract;
 mod html;
 mod screens;
 mod session;

@@ -2,25 +2,18 @@
 //! [`AsyncMfa::current_screen`](twostep::AsyncMfa::current_screen): the
 //! app keeps nothing of its own between them.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, Screen};
 
+use crate::extract::{CheckedForm, Posted};
 use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
 use crate::session::Visit;
-use crate::{forbidden, html, is_answer, passed, redirect, server_error, App, Error, Role};
-
-type Fields = Form<HashMap<String, String>>;
-
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
-    form.get(name).map_or("", String::as_str)
-}
+use crate::{html, is_answer, passed, redirect, server_error, App, Error, Role};
 
 /// The menu for the visit's person, if signed in.
 pub(crate) fn viewer<'a>(app: &'a App, visit: &'a Visit, in_app: bool) -> Option<Viewer<'a>> {
@@ -33,22 +26,7 @@ pub(crate) fn viewer<'a>(app: &'a App, visit: &'a Visit, in_app: bool) -> Option
     })
 }
 
-/// The person behind a form: its CSRF token checked, signed in.
-pub(crate) fn sender(visit: &Visit, form: &HashMap<String, String>) -> Result<String, Response> {
-    if !visit.csrf_ok(form) {
-        return Err(forbidden(
-            "This form has expired. Go back, reload the page and try again.",
-        ));
-    }
-    visit
-        .session
-        .user
-        .clone()
-        .ok_or_else(|| redirect("/signin"))
-}
-
-pub async fn sign_in_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn sign_in_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
     sign_in_page(&app, &visit, None, StatusCode::OK)
 }
 
@@ -68,17 +46,10 @@ fn sign_in_page(app: &App, visit: &Visit, notice: Option<Notice>, status: Status
     app.sessions.finish(visit, html(status, page))
 }
 
-pub async fn sign_in(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let mut visit = app.sessions.visit(&headers);
-    if !visit.csrf_ok(&form) {
-        return forbidden("This form has expired. Go back, reload the page and try again.");
-    }
-    let email = field(&form, "email").trim().to_owned();
-    let password = field(&form, "password").to_owned();
+pub async fn sign_in(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
+    let email = form.field("email").trim().to_owned();
+    let password = form.field("password").to_owned();
+    let mut visit = form.visit;
     // Argon2 takes tens of milliseconds of CPU and 19 MiB: off the
     // runtime's threads, and no more at once than there are CPUs (a burst
     // of sign-ins queues instead of thrashing memory).
@@ -105,21 +76,13 @@ pub async fn sign_in(
     app.sessions.finish(&visit, redirect("/mfa"))
 }
 
-pub async fn sign_out(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let mut visit = app.sessions.visit(&headers);
-    if let Err(response) = sender(&visit, &form) {
-        return response;
-    }
+pub async fn sign_out(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
+    let mut visit = form.visit;
     app.sessions.end(&mut visit);
     app.sessions.finish(&visit, redirect("/signin"))
 }
 
-pub async fn show(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn show(State(app): State<Arc<App>>, visit: Visit) -> Response {
     render(&app, &visit, None).await
 }
 
@@ -255,13 +218,9 @@ async fn answered<T>(app: &App, visit: &Visit, outcome: Result<T, Error>) -> Res
     }
 }
 
-pub async fn code(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Fields) -> Response {
-    let mut visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let outcome = app.mfa.verify(&user, field(&form, "code")).await;
+pub async fn code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let outcome = app.mfa.verify(&user, form.field("code")).await;
+    let mut visit = form.visit;
     if outcome.is_ok() {
         visit.session.second_factor = true;
         app.sessions.renew(&mut visit);
@@ -269,8 +228,7 @@ pub async fn code(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): F
     answered(&app, &visit, outcome).await
 }
 
-pub async fn recovery_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let visit = app.sessions.visit(&headers);
+pub async fn recovery_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
     recovery_page(&app, &visit, None)
 }
 
@@ -301,17 +259,10 @@ fn recovery_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
     app.sessions.finish(visit, html(status, page))
 }
 
-pub async fn recovery(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let mut visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    match app.mfa.use_recovery_code(&user, field(&form, "code")).await {
+pub async fn recovery(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let outcome = app.mfa.use_recovery_code(&user, form.field("code")).await;
+    let mut visit = form.visit;
+    match outcome {
         // The replacement code, if any, is the next screen: /mfa shows it
         // until it is ticked.
         Ok(_) => {
@@ -338,67 +289,26 @@ pub(crate) async fn begin_for(app: &App, user: &str) -> Result<Enrollment, Error
     app.mfa.begin_enrollment(user, builder, check).await
 }
 
-pub async fn begin(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn begin(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
     let outcome = begin_for(&app, &user).await;
-    answered(&app, &visit, outcome).await
+    answered(&app, &form.visit, outcome).await
 }
 
-pub async fn first_code(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let outcome = app
-        .mfa
-        .confirm_enrollment(&user, field(&form, "code"))
-        .await;
-    answered(&app, &visit, outcome).await
+pub async fn first_code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let outcome = app.mfa.confirm_enrollment(&user, form.field("code")).await;
+    answered(&app, &form.visit, outcome).await
 }
 
-pub async fn second_code(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let outcome = app
-        .mfa
-        .confirm_second_code(&user, field(&form, "code"))
-        .await;
-    answered(&app, &visit, outcome).await
+pub async fn second_code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let outcome = app.mfa.confirm_second_code(&user, form.field("code")).await;
+    answered(&app, &form.visit, outcome).await
 }
 
-pub async fn acknowledge(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Form(form): Fields,
-) -> Response {
-    let mut visit = app.sessions.visit(&headers);
-    let user = match sender(&visit, &form) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn acknowledge(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+    let mut visit = form.visit;
     // The button is disabled until the tick, but a request can be made
     // without the page: the server asks for the tick itself.
-    if field(&form, "recorded") != "yes" {
+    if form.fields.get("recorded").map(String::as_str) != Some("yes") {
         let notice = Notice::Refused(
             "Tick \u{201c}I have safely recorded this number\u{201d} to continue.".into(),
         );

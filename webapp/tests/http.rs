@@ -53,6 +53,17 @@ impl Person {
         .await
     }
 
+    /// The owner's "Activate": the QR code's key, one code, the tick.
+    async fn activate_mfa(&mut self, app: &Running) -> Result<String, Failure> {
+        self.post("/account", "/account/mfa/activate", &[]).await?;
+        let key = key_on(&self.get("/mfa").await?.body);
+        self.post("/mfa", "/mfa/enroll/code", &[("code", &app.code_for(&key))])
+            .await?;
+        self.post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
+            .await?;
+        Ok(key)
+    }
+
     fn cookie(&self) -> String {
         self.client.cookie.clone()
     }
@@ -76,14 +87,7 @@ fn key_on(page: &str) -> String {
 async fn owner_forces_mfa(app: &Running) -> Result<String, Failure> {
     let mut owner = Person::new(app).await?;
     owner.sign_in(0).await?;
-    owner.post("/account", "/account/mfa/activate", &[]).await?;
-    let key = key_on(&owner.get("/mfa").await?.body);
-    owner
-        .post("/mfa", "/mfa/enroll/code", &[("code", &app.code_for(&key))])
-        .await?;
-    owner
-        .post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
-        .await?;
+    let key = owner.activate_mfa(app).await?;
     app.wait(30);
     let saved = owner
         .post(
@@ -165,14 +169,7 @@ async fn the_session_cookie_is_http_only_lax_and_renewed_at_each_factor() -> Res
     planted.client.cookie = anonymous;
     assert_eq!(planted.get("/account").await?.location, "/signin");
 
-    owner.post("/account", "/account/mfa/activate", &[]).await?;
-    let key = key_on(&owner.get("/mfa").await?.body);
-    owner
-        .post("/mfa", "/mfa/enroll/code", &[("code", &app.code_for(&key))])
-        .await?;
-    owner
-        .post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
-        .await?;
+    owner.activate_mfa(&app).await?;
     assert_ne!(
         owner.cookie(),
         signed_in,
