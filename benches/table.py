@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the README's benchmark tables from criterion's last run.
 
-Usage: cargo bench --all-features && python3 benches/table.py
+Usage: cargo bench -p twostep-benches --all-features && python3 benches/table.py
 Reads target/criterion/<group>/<function>/new/estimates.json (medians), or
 $CARGO_TARGET_DIR/criterion when that is set. Each row shows its ratio and
 the limit it is held to (the issues' targets; "–" where none is set).

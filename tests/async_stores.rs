@@ -42,21 +42,29 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// The contract on every async store, races included.
 #[test]
-fn every_async_store_keeps_the_contract() {
+fn the_memory_and_sqlite_async_stores_keep_the_contract() {
     let dir = TempDir::new("sqlx-contract");
-    let pg = postgres_url().map(|url| common::fresh_database(&url, "sqlx_kit"));
     runtime().block_on(async {
         testkit::check_all_async(&MemoryStore::new()).await.unwrap();
         let sqlite = SqlxSqliteStore::new(sqlite_pool(&dir.join("kit.db")).await);
         sqlite.migrate().await.unwrap();
         testkit::check_all_async(&sqlite).await.unwrap();
-        if let Some(params) = pg {
-            let pg = SqlxPgStore::new(pg_pool(&params).await);
-            pg.migrate().await.unwrap();
-            testkit::check_all_async(&pg).await.unwrap();
-            // More writers than the pool's 8 connections.
-            testkit::no_lost_updates_async(&pg, 16, 10).await.unwrap();
-        }
+    });
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn the_postgres_async_store_keeps_the_contract() {
+    let params = common::fresh_database(&postgres_url(), "sqlx_kit");
+    runtime().block_on(async {
+        let pg = SqlxPgStore::new(pg_pool(&params).await);
+        pg.migrate().await.unwrap();
+        testkit::check_all_async(&pg).await.unwrap();
+        // More writers than the pool's 8 connections.
+        testkit::no_lost_updates_async(&pg, 16, 10).await.unwrap();
     });
 }
 
@@ -112,10 +120,12 @@ fn sqlite_sync_and_async_stores_share_one_file() {
 }
 
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn postgres_sync_and_async_stores_share_one_database() {
-    let Some(url) = postgres_url() else {
-        return;
-    };
+    let url = postgres_url();
     let params = common::fresh_database(&url, "sqlx_turns");
     // The sync store migrates; the async one finds the schema current.
     let sync = Mfa::new(PostgresStore::connect(&params).unwrap(), keyring());
@@ -176,10 +186,12 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
 }
 
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn sqlx_postgres_migrates_once_when_servers_start_together() {
-    let Some(url) = postgres_url() else {
-        return;
-    };
+    let url = postgres_url();
     let params = common::fresh_database(&url, "sqlx_migrate");
     runtime().block_on(async {
         let mut servers = Vec::new();
@@ -241,10 +253,12 @@ fn sqlx_sqlite_tasks_accept_a_code_once() {
 }
 
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn sqlx_postgres_tasks_accept_a_code_once() {
-    let Some(url) = postgres_url() else {
-        return;
-    };
+    let url = postgres_url();
     let params = common::fresh_database(&url, "sqlx_race");
     let rt = runtime();
     let store = rt.block_on(async {
@@ -259,10 +273,12 @@ fn sqlx_postgres_tasks_accept_a_code_once() {
 /// the sync store answers a typed error instead, names the async store, and
 /// a store dropped there closes its connections elsewhere.
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn the_sync_postgres_store_refuses_to_run_inside_a_runtime() {
-    let Some(url) = postgres_url() else {
-        return;
-    };
+    let url = postgres_url();
     let params = common::fresh_database(&url, "in_runtime");
     let store = Arc::new(PostgresStore::connect(&params).unwrap());
     let key = twostep::RecordKey::User("nobody");

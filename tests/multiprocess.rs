@@ -404,10 +404,12 @@ fn sqlite_two_processes_accept_a_code_once() {
 
 #[cfg(feature = "postgres")]
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn postgres_two_processes_accept_a_code_once() {
-    let Some(url) = common::postgres_url() else {
-        return;
-    };
+    let url = common::postgres_url();
     races_accept_once(&Db::Postgres(common::fresh_database(&url, "race"), false));
 }
 
@@ -429,10 +431,12 @@ fn sqlite_two_async_processes_accept_a_code_once() {
     feature = "sqlx-postgres"
 ))]
 #[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
 fn postgres_two_async_processes_accept_a_code_once() {
-    let Some(url) = common::postgres_url() else {
-        return;
-    };
+    let url = common::postgres_url();
     races_accept_once(&Db::Postgres(
         common::fresh_database(&url, "race_sqlx"),
         true,
