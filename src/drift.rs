@@ -30,6 +30,7 @@ const STREAK_TO_REPORT: i8 = 2;
 /// // "Your authenticator app's clock seems to be about 40 seconds fast. …"
 /// # }
 /// ```
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClockDrift {
     seconds: i64,

@@ -57,7 +57,29 @@
 //! `getrandom` and `qr` by default; `qr-png`; `sqlite`, `postgres`,
 //! `postgres-tls` (sync stores); `sqlx-sqlite`, `sqlx-postgres` (async
 //! stores over the host's sqlx pool); `testkit` (the store contract as
-//! checks).
+//! checks); `serde`.
+//!
+//! With `serde`, what a host puts in a session, a JSON API or an audit log
+//! is `Serialize` and `Deserialize`: [`Event`], [`RecordedEvent`], [`Actor`],
+//! [`SignInRequirement`], [`MfaStatus`], [`Gate`], [`EnrollmentStage`],
+//! [`Passed`], [`Acknowledged`], [`ClockDrift`], [`CompanyPolicy`],
+//! [`EnforcementPreview`], [`MemberMfa`]; enums in `snake_case`, those with
+//! fields tagged `"kind"`:
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! # fn json<T: serde::Serialize>(_: &T) {}
+//! json(&twostep::Gate::Wait { retry_after: 15 }); // {"kind":"wait","retry_after":15}
+//! # }
+//! ```
+//!
+//! Never a secret, a code, a recovery code, an enrollment or a screen that
+//! carries one:
+//!
+//! ```compile_fail
+//! fn json<T: serde::Serialize>(_: &T) {}
+//! json(&twostep::Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap());
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

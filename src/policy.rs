@@ -6,6 +6,7 @@ use crate::codec::{Reader, RecordError, Writer};
 use crate::words::seconds_for_people;
 
 /// A company account's MFA policy, stored versioned like user records.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompanyPolicy {
     /// The store's version of this policy (0 before it was first saved).
@@ -17,6 +18,8 @@ pub struct CompanyPolicy {
 }
 
 /// What a user must do, after the password, to reach a company account.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignInRequirement {
@@ -60,6 +63,8 @@ impl SignInRequirement {
 
 /// A member's MFA as an owner sees it before requiring MFA
 /// ([`Mfa::enforcement_preview`](crate::Mfa::enforcement_preview)).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MemberMfa {
@@ -74,6 +79,8 @@ pub enum MemberMfa {
 }
 
 /// Why "Force every user to use MFA" is unavailable to someone.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RequirementUnavailable {
@@ -100,6 +107,7 @@ impl RequirementUnavailable {
 
 /// Who "Force every user to use MFA" would affect, before "Save changes":
 /// each member's MFA state, the counts, and whether the owner may save.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EnforcementPreview {

@@ -58,6 +58,8 @@ pub enum ThrottleError {
 }
 
 /// When a check may be made, given the failures so far.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
     /// A check may be made now.

@@ -20,6 +20,8 @@ use super::{counted, gate, Context, Factor, MfaRecord, Refusal, Screen, Transiti
 /// scanning, then a code from a later time step, which shows that the app
 /// keeps producing the right codes (its clock runs), not just that one code
 /// was read once.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EnrollmentCheck {
@@ -32,6 +34,8 @@ pub enum EnrollmentCheck {
 }
 
 /// The step of an enrollment that is open: the one the person is asked for.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EnrollmentStage {
@@ -122,6 +126,8 @@ impl EnrollmentState {
 }
 
 /// What "I have safely recorded this number" did.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Acknowledged {

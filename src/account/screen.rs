@@ -14,6 +14,8 @@ use super::{Context, MfaRecord, Refusal};
 
 /// How far the person has got in this session, as the host's session
 /// remembers it: the one thing a host keeps between screens.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Passed {
     /// The password only.

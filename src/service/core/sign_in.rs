@@ -13,6 +13,7 @@ use crate::RecoveryUsed;
 use super::{Access, Core, MfaError};
 
 /// What is known about a user's MFA, read without changing anything.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MfaStatus {
