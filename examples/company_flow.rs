@@ -75,12 +75,7 @@ fn render(screen: &Screen, person: &Person) -> Result<Option<Enrollment>, Box<dy
             if person.interactive {
                 print!("{}", enrollment.qr()?.to_terminal());
             }
-            let key = enrollment.secret().expose_base32();
-            let groups: Vec<&str> = key
-                .as_bytes()
-                .chunks(4)
-                .filter_map(|g| std::str::from_utf8(g).ok())
-                .collect();
+            let key = enrollment.secret().expose_base32_grouped();
             let params = enrollment.params();
             println!(
                 "    (QR code of {})",
@@ -88,7 +83,7 @@ fn render(screen: &Screen, person: &Person) -> Result<Option<Enrollment>, Box<dy
             );
             println!(
                 "    Can't scan? Enter this key: {}  ({}, {} digits, {} s)",
-                groups.join(" "),
+                key.as_str(),
                 params.algorithm().uri_name(),
                 params.digits().get(),
                 params.period().seconds()

@@ -202,6 +202,29 @@ impl Secret {
             self.expose_bytes(),
         ))
     }
+
+    /// The key for a person to type from the screen ("Can't scan? Enter
+    /// this key"): [`expose_base32`](Self::expose_base32) in groups of four,
+    /// separated by spaces. Authenticator apps ignore the spaces, and so
+    /// does [`Secret::from_base32`]. Zeroized when dropped.
+    ///
+    /// ```
+    /// # use twostep::Secret;
+    /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+    /// assert_eq!(*secret.expose_base32_grouped(), "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ");
+    /// # Ok::<(), twostep::SecretError>(())
+    /// ```
+    pub fn expose_base32_grouped(&self) -> Zeroizing<String> {
+        let plain = self.expose_base32();
+        let mut grouped = Zeroizing::new(String::with_capacity(plain.len() + plain.len() / 4));
+        for (at, c) in plain.chars().enumerate() {
+            if at > 0 && at % 4 == 0 {
+                grouped.push(' ');
+            }
+            grouped.push(c);
+        }
+        grouped
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -326,6 +349,14 @@ mod tests {
             prop_assert_eq!(back.expose_bytes(), &bytes[..]);
             let lower = Secret::from_base32(&encoded.to_lowercase()).unwrap();
             prop_assert_eq!(lower.expose_bytes(), &bytes[..]);
+            // As typed from the screen: groups of four, the last one shorter.
+            let grouped = secret.expose_base32_grouped();
+            let groups: Vec<&str> = grouped.split(' ').collect();
+            prop_assert!(groups.iter().all(|g| (1..=4).contains(&g.len())));
+            prop_assert!(groups.iter().rev().skip(1).all(|g| g.len() == 4));
+            prop_assert_eq!(groups.concat(), encoded.as_str());
+            let typed = Secret::from_base32(&grouped).unwrap();
+            prop_assert_eq!(typed.expose_bytes(), &bytes[..]);
         }
 
         #[test]

@@ -183,12 +183,7 @@ fn scan_qr(
     csrf: &str,
 ) -> Result<String, twostep::QrError> {
     let qr = enrollment.qr()?;
-    let key = enrollment.secret().expose_base32();
-    let groups: Vec<&str> = key
-        .as_bytes()
-        .chunks(4)
-        .filter_map(|g| std::str::from_utf8(g).ok())
-        .collect();
+    let key = enrollment.secret().expose_base32_grouped();
     let params = enrollment.params();
     Ok(format!(
         r#"<p>{sentence}</p>
@@ -200,7 +195,7 @@ fn scan_qr(
 <form method="post" action="/mfa/begin" class="inline">{csrf}<button type="submit" class="link">Start again with a new QR code</button></form>"#,
         sentence = escape(sentence),
         svg = qr.to_svg(),
-        key = groups.join(" "),
+        key = key.as_str(),
         algorithm = params.algorithm().uri_name(),
         digits = params.digits().get(),
         period = params.period().seconds(),
