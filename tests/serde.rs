@@ -4,7 +4,11 @@
 #![cfg(all(feature = "serde", feature = "getrandom"))]
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+mod common;
+
 use std::sync::Arc;
+
+use common::code_at;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,15 +26,6 @@ fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
     let back: T = serde_json::from_str(&text).unwrap();
     assert_eq!(&back, value, "{text}");
     serde_json::from_str(&text).unwrap()
-}
-
-fn code(enrollment: &Enrollment, clock: &ManualClock) -> String {
-    enrollment
-        .totp()
-        .generate(clock.now())
-        .unwrap()
-        .expose()
-        .to_string()
 }
 
 #[test]
@@ -60,12 +55,12 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
         .unwrap();
     let status = mfa.status("olivia").unwrap();
     assert_eq!(round_trip(&status)["enrollment"], json!("first_code"));
-    let first = code(&phone, &clock);
+    let first = code_at(&phone, clock.now());
     mfa.confirm_enrollment("olivia", &first).unwrap();
     let ack = mfa.acknowledge_recovery("olivia").unwrap();
     assert_eq!(round_trip(&ack), json!("factor_activated"));
     clock.advance(30);
-    let second = code(&phone, &clock);
+    let second = code_at(&phone, clock.now());
     let policy = mfa
         .set_mfa_requirement("acme", "olivia", &second, true, 3600)
         .unwrap();
