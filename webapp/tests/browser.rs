@@ -164,6 +164,7 @@ fn walk_the_help_page(j: &Journey) {
     assert_eq!(b.heading(), "Sign in");
     assert_eq!(j.focused(), "email");
     j.shot("01-sign-in");
+    j.reload_shows_the_same();
     let cookie = b.cookie("sid");
     assert_eq!(cookie["httpOnly"], true);
     assert_eq!(cookie["sameSite"], "Lax");
@@ -171,6 +172,7 @@ fn walk_the_help_page(j: &Journey) {
     assert_eq!(b.heading(), "Account info");
     assert!(b.text("#mfa-state").starts_with("Not active"));
     j.shot("02-account-info-activate");
+    j.reload_shows_the_same();
     // Account menu → Administration → Company profile.
     b.click(".menu summary");
     j.shot("03-account-menu");
@@ -182,6 +184,7 @@ fn walk_the_help_page(j: &Journey) {
         "Activate Multi-Factor Authentication for your own account first: then you can require it of every user."
     );
     j.shot("04-company-profile-unavailable");
+    j.reload_shows_the_same();
 
     // --- Account info → Multi-Factor Authentication → Activate.
     b.click(".menu summary");
@@ -256,6 +259,7 @@ fn walk_the_help_page(j: &Journey) {
     assert_eq!(b.heading(), "Account info");
     assert!(b.text("#mfa-state").starts_with("Active"));
     j.shot("09-account-info-mfa-active");
+    j.reload_shows_the_same();
 
     // --- Company profile: force every user to use MFA, with a current code.
     j.open("/company");
@@ -407,6 +411,7 @@ fn walk_the_help_page(j: &Journey) {
         "{table}"
     );
     j.shot("23-users");
+    j.reload_shows_the_same();
     j.app.wait(30);
     b.type_into("#code", &j.app.code_for(&key));
     b.click_to_page("button[value='umar@acme.test']");
