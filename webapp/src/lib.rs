@@ -4,8 +4,9 @@
 //! What a host copies: the handlers in `screens.rs` (sign-in and the
 //! enrollment screens, each rendered from [`AsyncMfa::current_screen`]) and
 //! `admin.rs` (account info, company profile, users), with `extract.rs`
-//! (the CSRF check and the sender of a form). What it keeps of its own: the users and their passwords (`directory.rs`), the sessions and
-//! their CSRF tokens (`session.rs`). What it does not write: any state
+//! (the CSRF check and the sender of a form). What it keeps of its own:
+//! the users and their passwords (`directory.rs`), the sessions and their
+//! CSRF tokens (`session.rs`). What it does not write: any state
 //! between screens — the QR code, the codes, the recovery code waiting for
 //! its tick are in twostep's records, so a reload or a second tab shows the
 //! same screen.
