@@ -118,17 +118,15 @@ impl<S: Store> Access for Blocking<'_, S> {
     }
 }
 
-/// An [`AsyncStore`] as the logic's access.
-struct Awaiting<'a, S>(&'a S);
-
-impl<S: AsyncStore> Access for Awaiting<'_, S> {
+/// An [`AsyncStore`] is the logic's access as it is.
+impl<S: AsyncStore> Access for S {
     type Error = S::Error;
 
     fn load(
         &self,
         key: RecordKey<'_>,
     ) -> impl Future<Output = Result<Option<Versioned>, S::Error>> + Send {
-        self.0.load(key)
+        AsyncStore::load(self, key)
     }
 
     fn save(
@@ -137,7 +135,7 @@ impl<S: AsyncStore> Access for Awaiting<'_, S> {
         expected: Option<Version>,
         bytes: &[u8],
     ) -> impl Future<Output = Result<SaveOutcome, S::Error>> + Send {
-        self.0.save(key, expected, bytes)
+        AsyncStore::save(self, key, expected, bytes)
     }
 }
 

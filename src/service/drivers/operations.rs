@@ -11,7 +11,7 @@ use crate::service::MfaError;
 use crate::store::{AsyncStore, Store};
 use crate::{Bound, RecoveryUsed};
 
-use super::{block_on, AsyncMfa, Awaiting, Blocking, Mfa};
+use super::{block_on, AsyncMfa, Blocking, Mfa};
 
 /// Each operation once: the sync driver's method with its documentation,
 /// and the async driver's, both calling the same `Core` function.
@@ -39,7 +39,7 @@ macro_rules! operations {
                 /// # Errors
                 #[doc = concat!("As [`Mfa::", stringify!($name), "`].")]
                 pub async fn $name(&self, $($arg: $ty),*) -> Result<$out, MfaError<S::Error>> {
-                    self.core.$name(&Awaiting(&*self.store), $($arg),*).await
+                    self.core.$name(&*self.store, $($arg),*).await
                 }
             )*
         }
@@ -356,6 +356,6 @@ impl<S: Store> Mfa<S> {
 impl<S: AsyncStore> AsyncMfa<S> {
     /// [`Mfa::reseal_all`] for async hosts.
     pub async fn reseal_all(&self, users: &[&str]) -> ResealReport<S::Error> {
-        self.core.reseal_all(&Awaiting(&*self.store), users).await
+        self.core.reseal_all(&*self.store, users).await
     }
 }

@@ -71,22 +71,7 @@ impl SqlxPgStore {
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
             .await?;
-        sqlx::raw_sql(SCHEMA_TABLE).execute(&mut *tx).await?;
-        let found: i64 = sqlx::query(READ_SCHEMA)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let steps = steps_after(&MIGRATIONS, found)?;
-        if found < SCHEMA_VERSION {
-            for step in steps {
-                sqlx::raw_sql(step).execute(&mut *tx).await?;
-            }
-            sqlx::query(CLEAR_SCHEMA).execute(&mut *tx).await?;
-            sqlx::query(WRITE_SCHEMA)
-                .bind(SCHEMA_VERSION)
-                .execute(&mut *tx)
-                .await?;
-        }
+        Self::upgrade(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -95,5 +80,5 @@ impl SqlxPgStore {
 // Under REPEATABLE READ or SERIALIZABLE a concurrent writer of the row is
 // reported as a serialization failure: it won, this one did not write. That
 // is a conflict, not an error.
-sqlx_store!(SqlxPgStore, PgExecutor, |e| e.code().as_deref()
+sqlx_store!(SqlxPgStore, Postgres, PgExecutor, |e| e.code().as_deref()
     == Some("40001"));

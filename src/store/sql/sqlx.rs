@@ -2,12 +2,38 @@
 //! database type (and in which errors mean "another writer won"). The
 //! statements are each backend's own constants, named alike.
 
-/// The schema version, loading and saving with any executor of `$executor`
-/// (the pool, a connection, the host's transaction), and `AsyncStore`, for
-/// `$store`. A database error for which `$conflict` holds is a conflict.
+/// The schema version, the upgrade inside `migrate`'s transaction, loading
+/// and saving with any executor of `$executor` (the pool, a connection, the
+/// host's transaction), and `AsyncStore`, for `$store` over database
+/// `$database`. A database error for which `$conflict` holds is a conflict.
 macro_rules! sqlx_store {
-    ($store:ident, $executor:ident, |$error:ident| $conflict:expr) => {
+    ($store:ident, $database:ident, $executor:ident, |$error:ident| $conflict:expr) => {
         impl $store {
+            /// Creates the tables or brings them to [`SCHEMA_VERSION`], in
+            /// `migrate`'s transaction (locked by then, as each backend
+            /// locks); refuses a newer schema.
+            async fn upgrade(
+                tx: &mut ::sqlx::Transaction<'static, ::sqlx::$database>,
+            ) -> Result<(), SqlStoreError> {
+                ::sqlx::raw_sql(SCHEMA_TABLE).execute(&mut **tx).await?;
+                let found: i64 = ::sqlx::query(READ_SCHEMA)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+                let steps = steps_after(&MIGRATIONS, found)?;
+                if found < SCHEMA_VERSION {
+                    for step in steps {
+                        ::sqlx::raw_sql(step).execute(&mut **tx).await?;
+                    }
+                    ::sqlx::query(CLEAR_SCHEMA).execute(&mut **tx).await?;
+                    ::sqlx::query(WRITE_SCHEMA)
+                        .bind(SCHEMA_VERSION)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// The schema version of the database (0 before
             /// [`migrate`](Self::migrate)).
             ///

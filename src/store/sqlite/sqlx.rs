@@ -79,26 +79,11 @@ impl SqlxSqliteStore {
             return Err(SqlStoreError::NoWal(mode));
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::raw_sql(SCHEMA_TABLE).execute(&mut *tx).await?;
-        let found: i64 = sqlx::query(READ_SCHEMA)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let steps = steps_after(&MIGRATIONS, found)?;
-        if found < SCHEMA_VERSION {
-            for step in steps {
-                sqlx::raw_sql(step).execute(&mut *tx).await?;
-            }
-            sqlx::query(CLEAR_SCHEMA).execute(&mut *tx).await?;
-            sqlx::query(WRITE_SCHEMA)
-                .bind(SCHEMA_VERSION)
-                .execute(&mut *tx)
-                .await?;
-        }
+        Self::upgrade(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 // SQLite serializes writers: a conditional update that lost changes no row.
-sqlx_store!(SqlxSqliteStore, SqliteExecutor, |_e| false);
+sqlx_store!(SqlxSqliteStore, Sqlite, SqliteExecutor, |_e| false);
