@@ -20,7 +20,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{code_at, enrollment, pg_pool, postgres_url, sqlite_pool, TempDir};
+use common::{
+    code_at, enrollment, migrated_sqlx_pg, migrated_sqlx_sqlite, pg_pool, postgres_url,
+    sqlite_pool, TempDir,
+};
 use twostep::{
     testkit, AsyncMfa, AsyncStore, Keyring, ManualClock, MemoryStore, Mfa, MfaError, PostgresStore,
     SqlStoreError, SqliteStore, SqlxPgStore, SqlxSqliteStore,
@@ -46,8 +49,7 @@ fn the_memory_and_sqlite_async_stores_keep_the_contract() {
     let dir = TempDir::new("sqlx-contract");
     runtime().block_on(async {
         testkit::check_all_async(&MemoryStore::new()).await.unwrap();
-        let sqlite = SqlxSqliteStore::new(sqlite_pool(&dir.join("kit.db")).await);
-        sqlite.migrate().await.unwrap();
+        let sqlite = migrated_sqlx_sqlite(&dir.join("kit.db")).await;
         testkit::check_all_async(&sqlite).await.unwrap();
     });
 }
@@ -60,8 +62,7 @@ fn the_memory_and_sqlite_async_stores_keep_the_contract() {
 fn the_postgres_async_store_keeps_the_contract() {
     let params = common::fresh_database(&postgres_url(), "sqlx_kit");
     runtime().block_on(async {
-        let pg = SqlxPgStore::new(pg_pool(&params).await);
-        pg.migrate().await.unwrap();
+        let pg = migrated_sqlx_pg(&params).await;
         testkit::check_all_async(&pg).await.unwrap();
         // More writers than the pool's 8 connections.
         testkit::no_lost_updates_async(&pg, 16, 10).await.unwrap();
@@ -110,11 +111,7 @@ fn sqlite_sync_and_async_stores_share_one_file() {
     let path = dir.join("shared.db");
     let rt = runtime();
     // The async store migrates a new file; the sync one opens it as is.
-    let store = rt.block_on(async {
-        let store = SqlxSqliteStore::new(sqlite_pool(&path).await);
-        store.migrate().await.unwrap();
-        store
-    });
+    let store = rt.block_on(migrated_sqlx_sqlite(&path));
     let sync = Mfa::new(SqliteStore::open(&path).unwrap(), keyring());
     sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
 }
@@ -130,12 +127,8 @@ fn postgres_sync_and_async_stores_share_one_database() {
     // The sync store migrates; the async one finds the schema current.
     let sync = Mfa::new(PostgresStore::connect(&params).unwrap(), keyring());
     let rt = runtime();
-    let store = rt.block_on(async {
-        let store = SqlxPgStore::new(pg_pool(&params).await);
-        store.migrate().await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 2);
-        store
-    });
+    let store = rt.block_on(migrated_sqlx_pg(&params));
+    assert_eq!(rt.block_on(store.schema_version()).unwrap(), 2);
     sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
 }
 
@@ -244,11 +237,7 @@ fn tasks_race_on_one_code<A: AsyncStore>(store: A, rt: &tokio::runtime::Runtime)
 fn sqlx_sqlite_tasks_accept_a_code_once() {
     let dir = TempDir::new("sqlx-race");
     let rt = runtime();
-    let store = rt.block_on(async {
-        let store = SqlxSqliteStore::new(sqlite_pool(&dir.join("race.db")).await);
-        store.migrate().await.unwrap();
-        store
-    });
+    let store = rt.block_on(migrated_sqlx_sqlite(&dir.join("race.db")));
     tasks_race_on_one_code(store, &rt);
 }
 
@@ -261,11 +250,7 @@ fn sqlx_postgres_tasks_accept_a_code_once() {
     let url = postgres_url();
     let params = common::fresh_database(&url, "sqlx_race");
     let rt = runtime();
-    let store = rt.block_on(async {
-        let store = SqlxPgStore::new(pg_pool(&params).await);
-        store.migrate().await.unwrap();
-        store
-    });
+    let store = rt.block_on(migrated_sqlx_pg(&params));
     tasks_race_on_one_code(store, &rt);
 }
 

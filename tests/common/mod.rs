@@ -106,3 +106,19 @@ pub async fn pg_pool(params: &str) -> sqlx::PgPool {
         .await
         .unwrap()
 }
+
+/// An async store on the SQLite file at `path`, its table migrated.
+#[cfg(feature = "sqlx-sqlite")]
+pub async fn migrated_sqlx_sqlite(path: &std::path::Path) -> twostep::SqlxSqliteStore {
+    let store = twostep::SqlxSqliteStore::new(sqlite_pool(path).await);
+    store.migrate().await.unwrap();
+    store
+}
+
+/// An async store on the PostgreSQL database `params` names, migrated.
+#[cfg(feature = "sqlx-postgres")]
+pub async fn migrated_sqlx_pg(params: &str) -> twostep::SqlxPgStore {
+    let store = twostep::SqlxPgStore::new(pg_pool(params).await);
+    store.migrate().await.unwrap();
+    store
+}
