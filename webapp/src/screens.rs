@@ -57,15 +57,18 @@ pub async fn sign_in(State(app): State<Arc<App>>, form: CheckedForm) -> Response
         return server_error(&"password checks closed");
     };
     let checker = app.clone();
-    let account = tokio::task::spawn_blocking(move || {
+    let checked = tokio::task::spawn_blocking(move || {
         checker
             .directory
             .check_password(&email, &password)
             .map(|account| account.email.clone())
     })
-    .await
-    .ok()
-    .flatten();
+    .await;
+    // A check that did not finish is the app's failure, not a wrong password.
+    let account = match checked {
+        Ok(account) => account,
+        Err(e) => return server_error(&e),
+    };
     let Some(email) = account else {
         let notice = Notice::Refused("Wrong email or password.".into());
         return sign_in_page(&app, &visit, Some(notice), StatusCode::UNAUTHORIZED);
