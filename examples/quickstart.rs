@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     println!(
         "   Or type in: {}",
-        enrollment.secret().expose_base32().as_str()
+        enrollment.secret().expose_base32_grouped().as_str()
     );
 
     // 2. The person's app shows a code; here we play the app.
