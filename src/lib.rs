@@ -91,6 +91,7 @@ mod drift;
 mod enrollment;
 mod envelope;
 mod event;
+mod key_cache;
 mod otp;
 mod policy;
 #[cfg(feature = "qr")]
@@ -106,7 +107,6 @@ mod store;
 pub mod testkit;
 mod throttle;
 mod uri;
-mod user_cache;
 mod warning;
 mod words;
 

@@ -1,11 +1,10 @@
-//! Which lock shard an id falls in, for `MemoryStore`, and which set of the
-//! user cache.
+//! Which lock shard an id falls in, for `MemoryStore`.
 //!
 //! Only spreads ids: `MemoryStore`'s maps inside each shard keep std's
-//! DoS-resistant SipHash, and a user cache set never grows, so a cheap hash
-//! here costs an attacker who picks ids nothing but some lock sharing or
-//! evictions. FNV-1a with a per-process random seed is a third of SipHash's
-//! cost on short ids, and it runs on every load, save and cache lookup.
+//! DoS-resistant SipHash, so a cheap hash here costs an attacker who picks
+//! ids nothing but some lock sharing. FNV-1a with a per-process random seed
+//! is a third of SipHash's cost on short ids, and it runs on every load and
+//! save.
 
 use std::hash::{BuildHasher, RandomState};
 

@@ -17,8 +17,6 @@ mod format;
 mod screen;
 mod sign_in;
 
-use std::cell::Cell;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::drift::ClockEstimate;
@@ -27,30 +25,13 @@ use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
 use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
 use crate::secret::Secret;
+use crate::key_cache::KeyCache;
 use crate::throttle::{Gate, ThrottlePolicy};
-use crate::user_cache::KnownKey;
 
 pub(crate) use enrollment::Label;
 pub use enrollment::{Acknowledged, EnrollmentCheck, EnrollmentStage};
 pub use screen::{Passed, Screen};
 pub use sign_in::{Bound, RecoveryUsed};
-
-/// A factor's prepared key: remembered by this process, or made now.
-enum FactorKey<'a> {
-    Known(&'a Totp),
-    Made(Arc<Totp>),
-}
-
-impl Deref for FactorKey<'_> {
-    type Target = Totp;
-
-    fn deref(&self) -> &Totp {
-        match self {
-            FactorKey::Known(totp) => totp,
-            FactorKey::Made(totp) => totp,
-        }
-    }
-}
 
 /// What a transition may use besides the record: who, when, under which
 /// rules, with which keys, and fresh randomness drawn by the caller. No IO.
@@ -64,10 +45,8 @@ pub(crate) struct Context<'a> {
     pub(crate) entropy: &'a dyn Entropy,
     /// How new recovery codes are issued.
     pub(crate) recovery_mode: RecoveryMode,
-    /// The prepared key this process remembers for the user, if any.
-    pub(crate) known_key: Option<&'a KnownKey>,
-    /// A key prepared by the transition, for the caller to remember.
-    pub(crate) learned_key: Cell<Option<KnownKey>>,
+    /// The prepared keys this process remembers.
+    pub(crate) keys: &'a KeyCache,
     /// How long a pending enrollment may wait for its first code.
     pub(crate) enrollment_ttl: u64,
     /// How long a single recovery code, once used, shows its replacement
@@ -77,25 +56,23 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// The factor's prepared key, and the opened secret when it had to be
-    /// opened under an older key (so that it can be resealed). A remembered
-    /// key is used only for the current key's sealing of this very record;
-    /// one made for it is left in `learned_key`.
-    fn prepare(&self, factor: &Factor) -> Result<(FactorKey<'_>, Option<Secret>), SealError> {
+    /// opened under an older key (so that it can be resealed). Only keys of
+    /// the current key's sealings are remembered.
+    fn prepare(&self, factor: &Factor) -> Result<(Arc<Totp>, Option<Secret>), SealError> {
         let current = factor.sealed.key_id == self.keyring.current_id();
-        let known = self
-            .known_key
-            .filter(|known| current && known.fits(&factor.sealed, &factor.params));
+        let known = current
+            .then(|| self.keys.get(self.user, &factor.sealed, &factor.params))
+            .flatten();
         if let Some(known) = known {
-            return Ok((FactorKey::Known(&known.totp), None));
+            return Ok((known, None));
         }
         let secret = self.keyring.open(self.user, &factor.sealed)?;
         let totp = Arc::new(Totp::new(&secret, factor.params));
         if current {
-            self.learned_key
-                .set(Some(KnownKey::new(&factor.sealed, Arc::clone(&totp))));
-            return Ok((FactorKey::Made(totp), None));
+            self.keys.put(self.user, &factor.sealed, Arc::clone(&totp));
+            return Ok((totp, None));
         }
-        Ok((FactorKey::Made(totp), Some(secret)))
+        Ok((totp, Some(secret)))
     }
 
     /// A fresh set of recovery codes under the current key's pepper, and the

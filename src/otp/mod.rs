@@ -9,7 +9,6 @@ pub use code::{Code, ExposedCode};
 pub use params::{Algorithm, Digits, ParamError, Period, TotpParams, Window};
 #[cfg(test)]
 pub(crate) use prepared::KEYS_PREPARED;
-pub(crate) use prepared::{HmacSha256, Midstates};
 
 use prepared::PreparedKey;
 

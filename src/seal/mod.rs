@@ -11,7 +11,6 @@ use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::otp::HmacSha256;
 use crate::secret::Secret;
 
 mod entropy;
@@ -49,10 +48,10 @@ pub enum SealError {
 struct Key {
     #[zeroize(skip)]
     id: u32,
-    /// HMAC-SHA-256 keyed for record tags, prepared once (its ipad/opad
-    /// midstates); it wipes itself on drop.
+    /// HMAC-SHA-256 keyed for record tags, its pads absorbed once (cloned
+    /// per record); it wipes itself on drop.
     #[zeroize(skip)]
-    record_mac: HmacSha256,
+    record_mac: RecordMac,
     /// XChaCha20-Poly1305 key for sealing secrets.
     seal: [u8; 32],
     /// XChaCha20-Poly1305 key for recovery codes kept until acknowledged.
@@ -76,7 +75,7 @@ impl Key {
             key
         };
         let mut record_key = derive(b"twostep/v1/record-tag\x01");
-        let record_mac = HmacSha256::new(&record_key);
+        let record_mac = hmac_sha256(&record_key);
         record_key.zeroize();
         Key {
             id,
@@ -87,6 +86,9 @@ impl Key {
         }
     }
 }
+
+/// HMAC-SHA-256 keyed for record tags.
+pub(crate) type RecordMac = Hmac<sha2::Sha256>;
 
 /// HMAC-SHA-256 keyed with a 32-byte key, ready to clone per message.
 /// HMAC pads a short key with zeros to the block, so the padded 64-byte
@@ -192,12 +194,12 @@ impl Keyring {
     }
 
     /// The prepared record-tag HMAC of key `id`.
-    pub(crate) fn record_mac(&self, id: u32) -> Result<&HmacSha256, SealError> {
+    pub(crate) fn record_mac(&self, id: u32) -> Result<&RecordMac, SealError> {
         self.get(id).map(|key| &key.record_mac)
     }
 
     /// The current key's id and prepared record-tag HMAC.
-    pub(crate) fn current_record_mac(&self) -> (u32, &HmacSha256) {
+    pub(crate) fn current_record_mac(&self) -> (u32, &RecordMac) {
         (self.current.id, &self.current.record_mac)
     }
 

@@ -142,7 +142,7 @@ impl Core {
         transition: impl FnOnce(&mut MfaRecord, &Context<'_>) -> Transition<T>,
     ) -> Result<Prepared<T>, MfaError<Infallible>> {
         let now = self.clock.now();
-        let applied = self.apply(user, stored.cloned(), now, |loaded, cx| {
+        let applied = self.apply(user, stored, now, |loaded, cx| {
             transition(&mut loaded.record, cx)
         })?;
         let result = applied.result;

@@ -1,7 +1,6 @@
 //! The user record's bytes. Format 5 (this version) puts what a sign-in
 //! changes (the failure count, the last accepted step, the clock estimate)
-//! last, so that a record saved after a sign-in shares all its leading
-//! blocks with the one before and its tag resumes from them; format 4 added
+//! last; format 4 added
 //! the user's company memberships and the time up to which removed factors
 //! used codes; format 3 the enrollment's stage, names and own failures, the
 //! shown recovery codes sealed, and the clock estimate. Formats 2 to 4 still

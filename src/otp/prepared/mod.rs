@@ -15,10 +15,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::params::{Algorithm, Digits};
 
-mod message;
-
-pub(crate) use message::Midstates;
-
 // Initial hash values, FIPS 180-4 §5.3.1, §5.3.3 and §5.3.5.
 const SHA1_IV: [u32; 5] = [
     0x6745_2301,

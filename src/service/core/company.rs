@@ -97,7 +97,7 @@ impl Core {
             .await
             .map_err(MfaError::Store)?
             .ok_or(MfaError::NoCompany)?;
-        let opened = self.open(key, &stored.bytes, None)?;
+        let opened = self.open(key, &stored.bytes)?;
         let policy = CompanyPolicy::decode(opened.record).map_err(MfaError::CorruptRecord)?;
         Ok(Loaded {
             record: policy.with_version(stored.version.0),

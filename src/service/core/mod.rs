@@ -18,7 +18,6 @@ mod company;
 mod enrollment;
 mod sign_in;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -27,13 +26,13 @@ pub use sign_in::{MfaStatus, ResealReport};
 use crate::account::{Context, MfaRecord, Transition};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{self, EnvelopeError};
+use crate::key_cache::KeyCache;
 use crate::event::{Actor, Event, EventSink, NoEvents};
 use crate::otp::Window;
 use crate::recovery::RecoveryMode;
 use crate::seal::{Entropy, Keyring};
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
 use crate::throttle::ThrottlePolicy;
-use crate::user_cache::{Entry, KnownKey, UserCache};
 
 use super::MfaError;
 
@@ -55,7 +54,7 @@ pub(crate) trait Access: Sync {
 }
 
 /// Everything a service holds but its store: keys, rules, clock, sinks,
-/// caches. Cheap to clone (shared parts behind `Arc`), so a service is too.
+/// the prepared keys it remembers. Cheap to clone (shared parts behind `Arc`), so a service is too.
 #[derive(Clone)]
 pub(crate) struct Core {
     pub(crate) keyring: Arc<Keyring>,
@@ -65,7 +64,7 @@ pub(crate) struct Core {
     pub(crate) throttle: ThrottlePolicy,
     pub(crate) window: Window,
     pub(crate) recovery_mode: RecoveryMode,
-    pub(crate) user_cache: Arc<UserCache>,
+    pub(crate) key_cache: Arc<KeyCache>,
     pub(crate) enrollment_ttl: u64,
     pub(crate) recovery_retry: u64,
     pub(crate) read_legacy: bool,
@@ -126,7 +125,7 @@ impl Core {
             throttle: ThrottlePolicy::DEFAULT,
             window: Window::DEFAULT,
             recovery_mode: RecoveryMode::Single,
-            user_cache: Arc::new(UserCache::new(Self::DEFAULT_KEY_CACHE)),
+            key_cache: Arc::new(KeyCache::new(Self::DEFAULT_KEY_CACHE)),
             enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
             read_legacy: false,
@@ -135,12 +134,7 @@ impl Core {
     }
 
     /// What a transition may use for `user` at `now`.
-    pub(super) fn context<'a>(
-        &'a self,
-        user: &'a str,
-        now: u64,
-        known_key: Option<&'a KnownKey>,
-    ) -> Context<'a> {
+    pub(super) fn context<'a>(&'a self, user: &'a str, now: u64) -> Context<'a> {
         Context {
             user,
             now,
@@ -149,8 +143,7 @@ impl Core {
             keyring: &self.keyring,
             entropy: &*self.entropy,
             recovery_mode: self.recovery_mode,
-            known_key,
-            learned_key: Cell::new(None),
+            keys: &self.key_cache,
             enrollment_ttl: self.enrollment_ttl,
             recovery_retry: self.recovery_retry,
         }
@@ -163,64 +156,44 @@ impl Core {
         user: &str,
     ) -> Result<Loaded<MfaRecord>, MfaError<A::Error>> {
         let key = RecordKey::User(user);
-        let Some(stored) = access.load(key).await.map_err(MfaError::Store)? else {
-            return Ok(Loaded::new(MfaRecord::default()));
-        };
-        self.user_cache
-            .with(user, |entry| self.open_user(user, &stored, entry))
+        match access.load(key).await.map_err(MfaError::Store)? {
+            Some(stored) => self.open_user(user, &stored),
+            None => Ok(Loaded::new(MfaRecord::default())),
+        }
     }
 
-    /// The synchronous heart of every change to a user's record, under the
-    /// user's cache entry locked once: open the `stored` record (or start
-    /// empty), run `transition` at `now`, seal the record if it changed.
+    /// The synchronous heart of every change to a user's record: open the
+    /// `stored` record (or start empty), run `transition` at `now`, seal the
+    /// record if it changed.
     pub(crate) fn apply<T, E>(
         &self,
         user: &str,
-        stored: Option<Versioned>,
+        stored: Option<&Versioned>,
         now: u64,
         transition: impl FnOnce(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T>,
     ) -> Result<Applied<T>, MfaError<E>> {
-        self.user_cache.with(user, |mut entry| {
-            let mut loaded = match &stored {
-                Some(stored) => self.open_user(user, stored, entry.as_deref_mut())?,
-                None => Loaded::new(MfaRecord::default()),
-            };
-            let known_key = entry.as_deref().and_then(|entry| entry.key.as_ref());
-            let cx = self.context(user, now, known_key);
-            let result = transition(&mut loaded, &cx);
-            let learned_key = cx.learned_key.take();
-            if let (Some(entry), Some(key)) = (entry.as_deref_mut(), learned_key) {
-                entry.key = Some(key);
-            }
-            // The loaded bytes' allocation takes the new ones.
-            let buffer = stored.map(|stored| stored.bytes).unwrap_or_default();
-            let sealed = result
-                .changed
-                .then(|| self.seal_user(user, loaded.record, entry, buffer));
-            Ok(Applied {
-                result,
-                version: loaded.version,
-                sealed,
-            })
+        let mut loaded = match stored {
+            Some(stored) => self.open_user(user, stored)?,
+            None => Loaded::new(MfaRecord::default()),
+        };
+        let result = transition(&mut loaded, &self.context(user, now));
+        let sealed = result.changed.then(|| self.seal_user(user, &loaded.record));
+        Ok(Applied {
+            result,
+            version: loaded.version,
+            sealed,
         })
     }
 
-    /// A user's stored record, out of its envelope and decoded (or as
-    /// decoded before, for the same bytes).
+    /// A user's stored record, out of its envelope and decoded.
     pub(crate) fn open_user<E>(
         &self,
         user: &str,
         stored: &Versioned,
-        entry: Option<&mut Entry>,
     ) -> Result<Loaded<MfaRecord>, MfaError<E>> {
-        let mut memo = entry.map(|entry| &mut entry.envelope);
-        let opened = self.open(RecordKey::User(user), &stored.bytes, memo.as_deref_mut())?;
-        let record = match memo.and_then(envelope::Memo::take_decoded) {
-            Some(record) => record,
-            None => MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?,
-        };
+        let opened = self.open(RecordKey::User(user), &stored.bytes)?;
         Ok(Loaded {
-            record,
+            record: MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?,
             version: Some(stored.version),
             tagged_by: opened.key_id,
         })
@@ -231,10 +204,9 @@ impl Core {
         &self,
         key: RecordKey<'_>,
         bytes: &'b [u8],
-        memo: Option<&mut envelope::Memo<MfaRecord>>,
     ) -> Result<envelope::Opened<'b>, MfaError<E>> {
         let (kind, id) = (key.kind(), key.id());
-        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy, memo).map_err(|error| {
+        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy).map_err(|error| {
             match error {
                 EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
                 EnvelopeError::Seal(error) => MfaError::Seal(error),
@@ -244,25 +216,14 @@ impl Core {
 
     /// `record`, stored under `key`, in its envelope under the current key.
     pub(crate) fn seal(&self, key: RecordKey<'_>, record: &[u8]) -> Vec<u8> {
-        envelope::seal::<()>(&self.keyring, key.kind(), key.id(), record, None)
+        envelope::seal(&self.keyring, key.kind(), key.id(), record)
     }
 
-    /// `user`'s record in its envelope under the current key (written into
-    /// `buffer`'s allocation), remembered for the user's next load and save.
-    fn seal_user(
-        &self,
-        user: &str,
-        record: MfaRecord,
-        entry: Option<&mut Entry>,
-        buffer: Vec<u8>,
-    ) -> Vec<u8> {
+    /// `user`'s record in its envelope under the current key.
+    fn seal_user(&self, user: &str, record: &MfaRecord) -> Vec<u8> {
         let kind = RecordKey::User(user).kind();
-        let mut bytes = record.encode_into(buffer, envelope::HEADER_LEN);
-        let mut memo = entry.map(|entry| &mut entry.envelope);
-        envelope::seal_in_place(&self.keyring, kind, user, &mut bytes, memo.as_deref_mut());
-        if let Some(memo) = memo {
-            memo.keep_decoded(record);
-        }
+        let mut bytes = record.encode_into(Vec::new(), envelope::HEADER_LEN);
+        envelope::seal_in_place(&self.keyring, kind, user, &mut bytes);
         bytes
     }
 
@@ -301,7 +262,7 @@ impl Core {
         read: impl FnOnce(&MfaRecord, &Context<'_>) -> Result<T, MfaError<A::Error>>,
     ) -> Result<T, MfaError<A::Error>> {
         let loaded = self.load(access, user).await?;
-        read(&loaded.record, &self.context(user, self.clock.now(), None))
+        read(&loaded.record, &self.context(user, self.clock.now()))
     }
 
     /// Load → transition → save if changed and still at the loaded version →
@@ -333,7 +294,7 @@ impl Core {
             let key = RecordKey::User(user);
             let stored = access.load(key).await.map_err(MfaError::Store)?;
             let now = self.clock.now();
-            let applied = self.apply(user, stored, now, &mut transition)?;
+            let applied = self.apply(user, stored.as_ref(), now, &mut transition)?;
             if let Some(sealed) = &applied.sealed {
                 if self
                     .save_sealed(access, key, applied.version, sealed)
