@@ -54,7 +54,7 @@ fn sync_pair<S: Store + Clone>(name: &str, store: S) {
     off.mfa = off.mfa.clone().with_key_cache(0);
     let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        let mut run = |bench: &Bench<S>| {
+        let run = |bench: &Bench<S>| {
             let (first, codes) = bench.codes(BLOCK);
             bench.run(first, &codes)
         };
