@@ -82,8 +82,8 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
     use crate::seal::Keyring;
+    use crate::secret::Secret;
 
     fn sealed(keyring: &Keyring, user: &str, nonce: u8) -> (SealedSecret, Arc<Totp>) {
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();

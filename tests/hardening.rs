@@ -209,8 +209,9 @@ fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
     let w = World::new();
     w.bind("u", 5);
     let tagged = w.bytes(RecordKey::User("u")).bytes;
-    // The envelope is "2a", a version, a key id and a 32-byte tag.
-    let inner = tagged[39..].to_vec();
+    // The envelope is "2a", a version, a key id, a 4-byte key check and a
+    // 32-byte tag.
+    let inner = tagged[43..].to_vec();
     assert_eq!(&inner[..2], b"2s");
     w.overwrite(RecordKey::User("u"), &inner);
     assert!(matches!(

@@ -105,7 +105,7 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
     // Saved in this version's envelope, and still working; the legacy
     // switch is not needed for it any more.
     let saved = store.load(RecordKey::User("ada")).unwrap().unwrap().bytes;
-    assert_eq!(&saved[..3], b"2a\x01");
+    assert_eq!(&saved[..3], b"2a\x02");
     let strict = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32])).with_clock(clock.clone());
     assert_eq!(strict.status("ada").unwrap().failures, 0);
     assert!(matches!(

@@ -21,11 +21,11 @@ use std::sync::Arc;
 
 use crate::drift::ClockEstimate;
 use crate::event::{Event, RejectReason};
+use crate::key_cache::KeyCache;
 use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
 use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
 use crate::secret::Secret;
-use crate::key_cache::KeyCache;
 use crate::throttle::{Gate, ThrottlePolicy};
 
 pub(crate) use enrollment::Label;

@@ -11,6 +11,7 @@ use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::envelope::KEY_CHECK_LEN;
 use crate::secret::Secret;
 
 mod entropy;
@@ -35,6 +36,13 @@ pub enum SealError {
     /// key, a record copied from another user, or tampering.
     #[error("sealed secret does not open")]
     Unauthentic,
+    /// The keyring's key with this id is not the key the record was written
+    /// with: the keyring was set up with other key material under this id
+    /// (an operator's mistake: restore the right key). Told apart from a
+    /// forged record by a key check value stored with every record; either
+    /// way nothing in the record is used.
+    #[error("the keyring's key {0} is not the one the record was written with")]
+    WrongKey(u32),
     /// Two keys with one id.
     #[error("key id {0} is in the keyring twice")]
     DuplicateKeyId(u32),
@@ -52,6 +60,13 @@ struct Key {
     /// per record); it wipes itself on drop.
     #[zeroize(skip)]
     record_mac: RecordMac,
+    /// A value of this key alone, stored with every record it tags, so that
+    /// a wrong key is told from a forged record. Not secret.
+    #[zeroize(skip)]
+    key_check: [u8; KEY_CHECK_LEN],
+    /// HMAC-SHA-256 keyed for the proofs kept in sessions.
+    #[zeroize(skip)]
+    session_mac: RecordMac,
     /// XChaCha20-Poly1305 key for sealing secrets.
     seal: [u8; 32],
     /// XChaCha20-Poly1305 key for recovery codes kept until acknowledged.
@@ -77,9 +92,16 @@ impl Key {
         let mut record_key = derive(b"twostep/v1/record-tag\x01");
         let record_mac = hmac_sha256(&record_key);
         record_key.zeroize();
+        let mut session_key = derive(b"twostep/v1/session-proof\x01");
+        let session_mac = hmac_sha256(&session_key);
+        session_key.zeroize();
+        let check = derive(b"twostep/v1/key-check\x01");
+        let [c0, c1, c2, c3, ..] = check;
         Key {
             id,
             record_mac,
+            key_check: [c0, c1, c2, c3],
+            session_mac,
             seal: derive(b"twostep/v1/seal-totp-secret\x01"),
             seal_codes: derive(b"twostep/v1/seal-shown-recovery-codes\x01"),
             pepper: derive(b"twostep/v1/recovery-code-pepper\x01"),
@@ -87,7 +109,7 @@ impl Key {
     }
 }
 
-/// HMAC-SHA-256 keyed for record tags.
+/// HMAC-SHA-256 keyed for record tags or session proofs.
 pub(crate) type RecordMac = Hmac<sha2::Sha256>;
 
 /// HMAC-SHA-256 keyed with a 32-byte key, ready to clone per message.
@@ -194,13 +216,28 @@ impl Keyring {
     }
 
     /// The prepared record-tag HMAC of key `id`.
-    pub(crate) fn record_mac(&self, id: u32) -> Result<&RecordMac, SealError> {
-        self.get(id).map(|key| &key.record_mac)
+    /// The prepared record-tag HMAC of key `id` and the key's check value.
+    pub(crate) fn record_mac(
+        &self,
+        id: u32,
+    ) -> Result<(&RecordMac, &[u8; KEY_CHECK_LEN]), SealError> {
+        self.get(id).map(|key| (&key.record_mac, &key.key_check))
     }
 
-    /// The current key's id and prepared record-tag HMAC.
-    pub(crate) fn current_record_mac(&self) -> (u32, &RecordMac) {
-        (self.current.id, &self.current.record_mac)
+    /// The current key's id, prepared record-tag HMAC and check value.
+    pub(crate) fn current_record_mac(&self) -> (u32, &RecordMac, &[u8; KEY_CHECK_LEN]) {
+        let key = &self.current;
+        (key.id, &key.record_mac, &key.key_check)
+    }
+
+    /// The prepared session-proof HMAC of key `id`.
+    pub(crate) fn session_mac(&self, id: u32) -> Result<&RecordMac, SealError> {
+        self.get(id).map(|key| &key.session_mac)
+    }
+
+    /// The current key's id and prepared session-proof HMAC.
+    pub(crate) fn current_session_mac(&self) -> (u32, &RecordMac) {
+        (self.current.id, &self.current.session_mac)
     }
 
     /// The current key's id and pepper.

@@ -52,9 +52,14 @@ pub enum MfaError<E> {
     /// The server's clock is before the factor's T0.
     #[error("the server clock is before the factor's T0")]
     BeforeT0,
-    /// Something stored sealed does not open with the keyring (a missing or
-    /// wrong key, or a record copied from another user), or no randomness
-    /// could be drawn to seal. Nothing was accepted.
+    /// The keyring cannot open what a record holds: the record was written
+    /// under a key id the keyring does not have
+    /// ([`SealError::UnknownKey`]), or under other key material than the
+    /// keyring holds for that id ([`SealError::WrongKey`]): an operator's
+    /// mistake, fixed by giving the service the right keys. Also when no
+    /// randomness could be drawn to seal ([`SealError::Entropy`]). Nothing
+    /// was accepted. (A record altered, or copied to another user, is
+    /// [`CorruptRecord`](MfaError::CorruptRecord) instead.)
     #[error("sealed secret: {0}")]
     Seal(#[source] SealError),
     /// No enrollment is in progress (none was begun, or it was completed,

@@ -26,8 +26,8 @@ pub use sign_in::{MfaStatus, ResealReport};
 use crate::account::{Context, MfaRecord, Transition};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{self, EnvelopeError};
-use crate::key_cache::KeyCache;
 use crate::event::{Actor, Event, EventSink, NoEvents};
+use crate::key_cache::KeyCache;
 use crate::otp::Window;
 use crate::recovery::RecoveryMode;
 use crate::seal::{Entropy, Keyring};
@@ -206,12 +206,12 @@ impl Core {
         bytes: &'b [u8],
     ) -> Result<envelope::Opened<'b>, MfaError<E>> {
         let (kind, id) = (key.kind(), key.id());
-        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy).map_err(|error| {
-            match error {
+        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy).map_err(
+            |error| match error {
                 EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
                 EnvelopeError::Seal(error) => MfaError::Seal(error),
-            }
-        })
+            },
+        )
     }
 
     /// `record`, stored under `key`, in its envelope under the current key.

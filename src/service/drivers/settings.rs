@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::key_cache::KeyCache;
 use crate::event::EventSink;
+use crate::key_cache::KeyCache;
 use crate::otp::{Verified, Window};
 use crate::recovery::RecoveryMode;
 use crate::seal::{Keyring, RngEntropy};
