@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use twostep::{
     Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, Passed, Screen, Store, SystemClock,
+    MfaError, Requirement, Screen, Store, SystemClock,
 };
 
 const COMPANY: &str = "acme";
@@ -190,18 +190,21 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     }
 
     heading("Owner: Account menu → Administration → Account info → Multi-Factor Authentication → Activate");
+    // The owner signed in with the password: twostep's part of the session.
+    let mut owner = mfa.start_session(OWNER)?;
     let qr = mfa.begin_enrollment(
         OWNER,
+        &owner,
         Enrollment::builder("Acme", OWNER),
         EnrollmentCheck::OneCode,
     )?;
     let owner_phone = render(&Screen::ScanQr { enrollment: qr }, person)?.ok_or("no QR code")?;
     let next = submit_code(person, &owner_phone, |code| {
-        mfa.confirm_enrollment(OWNER, code)
+        mfa.confirm_enrollment(OWNER, &owner, code)
     })?;
     render(&next, person)?;
     person.ticks();
-    if mfa.acknowledge_recovery(OWNER)? != Acknowledged::FactorActivated {
+    if mfa.acknowledge_recovery(OWNER, &mut owner)? != Acknowledged::FactorActivated {
         return Err("the owner's MFA should be active".into());
     }
     println!("  Multi-Factor Authentication is active.");
@@ -212,17 +215,19 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     let preview = mfa.enforcement_preview(COMPANY, OWNER, &members)?;
     println!("  [x] Force every user to use MFA before accessing the Company Account");
     println!("      {}", preview.for_person());
-    println!("  (Save changes: confirm with a current code from your app)");
-    person.waits(30);
-    let owner_code = person.types_code(&owner_phone)?;
-    let policy = mfa.set_mfa_requirement(COMPANY, OWNER, &owner_code, true, 0)?;
+    // The owner passed their second factor moments ago (activating it):
+    // Save changes asks for no new code within the sudo window.
+    println!("  (Save changes)");
+    let on = Requirement::On { grace_period: 0 };
+    let policy = mfa.set_mfa_requirement(COMPANY, OWNER, &owner, on)?;
     println!(
         "  Saved: every user must use MFA (since {}).",
         policy.since()
     );
 
     heading(&format!("{USER}: signs in with username and password"));
-    let screen = mfa.current_screen(USER, Some(COMPANY), Passed::Password)?;
+    let mut user = mfa.start_session(USER)?;
+    let screen = mfa.current_screen(USER, Some(COMPANY), &user)?;
     render(&screen, person)?;
     if !matches!(screen, Screen::CompanyAccountVerification { .. }) {
         return Err("the user should meet Company Account Verification".into());
@@ -230,40 +235,37 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     println!("  (Verify identity)");
     mfa.begin_enrollment(
         USER,
+        &user,
         Enrollment::builder("Acme", USER),
         EnrollmentCheck::TwoCodes,
     )?;
     // The host renders from the crate's state: the same QR code on every reload.
-    let screen = mfa.current_screen(USER, Some(COMPANY), Passed::Password)?;
+    let screen = mfa.current_screen(USER, Some(COMPANY), &user)?;
     let phone = render(&screen, person)?.ok_or("no QR code")?;
-    let next = submit_code(person, &phone, |code| mfa.confirm_enrollment(USER, code))?;
+    let next = submit_code(person, &phone, |code| {
+        mfa.confirm_enrollment(USER, &user, code)
+    })?;
     render(&next, person)?;
-    let next = submit_code(person, &phone, |code| mfa.confirm_second_code(USER, code))?;
+    let next = submit_code(person, &phone, |code| {
+        mfa.confirm_second_code(USER, &user, code)
+    })?;
     render(&next, person)?;
     let Screen::RecordRecoveryCode { codes } = next else {
         return Err("the recovery code comes after the codes".into());
     };
     person.ticks();
-    mfa.acknowledge_recovery(USER)?;
-    render(
-        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
-        person,
-    )?;
+    mfa.acknowledge_recovery(USER, &mut user)?;
+    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
 
     heading(&format!(
         "{USER}: a later sign-in: password, then a current code"
     ));
     person.waits(3600);
-    render(
-        &mfa.current_screen(USER, Some(COMPANY), Passed::Password)?,
-        person,
-    )?;
+    let mut user = mfa.start_session(USER)?;
+    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
     let entered = person.types_code(&phone)?;
-    mfa.verify(USER, &entered)?;
-    render(
-        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
-        person,
-    )?;
+    mfa.verify(USER, &mut user, &entered)?;
+    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
 
     heading(&format!(
         "{USER}: lost phone → password, then Use a recovery code"
@@ -274,17 +276,15 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
         .expose_str()
         .to_lowercase();
     println!("    Recovery code: {typed}");
-    mfa.use_recovery_code(USER, &typed)?;
+    let mut user = mfa.start_session(USER)?;
+    mfa.use_recovery_code(USER, &mut user, &typed)?;
     println!("  That recovery code is now used. Here is its replacement:");
-    render(
-        &mfa.current_screen(USER, Some(COMPANY), Passed::SecondFactor)?,
-        person,
-    )?;
+    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
     person.ticks();
-    mfa.acknowledge_recovery(USER)?;
+    mfa.acknowledge_recovery(USER, &mut user)?;
 
     heading("Owner: turn off my own MFA");
-    match mfa.remove_own_factor(OWNER, "000000") {
+    match mfa.remove_own_factor(OWNER, &mut owner) {
         Err(refused @ MfaError::RequiredByCompany) => println!("  {}", refused.for_person()),
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }

@@ -48,10 +48,13 @@ fn main() {
             .with_secret(secret.clone())
             .unwrap_or_else(|_| fail("enrollment"));
         let first = totp.generate_at_step(step).expose().to_string();
+        let mut session = mfa
+            .start_session("probe")
+            .unwrap_or_else(|_| fail("session"));
         let bound = mfa
-            .bind("probe", &enrollment, &first)
+            .bind("probe", &mut session, &enrollment, &first)
             .unwrap_or_else(|_| fail("bind"));
-        (mfa, bound.recovery_codes)
+        (mfa, session, bound.recovery_codes)
     };
     match kind {
         "totp-codes" => {
@@ -64,13 +67,16 @@ fn main() {
             println!("{}", probe_totp_verify(&totp, &code));
         }
         "recovery-codes" => {
-            for code in recovery().1 {
+            for code in recovery().2 {
                 println!("{}", code.expose_str());
             }
         }
         "recovery" => {
-            let (mfa, _) = recovery();
-            println!("{}", mfa.use_recovery_code("probe", input).is_ok());
+            let (mfa, mut session, _) = recovery();
+            println!(
+                "{}",
+                mfa.use_recovery_code("probe", &mut session, input).is_ok()
+            );
         }
         _ => fail("usage: ct_probe totp|totp-codes|recovery|recovery-codes [CODE]"),
     }

@@ -105,7 +105,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let app = |t| -> Result<String, Box<dyn Error>> {
         Ok(enrollment.totp().generate(t)?.expose().to_string())
     };
-    server_a.bind("alice", &enrollment, &app(now)?)?;
+    let mut session = server_a.start_session("alice")?; // after the password
+    server_a.bind("alice", &mut session, &enrollment, &app(now)?)?;
     println!(
         "bound alice's factor: row version {}",
         table
@@ -115,8 +116,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     clock.advance(30);
     let code = app(now + 30)?;
-    let on_a = server_a.verify("alice", &code);
-    let on_b = server_b.verify("alice", &code);
+    // Two sign-ins, one on each server, with the same code.
+    let (mut on_server_a, mut on_server_b) = (
+        server_a.start_session("alice")?,
+        server_b.start_session("alice")?,
+    );
+    let on_a = server_a.verify("alice", &mut on_server_a, &code);
+    let on_b = server_b.verify("alice", &mut on_server_b, &code);
     println!("same code on server A: {on_a:?}");
     println!("same code on server B: {on_b:?}");
     if !(on_a.is_ok() && matches!(on_b, Err(MfaError::Replayed { .. }))) {

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | a product with accounts, sync code | [`Mfa`] over a [`Store`] |
 //! | a product with accounts, async code (axum, actix, tokio) | [`AsyncMfa`] over an [`AsyncStore`] |
+//! | what the host keeps in a person's session | [`MfaSession`], from [`Mfa::start_session`] after the password |
 //! | which screen a person is on, after a reload or tomorrow | [`Mfa::current_screen`] → [`Screen`] |
 //! | enrolling, in the help page's order | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`] |
 //! | signing in | [`Mfa::verify`], [`Mfa::use_recovery_code`] |
@@ -25,22 +26,25 @@
 //!
 //! ```
 //! # #[cfg(feature = "getrandom")] {
-//! use twostep::{Enrollment, EnrollmentCheck, Mfa, MfaError, Passed, Screen};
+//! use twostep::{Enrollment, EnrollmentCheck, Mfa, MfaError, Screen};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mfa = Mfa::in_memory()?; // a real product: Mfa::new(its store, its keyring)
 //!
+//! // The password is right: twostep's part of the session, kept by the host.
+//! let mut session = mfa.start_session("ada")?;
 //! // "Multi-Factor Authentication → Activate": the QR code, then the code it shows.
-//! let phone = mfa.begin_enrollment("ada", Enrollment::builder("Acme", "ada@example.com"), EnrollmentCheck::OneCode)?;
+//! let phone = mfa.begin_enrollment("ada", &session, Enrollment::builder("Acme", "ada@example.com"), EnrollmentCheck::OneCode)?;
 //! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 //! # let code = phone.totp().generate(now)?.expose().to_string();
-//! let Screen::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &code)? else { unreachable!() };
+//! let Screen::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &session, &code)? else { unreachable!() };
 //! // … show `codes`, the "I have safely recorded this number" tick, Continue:
-//! mfa.acknowledge_recovery("ada")?;
+//! mfa.acknowledge_recovery("ada", &mut session)?;
 //!
 //! // Every later sign-in, after the password:
-//! if let Screen::EnterCode { .. } = mfa.current_screen("ada", None, Passed::Password)? {
-//!     match mfa.verify("ada", &code) {
-//!         Ok(_) => { /* in */ }
+//! let mut session = mfa.start_session("ada")?;
+//! if let Screen::EnterCode { .. } = mfa.current_screen("ada", None, &session)? {
+//!     match mfa.verify("ada", &mut session, &code) {
+//!         Ok(_) => { /* in: keep the changed session */ }
 //!         Err(refused) => println!("{}", refused.for_person()), // "That code was just used. …"
 //!     }
 //! }
@@ -62,9 +66,9 @@
 //! With `serde`, what a host puts in a session, a JSON API or an audit log
 //! is `Serialize` and `Deserialize`: [`Event`], [`RecordedEvent`], [`Actor`],
 //! [`SignInRequirement`], [`MfaStatus`], [`Gate`], [`EnrollmentStage`],
-//! [`Passed`], [`Acknowledged`], [`ClockDrift`], [`CompanyPolicy`],
+//! [`Acknowledged`], [`ClockDrift`], [`CompanyPolicy`], [`Requirement`],
 //! [`EnforcementPreview`], [`MemberMfa`]; enums in `snake_case`, those with
-//! fields tagged `"kind"`:
+//! fields tagged `"kind"`; and [`MfaSession`], as its token string:
 //!
 //! ```
 //! # #[cfg(feature = "serde")] {
@@ -100,6 +104,7 @@ mod recovery;
 mod seal;
 mod secret;
 mod service;
+mod session;
 mod shard;
 mod store;
 #[cfg(feature = "testkit")]
@@ -110,14 +115,13 @@ mod uri;
 mod warning;
 mod words;
 
-pub use account::{
-    Acknowledged, Bound, EnrollmentCheck, EnrollmentStage, Passed, RecoveryUsed, Screen,
-};
+pub use account::{Acknowledged, Bound, EnrollmentCheck, EnrollmentStage, RecoveryUsed, Screen};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
 pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Save};
+pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Write, Written};
+pub use session::{MalformedSession, MfaSession};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::PostgresStore;
@@ -155,7 +159,8 @@ pub use otp::{
     VerifyError, Window,
 };
 pub use policy::{
-    CompanyPolicy, EnforcementPreview, MemberMfa, RequirementUnavailable, SignInRequirement,
+    CompanyPolicy, EnforcementPreview, MemberMfa, Requirement, RequirementUnavailable,
+    SignInRequirement,
 };
 #[cfg(feature = "qr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "qr")))]

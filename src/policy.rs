@@ -17,6 +17,23 @@ pub struct CompanyPolicy {
     since: u64,
 }
 
+/// What an owner saves for "Force every user to use MFA before accessing
+/// the Company Account" ([`Mfa::set_mfa_requirement`](crate::Mfa::set_mfa_requirement)).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Requirement {
+    /// Users without MFA sign in with their password alone.
+    Off,
+    /// Every user must use MFA: those without it enroll at their next
+    /// sign-in, or may still skip it for `grace_period` seconds after the
+    /// requirement is switched on (0: no grace).
+    On {
+        /// Seconds users without MFA may still skip enrolling.
+        grace_period: u64,
+    },
+}
+
 /// What a user must do, after the password, to reach a company account.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]

@@ -21,8 +21,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{
-    code_at, enrollment, migrated_sqlx_pg, migrated_sqlx_sqlite, pg_pool, postgres_url,
-    sqlite_pool, TempDir,
+    code_at, enrollment, migrated_sqlx_pg, migrated_sqlx_sqlite, pg_pool, postgres_url, sign_in,
+    sign_in_async, sqlite_pool, TempDir,
 };
 use twostep::{
     testkit, AsyncMfa, AsyncStore, Keyring, ManualClock, MemoryStore, Mfa, MfaError, PostgresStore,
@@ -83,19 +83,22 @@ fn sync_and_async_take_turns<S, A>(
     let sync = sync.with_clock(clock.clone());
     let asynchronous = asynchronous.with_clock(clock.clone());
     let phone = enrollment(31);
-    sync.bind("turns", &phone, &code_at(&phone, NOW)).unwrap();
+    let mut session = sync.start_session("turns").unwrap();
+    sync.bind("turns", &mut session, &phone, &code_at(&phone, NOW))
+        .unwrap();
     for turn in 1..=6u64 {
         let now = NOW + 30 * turn;
         clock.set(now);
         let code = code_at(&phone, now);
         if turn % 2 == 0 {
-            sync.verify("turns", &code).unwrap();
-            let again = rt.block_on(asynchronous.verify("turns", &code));
+            sign_in(&sync, "turns", &code).unwrap();
+            let again = rt.block_on(sign_in_async(&asynchronous, "turns", &code));
             assert!(matches!(again, Err(MfaError::Replayed { .. })), "{again:?}");
         } else {
-            rt.block_on(asynchronous.verify("turns", &code)).unwrap();
+            rt.block_on(sign_in_async(&asynchronous, "turns", &code))
+                .unwrap();
             assert!(matches!(
-                sync.verify("turns", &code),
+                sign_in(&sync, "turns", &code),
                 Err(MfaError::Replayed { .. })
             ));
         }
@@ -205,8 +208,12 @@ fn tasks_race_on_one_code<A: AsyncStore>(store: A, rt: &tokio::runtime::Runtime)
     let clock = Arc::new(ManualClock::new(NOW));
     let mfa = AsyncMfa::new(store, keyring()).with_clock(clock.clone());
     let phone = enrollment(32);
-    rt.block_on(mfa.bind("racer", &phone, &code_at(&phone, NOW)))
-        .unwrap();
+    rt.block_on(async {
+        let mut session = mfa.start_session("racer").await?;
+        mfa.bind("racer", &mut session, &phone, &code_at(&phone, NOW))
+            .await
+    })
+    .unwrap();
     for round in 1..=20u64 {
         let now = NOW + 30 * round;
         clock.set(now);
@@ -215,7 +222,7 @@ fn tasks_race_on_one_code<A: AsyncStore>(store: A, rt: &tokio::runtime::Runtime)
             let tasks: Vec<_> = (0..16)
                 .map(|_| {
                     let (mfa, code) = (mfa.clone(), code.clone());
-                    tokio::spawn(async move { mfa.verify("racer", &code).await })
+                    tokio::spawn(async move { sign_in_async(&mfa, "racer", &code).await })
                 })
                 .collect();
             let mut outcomes = Vec::new();

@@ -12,15 +12,17 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Acknowledged, Actor, Clock, CollectingSink, Enrollment, EnrollmentCheck, EnrollmentStage,
-    Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, Passed, RecordKey,
-    RequirementUnavailable, SaveOutcome, Screen, SignInRequirement, Store, Version, Versioned,
+    Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, MfaSession,
+    RecordKey, Requirement, RequirementUnavailable, SaveOutcome, Screen, SignInRequirement, Store,
+    Version, Versioned,
 };
 
 const START: u64 = 1_700_000_020; // 20 s before the next step
@@ -76,6 +78,8 @@ struct World {
     sink: Arc<CollectingSink>,
     /// The owner's authenticator app, once they activated MFA.
     owner_phone: RefCell<Option<Enrollment>>,
+    /// Each person's browser session, from their first sign-in on.
+    sessions: RefCell<HashMap<String, MfaSession>>,
 }
 
 impl World {
@@ -102,6 +106,7 @@ impl World {
             clock,
             sink,
             owner_phone: RefCell::new(None),
+            sessions: RefCell::default(),
         }
     }
 
@@ -117,16 +122,38 @@ impl World {
         self
     }
 
-    /// The owner ticks or unticks "Force every user to use MFA" and saves
-    /// with the code their app shows at the next step.
+    /// The owner, at the next step, passes the code their app shows (if
+    /// they have one), then ticks or unticks "Force every user to use MFA"
+    /// and saves.
     fn require(&self, on: bool, grace: u64) -> Result<twostep::CompanyPolicy, MfaError<Lost>> {
         self.next_step();
-        let code = match &*self.owner_phone.borrow() {
-            Some(phone) => self.app(phone),
-            None => "000000".into(),
-        };
+        let phone = self.owner_phone.borrow().clone();
+        if let Some(phone) = phone {
+            self.mfa
+                .verify(OWNER, &mut self.session_mut(OWNER), &self.app(&phone))?;
+        }
         self.mfa
-            .set_mfa_requirement(COMPANY, OWNER, &code, on, grace)
+            .set_mfa_requirement(COMPANY, OWNER, &self.session(OWNER), requirement(on, grace))
+    }
+
+    /// The person's session: the one they signed in with (a sign-in, with
+    /// the password, at first use).
+    fn session_mut(&self, user: &str) -> RefMut<'_, MfaSession> {
+        RefMut::map(self.sessions.borrow_mut(), |sessions| {
+            sessions
+                .entry(user.to_owned())
+                .or_insert_with(|| self.mfa.start_session(user).unwrap())
+        })
+    }
+
+    fn session(&self, user: &str) -> MfaSession {
+        self.session_mut(user).clone()
+    }
+
+    /// The person signs in again with the password: a new session.
+    fn sign_in(&self, user: &str) {
+        let session = self.mfa.start_session(user).unwrap();
+        self.sessions.borrow_mut().insert(user.to_owned(), session);
     }
 
     /// The authenticator app: the code it shows now.
@@ -138,9 +165,18 @@ impl World {
         self.clock.advance(30);
     }
 
-    fn screen(&self, user: &str, passed: Passed) -> Screen {
+    /// The screen in the person's session.
+    fn screen(&self, user: &str) -> Screen {
         self.mfa
-            .current_screen(user, Some(COMPANY), passed)
+            .current_screen(user, Some(COMPANY), &self.session(user))
+            .unwrap()
+    }
+
+    /// The screen a new sign-in, with the password only, lands on.
+    fn fresh_screen(&self, user: &str) -> Screen {
+        let session = self.mfa.start_session(user).unwrap();
+        self.mfa
+            .current_screen(user, Some(COMPANY), &session)
             .unwrap()
     }
 
@@ -154,8 +190,12 @@ impl World {
 
     /// "Activate" or "Verify identity".
     fn begin(&self, user: &str, check: EnrollmentCheck) -> Result<Enrollment, MfaError<Lost>> {
-        self.mfa
-            .begin_enrollment(user, Enrollment::builder("Acme", user), check)
+        self.mfa.begin_enrollment(
+            user,
+            &self.session(user),
+            Enrollment::builder("Acme", user),
+            check,
+        )
     }
 
     fn lose_next_answer(&self) {
@@ -172,12 +212,14 @@ impl World {
         let phone = self.begin(user, EnrollmentCheck::OneCode).unwrap();
         let codes = codes(
             self.mfa
-                .confirm_enrollment(user, &self.app(&phone))
+                .confirm_enrollment(user, &self.session(user), &self.app(&phone))
                 .unwrap(),
         );
         assert_eq!(codes.len(), 1);
         assert_eq!(
-            self.mfa.acknowledge_recovery(user).unwrap(),
+            self.mfa
+                .acknowledge_recovery(user, &mut self.session_mut(user))
+                .unwrap(),
             Acknowledged::FactorActivated
         );
         if user == OWNER {
@@ -190,7 +232,7 @@ impl World {
     /// page's order. Returns the phone once the QR code was scanned.
     fn walk_to(&self, at: At) -> Option<Enrollment> {
         assert!(matches!(
-            self.screen(USER, Passed::Password),
+            self.fresh_screen(USER),
             Screen::CompanyAccountVerification { .. }
         ));
         if at == At::Verification {
@@ -200,6 +242,7 @@ impl World {
             .mfa
             .begin_enrollment(
                 USER,
+                &self.session(USER),
                 Enrollment::builder("Acme", "umar@acme.test"),
                 EnrollmentCheck::TwoCodes,
             )
@@ -208,20 +251,30 @@ impl World {
             return Some(phone);
         }
         self.mfa
-            .confirm_enrollment(USER, &self.app(&phone))
+            .confirm_enrollment(USER, &self.session(USER), &self.app(&phone))
             .unwrap();
         if at == At::SecondCode {
             return Some(phone);
         }
         self.next_step();
         self.mfa
-            .confirm_second_code(USER, &self.app(&phone))
+            .confirm_second_code(USER, &self.session(USER), &self.app(&phone))
             .unwrap();
         if at == At::RecoveryCode {
             return Some(phone);
         }
-        self.mfa.acknowledge_recovery(USER).unwrap();
+        self.mfa
+            .acknowledge_recovery(USER, &mut self.session_mut(USER))
+            .unwrap();
         Some(phone)
+    }
+}
+
+fn requirement(on: bool, grace_period: u64) -> Requirement {
+    if on {
+        Requirement::On { grace_period }
+    } else {
+        Requirement::Off
     }
 }
 
@@ -281,14 +334,12 @@ fn render(screen: &Screen) -> String {
 #[test]
 fn owner_1_activate_shows_the_qr_code() {
     let w = World::new();
-    assert!(matches!(
-        w.screen(OWNER, Passed::Password),
-        Screen::Continue
-    ));
+    assert!(matches!(w.fresh_screen(OWNER), Screen::Continue));
     let phone = w
         .mfa
         .begin_enrollment(
             OWNER,
+            &w.session(OWNER),
             Enrollment::builder("Acme", "olivia@acme.test"),
             EnrollmentCheck::OneCode,
         )
@@ -299,7 +350,7 @@ fn owner_1_activate_shows_the_qr_code() {
     assert_eq!(status.enrollment, Some(EnrollmentStage::FirstCode));
     assert_eq!(status.factor_bound_at, None);
     // The screen is the same QR code, from the store alone.
-    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
+    assert_eq!(uri(&qr(w.fresh_screen(OWNER))), uri(&phone));
 }
 
 #[test]
@@ -308,20 +359,25 @@ fn owner_2_enter_the_one_time_code_and_continue() {
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
     // A wrong code: counted against the enrollment, the same QR code again.
     assert!(matches!(
-        w.mfa.confirm_enrollment(OWNER, "000000"),
+        w.mfa.confirm_enrollment(OWNER, &w.session(OWNER), "000000"),
         Err(MfaError::Mismatch)
     ));
-    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
+    assert_eq!(uri(&qr(w.fresh_screen(OWNER))), uri(&phone));
     assert_eq!(w.mfa.status(OWNER).unwrap().failures, 0, "not the factor's");
     // The right one: the recovery code window comes next; no second code.
-    let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
+    let shown = codes(
+        w.mfa
+            .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone))
+            .unwrap(),
+    );
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].len(), 29);
     // Not active before the tick.
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
     w.next_step();
     assert!(matches!(
-        w.mfa.verify(OWNER, &w.app(&phone)),
+        w.mfa
+            .verify(OWNER, &mut w.session_mut(OWNER), &w.app(&phone)),
         Err(MfaError::NoFactor)
     ));
 }
@@ -330,27 +386,33 @@ fn owner_2_enter_the_one_time_code_and_continue() {
 fn owner_3_recovery_code_shown_and_i_have_safely_recorded_this_number() {
     let w = World::new();
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
-    let shown = codes(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap());
-    assert_eq!(codes(w.screen(OWNER, Passed::Password)), shown);
+    let shown = codes(
+        w.mfa
+            .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone))
+            .unwrap(),
+    );
+    assert_eq!(codes(w.fresh_screen(OWNER)), shown);
     assert!(w.mfa.status(OWNER).unwrap().recovery_unacknowledged);
     assert_eq!(
-        w.mfa.acknowledge_recovery(OWNER).unwrap(),
+        w.mfa
+            .acknowledge_recovery(OWNER, &mut w.session_mut(OWNER))
+            .unwrap(),
         Acknowledged::FactorActivated
     );
     // The copy kept for re-showing is gone for good.
     assert!(!w.mfa.status(OWNER).unwrap().recovery_unacknowledged);
+    assert!(matches!(w.screen(OWNER), Screen::Continue));
     assert!(matches!(
-        w.screen(OWNER, Passed::SecondFactor),
-        Screen::Continue
-    ));
-    assert!(matches!(
-        w.mfa.acknowledge_recovery(OWNER),
+        w.mfa.acknowledge_recovery(OWNER, &mut w.session_mut(OWNER)),
         Err(MfaError::NothingToAcknowledge)
     ));
     // The code recorded works.
     w.next_step();
     assert_eq!(
-        w.mfa.use_recovery_code(OWNER, &shown[0]).unwrap().remaining,
+        w.mfa
+            .use_recovery_code(OWNER, &mut w.session_mut(OWNER), &shown[0])
+            .unwrap()
+            .remaining,
         1
     );
 }
@@ -362,14 +424,17 @@ fn owner_4_continue_and_mfa_is_active() {
     let phone = w.activate_own_mfa(OWNER);
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, Some(START));
     assert!(matches!(
-        w.screen(OWNER, Passed::Password),
+        w.fresh_screen(OWNER),
         Screen::EnterCode {
             gate: Gate::Open,
             ..
         }
     ));
     w.next_step();
-    assert!(w.mfa.verify(OWNER, &w.app(&phone)).is_ok());
+    assert!(w
+        .mfa
+        .verify(OWNER, &mut w.session_mut(OWNER), &w.app(&phone))
+        .is_ok());
     let events: Vec<_> = w.sink.take().into_iter().map(|e| e.event).collect();
     let expected = [
         Event::EnrollmentStarted,
@@ -400,9 +465,13 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
     // An enrollment waiting for its tick is not active MFA either.
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
-    w.mfa.confirm_enrollment(OWNER, &w.app(&phone)).unwrap();
+    w.mfa
+        .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone))
+        .unwrap();
     assert!(matches!(w.require(true, 0), Err(MfaError::OwnMfaRequired)));
-    w.mfa.acknowledge_recovery(OWNER).unwrap();
+    w.mfa
+        .acknowledge_recovery(OWNER, &mut w.session_mut(OWNER))
+        .unwrap();
     // Who would be asked: one user mid-enrollment, one with nothing.
     w.begin("uma", EnrollmentCheck::TwoCodes).unwrap();
     let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &members).unwrap();
@@ -454,7 +523,7 @@ fn owner_6_save_changes_requires_mfa_of_every_user() {
     // A locked owner shows as locked in the preview.
     for _ in 0..10 {
         w.clock.advance(900);
-        let _ = w.mfa.verify(OWNER, "000000");
+        let _ = w.mfa.verify(OWNER, &mut w.session_mut(OWNER), "000000");
     }
     let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &[OWNER]).unwrap();
     assert_eq!(preview.count(MemberMfa::Locked), 1);
@@ -467,7 +536,7 @@ fn owner_6_save_changes_requires_mfa_of_every_user() {
 #[test]
 fn user_1_password_then_company_account_verification() {
     let w = World::forcing();
-    let screen = w.screen(USER, Passed::Password);
+    let screen = w.fresh_screen(USER);
     assert!(matches!(
         screen,
         Screen::CompanyAccountVerification { deadline: None }
@@ -482,7 +551,7 @@ fn user_1_password_then_company_account_verification() {
     let since = w.mfa.company_policy(COMPANY).unwrap().since();
     assert_eq!(w.require(true, 7 * 24 * 3600).unwrap().since(), since);
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { deadline: None }
     ));
     // ...switching it off and on with one does: the screen says until when
@@ -491,12 +560,12 @@ fn user_1_password_then_company_account_verification() {
     w.require(true, 7 * 24 * 3600).unwrap();
     let deadline = w.clock.now() + 7 * 24 * 3600;
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { deadline: Some(d) } if d == deadline
     ));
     w.clock.set(deadline);
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { deadline: None }
     ));
 }
@@ -505,7 +574,7 @@ fn user_1_password_then_company_account_verification() {
 fn user_2_verify_identity_shows_the_qr_code() {
     let w = World::forcing();
     let phone = w.walk_to(At::Qr).unwrap();
-    assert_eq!(uri(&qr(w.screen(USER, Passed::Password))), uri(&phone));
+    assert_eq!(uri(&qr(w.fresh_screen(USER))), uri(&phone));
     assert_eq!(
         w.mfa.status(USER).unwrap().enrollment,
         Some(EnrollmentStage::FirstCode)
@@ -517,10 +586,13 @@ fn user_3_enter_the_one_time_code_and_continue() {
     let w = World::forcing();
     let phone = w.walk_to(At::Qr).unwrap();
     assert!(matches!(
-        w.mfa.confirm_enrollment(USER, "123"),
+        w.mfa.confirm_enrollment(USER, &w.session(USER), "123"),
         Err(MfaError::Malformed)
     ));
-    let next = w.mfa.confirm_enrollment(USER, &w.app(&phone)).unwrap();
+    let next = w
+        .mfa
+        .confirm_enrollment(USER, &w.session(USER), &w.app(&phone))
+        .unwrap();
     // START is 20 s before the next step.
     assert!(matches!(next, Screen::SecondCode { next_code_in: 20 }));
     assert!(next.for_person().contains("wait 20 seconds"));
@@ -531,7 +603,7 @@ fn user_3_enter_the_one_time_code_and_continue() {
     // No recovery code yet, and nothing to tick.
     assert!(!w.mfa.status(USER).unwrap().recovery_unacknowledged);
     assert!(matches!(
-        w.mfa.acknowledge_recovery(USER),
+        w.mfa.acknowledge_recovery(USER, &mut w.session_mut(USER)),
         Err(MfaError::OutOfOrder {
             open: EnrollmentStage::SecondCode
         })
@@ -545,7 +617,10 @@ fn user_4_enter_a_second_later_code_and_continue() {
     let first = w.app(&phone);
     // The same code again: the seconds until the next one, not counted.
     for _ in 0..5 {
-        let refused = w.mfa.confirm_second_code(USER, &first).unwrap_err();
+        let refused = w
+            .mfa
+            .confirm_second_code(USER, &w.session(USER), &first)
+            .unwrap_err();
         assert!(matches!(refused, MfaError::Replayed { next_code_in: 20 }));
         assert_eq!(
             refused.for_person(),
@@ -554,21 +629,25 @@ fn user_4_enter_a_second_later_code_and_continue() {
     }
     // A wrong one: counted, the step stays open.
     assert!(matches!(
-        w.mfa.confirm_second_code(USER, "000000"),
+        w.mfa.confirm_second_code(USER, &w.session(USER), "000000"),
         Err(MfaError::Mismatch)
     ));
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::SecondCode { next_code_in: 20 }
     ));
     // The code before the first one is older: not later either.
     let earlier = common::code_at(&phone, w.clock.now() - 30);
     assert!(matches!(
-        w.mfa.confirm_second_code(USER, &earlier),
+        w.mfa.confirm_second_code(USER, &w.session(USER), &earlier),
         Err(MfaError::Replayed { next_code_in: 20 })
     ));
     w.clock.advance(20);
-    let shown = codes(w.mfa.confirm_second_code(USER, &w.app(&phone)).unwrap());
+    let shown = codes(
+        w.mfa
+            .confirm_second_code(USER, &w.session(USER), &w.app(&phone))
+            .unwrap(),
+    );
     assert_eq!(shown.len(), 1);
     let events: Vec<_> = w.sink.take().into_iter().map(|e| e.event).collect();
     assert!(events.contains(&Event::EnrollmentFirstCodeAccepted));
@@ -582,7 +661,7 @@ fn user_4_enter_a_second_later_code_and_continue() {
 fn user_5_recovery_code_shown_and_i_have_safely_recorded_this_number() {
     let w = World::forcing();
     w.walk_to(At::RecoveryCode);
-    let shown = codes(w.screen(USER, Passed::Password));
+    let shown = codes(w.fresh_screen(USER));
     assert_eq!(w.mfa.status(USER).unwrap().factor_bound_at, None);
     assert_eq!(
         w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
@@ -590,11 +669,16 @@ fn user_5_recovery_code_shown_and_i_have_safely_recorded_this_number() {
         "not in before the tick"
     );
     assert_eq!(
-        w.mfa.acknowledge_recovery(USER).unwrap(),
+        w.mfa
+            .acknowledge_recovery(USER, &mut w.session_mut(USER))
+            .unwrap(),
         Acknowledged::FactorActivated
     );
     w.next_step();
-    assert!(w.mfa.use_recovery_code(USER, &shown[0]).is_ok());
+    assert!(w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &shown[0])
+        .is_ok());
 }
 
 #[test]
@@ -602,16 +686,16 @@ fn user_6_continue_and_in() {
     let w = World::forcing();
     let phone = w.walk_to(At::In).unwrap();
     // The enrollment passed the second factor in this session: in.
-    assert!(matches!(
-        w.screen(USER, Passed::SecondFactor),
-        Screen::Continue
-    ));
+    assert!(matches!(w.screen(USER), Screen::Continue));
     assert_eq!(
         w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
         SignInRequirement::SecondFactor
     );
     w.next_step();
-    assert!(w.mfa.verify(USER, &w.app(&phone)).is_ok());
+    assert!(w
+        .mfa
+        .verify(USER, &mut w.session_mut(USER), &w.app(&phone))
+        .is_ok());
 }
 
 // ---- Afterwards: password plus a current code, or a recovery code.
@@ -621,18 +705,12 @@ fn later_sign_in_with_password_and_a_current_code() {
     let w = World::forcing();
     let phone = w.walk_to(At::In).unwrap();
     w.clock.advance(24 * 3600);
-    assert!(matches!(
-        w.screen(USER, Passed::Password),
-        Screen::EnterCode { .. }
-    ));
+    assert!(matches!(w.fresh_screen(USER), Screen::EnterCode { .. }));
     let code = w.app(&phone);
-    w.mfa.verify(USER, &code).unwrap();
+    w.mfa.verify(USER, &mut w.session_mut(USER), &code).unwrap();
+    assert!(matches!(w.screen(USER), Screen::Continue));
     assert!(matches!(
-        w.screen(USER, Passed::SecondFactor),
-        Screen::Continue
-    ));
-    assert!(matches!(
-        w.mfa.verify(USER, &code),
+        w.mfa.verify(USER, &mut w.session_mut(USER), &code),
         Err(MfaError::Replayed { .. })
     ));
 }
@@ -641,36 +719,38 @@ fn later_sign_in_with_password_and_a_current_code() {
 fn later_sign_in_with_the_recovery_code_when_the_phone_is_lost() {
     let w = World::forcing();
     w.walk_to(At::RecoveryCode);
-    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
-    w.mfa.acknowledge_recovery(USER).unwrap();
+    let recorded = codes(w.fresh_screen(USER)).remove(0);
+    w.mfa
+        .acknowledge_recovery(USER, &mut w.session_mut(USER))
+        .unwrap();
     w.clock.advance(24 * 3600);
-    let used = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    let used = w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &recorded)
+        .unwrap();
     assert!(!used.retried);
     let replacement = used.new_code.unwrap().expose_str().to_owned();
     // The replacement is shown again after a reload, but never before the
     // second factor is passed in a session.
+    assert_eq!(codes(w.screen(USER)), std::slice::from_ref(&replacement));
+    assert!(matches!(w.fresh_screen(USER), Screen::EnterCode { .. }));
     assert_eq!(
-        codes(w.screen(USER, Passed::SecondFactor)),
-        std::slice::from_ref(&replacement)
-    );
-    assert!(matches!(
-        w.screen(USER, Passed::Password),
-        Screen::EnterCode { .. }
-    ));
-    assert_eq!(
-        w.mfa.acknowledge_recovery(USER).unwrap(),
+        w.mfa
+            .acknowledge_recovery(USER, &mut w.session_mut(USER))
+            .unwrap(),
         Acknowledged::CodesRecorded
     );
-    assert!(matches!(
-        w.screen(USER, Passed::SecondFactor),
-        Screen::Continue
-    ));
+    assert!(matches!(w.screen(USER), Screen::Continue));
     // The used code is spent; the replacement signs in.
     assert!(matches!(
-        w.mfa.use_recovery_code(USER, &recorded),
+        w.mfa
+            .use_recovery_code(USER, &mut w.session_mut(USER), &recorded),
         Err(MfaError::Mismatch)
     ));
-    assert!(w.mfa.use_recovery_code(USER, &replacement).is_ok());
+    assert!(w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &replacement)
+        .is_ok());
 }
 
 // ---- Every screen: reload, abandon, out of order, lost answers.
@@ -680,19 +760,14 @@ fn a_reload_at_every_screen_renders_it_again_from_the_crate_alone() {
     for at in EVERY_SCREEN {
         let w = World::forcing();
         w.walk_to(at);
-        let passed = if at == At::In {
-            Passed::SecondFactor
-        } else {
-            Passed::Password
-        };
-        let first = render(&w.screen(USER, passed));
+        let first = render(&w.screen(USER));
         let bytes = w.bytes(USER);
         for _ in 0..3 {
-            assert_eq!(render(&w.screen(USER, passed)), first, "{at:?}");
+            assert_eq!(render(&w.screen(USER)), first, "{at:?}");
         }
         // A reload a little later: the same QR code, the same recovery code.
         w.clock.advance(5);
-        let later = w.screen(USER, passed);
+        let later = w.screen(USER);
         match at {
             At::SecondCode => assert!(matches!(later, Screen::SecondCode { next_code_in: 15 })),
             _ => assert_eq!(render(&later), first, "{at:?}"),
@@ -706,11 +781,11 @@ fn abandoning_at_every_screen_and_signing_in_again_lands_on_that_screen() {
     for at in EVERY_SCREEN {
         let w = World::forcing();
         let phone = w.walk_to(at);
-        let before = render(&w.screen(USER, Passed::Password));
+        let before = render(&w.fresh_screen(USER));
         // The person closes the browser and signs in again five minutes
         // later: only the password so far.
         w.clock.advance(5 * 60);
-        let again = w.screen(USER, Passed::Password);
+        let again = w.fresh_screen(USER);
         match at {
             At::Verification | At::Qr | At::RecoveryCode => {
                 assert_eq!(render(&again), before, "{at:?}")
@@ -723,29 +798,38 @@ fn abandoning_at_every_screen_and_signing_in_again_lands_on_that_screen() {
             At::Verification => {}
             At::Qr => {
                 let phone = phone.unwrap();
-                w.mfa.confirm_enrollment(USER, &w.app(&phone)).unwrap();
+                w.mfa
+                    .confirm_enrollment(USER, &w.session(USER), &w.app(&phone))
+                    .unwrap();
                 w.next_step();
-                w.mfa.confirm_second_code(USER, &w.app(&phone)).unwrap();
-                w.mfa.acknowledge_recovery(USER).unwrap();
+                w.mfa
+                    .confirm_second_code(USER, &w.session(USER), &w.app(&phone))
+                    .unwrap();
+                w.mfa
+                    .acknowledge_recovery(USER, &mut w.session_mut(USER))
+                    .unwrap();
             }
             At::SecondCode => {
                 w.mfa
-                    .confirm_second_code(USER, &w.app(&phone.unwrap()))
+                    .confirm_second_code(USER, &w.session(USER), &w.app(&phone.unwrap()))
                     .unwrap();
-                w.mfa.acknowledge_recovery(USER).unwrap();
+                w.mfa
+                    .acknowledge_recovery(USER, &mut w.session_mut(USER))
+                    .unwrap();
             }
             At::RecoveryCode => {
-                w.mfa.acknowledge_recovery(USER).unwrap();
+                w.mfa
+                    .acknowledge_recovery(USER, &mut w.session_mut(USER))
+                    .unwrap();
             }
             At::In => {
-                w.mfa.verify(USER, &w.app(&phone.unwrap())).unwrap();
+                w.mfa
+                    .verify(USER, &mut w.session_mut(USER), &w.app(&phone.unwrap()))
+                    .unwrap();
             }
         }
         if at != At::Verification {
-            assert!(matches!(
-                w.screen(USER, Passed::SecondFactor),
-                Screen::Continue
-            ));
+            assert!(matches!(w.screen(USER), Screen::Continue));
         }
     }
 }
@@ -756,16 +840,20 @@ fn an_abandoned_qr_code_expires_and_the_person_starts_again() {
     let old_phone = w.walk_to(At::Qr).unwrap();
     w.clock.advance(10 * 60);
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { .. }
     ));
     assert!(matches!(
-        w.mfa.confirm_enrollment(USER, &w.app(&old_phone)),
+        w.mfa
+            .confirm_enrollment(USER, &w.session(USER), &w.app(&old_phone)),
         Err(MfaError::EnrollmentExpired)
     ));
     let phone = w.begin(USER, EnrollmentCheck::TwoCodes).unwrap();
     assert_ne!(uri(&phone), uri(&old_phone));
-    assert!(w.mfa.confirm_enrollment(USER, &w.app(&phone)).is_ok());
+    assert!(w
+        .mfa
+        .confirm_enrollment(USER, &w.session(USER), &w.app(&phone))
+        .is_ok());
 }
 
 #[test]
@@ -782,10 +870,27 @@ fn an_out_of_order_request_at_every_screen_is_refused_and_changes_nothing() {
         let phone = w.walk_to(at);
         let code = phone.as_ref().map_or("123456".into(), |p| w.app(p));
         let bytes = w.bytes(USER);
-        let first = || w.mfa.confirm_enrollment(USER, &code).map(|_| ());
-        let second = || w.mfa.confirm_second_code(USER, &code).map(|_| ());
-        let tick = || w.mfa.acknowledge_recovery(USER).map(|_| ());
-        let no_factor = || matches!(w.mfa.verify(USER, &code), Err(MfaError::NoFactor));
+        let first = || {
+            w.mfa
+                .confirm_enrollment(USER, &w.session(USER), &code)
+                .map(|_| ())
+        };
+        let second = || {
+            w.mfa
+                .confirm_second_code(USER, &w.session(USER), &code)
+                .map(|_| ())
+        };
+        let tick = || {
+            w.mfa
+                .acknowledge_recovery(USER, &mut w.session_mut(USER))
+                .map(|_| ())
+        };
+        let no_factor = || {
+            matches!(
+                w.mfa.verify(USER, &mut w.session_mut(USER), &code),
+                Err(MfaError::NoFactor)
+            )
+        };
         match at {
             At::Verification => {
                 assert!(matches!(first(), Err(MfaError::NoEnrollment)));
@@ -834,65 +939,74 @@ fn a_store_that_writes_then_reports_an_error_at_every_step_loses_nothing() {
     // Verify identity: the QR code the person never saw is shown on reload.
     w.lose_next_answer();
     lost(w.begin(USER, EnrollmentCheck::TwoCodes));
-    let phone = qr(w.screen(USER, Passed::Password));
+    let phone = qr(w.fresh_screen(USER));
 
     // The first code: saved; the reload shows the second-code screen.
     w.lose_next_answer();
-    lost(w.mfa.confirm_enrollment(USER, &w.app(&phone)));
-    assert!(matches!(
-        w.screen(USER, Passed::Password),
-        Screen::SecondCode { .. }
-    ));
+    lost(
+        w.mfa
+            .confirm_enrollment(USER, &w.session(USER), &w.app(&phone)),
+    );
+    assert!(matches!(w.fresh_screen(USER), Screen::SecondCode { .. }));
 
     // The second code: the recovery code nobody saw is shown on reload.
     w.next_step();
     w.lose_next_answer();
-    lost(w.mfa.confirm_second_code(USER, &w.app(&phone)));
-    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
+    lost(
+        w.mfa
+            .confirm_second_code(USER, &w.session(USER), &w.app(&phone)),
+    );
+    let recorded = codes(w.fresh_screen(USER)).remove(0);
 
-    // The tick: MFA is active; the person signs in with the next code.
+    // The tick: MFA is active; the session did not learn it, so the
+    // reload asks for the password again, then the next code.
     w.lose_next_answer();
-    lost(w.mfa.acknowledge_recovery(USER));
-    assert!(matches!(
-        w.screen(USER, Passed::Password),
-        Screen::EnterCode { .. }
-    ));
+    lost(w.mfa.acknowledge_recovery(USER, &mut w.session_mut(USER)));
+    assert!(matches!(w.screen(USER), Screen::SignInAgain));
+    w.sign_in(USER);
+    assert!(matches!(w.screen(USER), Screen::EnterCode { .. }));
     w.next_step();
     let code = w.app(&phone);
     w.lose_next_answer();
-    lost(w.mfa.verify(USER, &code));
+    lost(w.mfa.verify(USER, &mut w.session_mut(USER), &code));
     // The lost sign-in's code is used; the next one works.
     assert!(matches!(
-        w.mfa.verify(USER, &code),
+        w.mfa.verify(USER, &mut w.session_mut(USER), &code),
         Err(MfaError::Replayed { .. })
     ));
     w.next_step();
-    w.mfa.verify(USER, &w.app(&phone)).unwrap();
+    w.mfa
+        .verify(USER, &mut w.session_mut(USER), &w.app(&phone))
+        .unwrap();
 
     // The phone is lost, and so is the answer to the recovery sign-in: the
     // same code again signs in and shows the same replacement.
     w.clock.advance(3600);
     w.lose_next_answer();
-    lost(w.mfa.use_recovery_code(USER, &recorded));
-    let retry = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    lost(
+        w.mfa
+            .use_recovery_code(USER, &mut w.session_mut(USER), &recorded),
+    );
+    let retry = w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &recorded)
+        .unwrap();
     assert!(retry.retried);
     let replacement = retry.new_code.unwrap().expose_str().to_owned();
-    assert_eq!(
-        codes(w.screen(USER, Passed::SecondFactor)),
-        std::slice::from_ref(&replacement)
-    );
+    assert_eq!(codes(w.screen(USER)), std::slice::from_ref(&replacement));
     // Its tick's answer is lost too: still recorded.
     w.lose_next_answer();
-    lost(w.mfa.acknowledge_recovery(USER));
+    lost(w.mfa.acknowledge_recovery(USER, &mut w.session_mut(USER)));
+    assert!(matches!(w.screen(USER), Screen::Continue));
     assert!(matches!(
-        w.screen(USER, Passed::SecondFactor),
-        Screen::Continue
-    ));
-    assert!(matches!(
-        w.mfa.use_recovery_code(USER, &recorded),
+        w.mfa
+            .use_recovery_code(USER, &mut w.session_mut(USER), &recorded),
         Err(MfaError::Mismatch)
     ));
-    assert!(w.mfa.use_recovery_code(USER, &replacement).is_ok());
+    assert!(w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &replacement)
+        .is_ok());
 
     // The owner's Save changes takes two saves: the owner's code, then the
     // policy. The code's answer lost: nothing changed; the code is used, so
@@ -914,42 +1028,61 @@ fn the_owners_sequence_survives_reloads_abandonment_and_lost_answers() {
     // and still there when the owner signs in again a few minutes later.
     w.lose_next_answer();
     lost(w.begin(OWNER, EnrollmentCheck::OneCode));
-    let phone = qr(w.screen(OWNER, Passed::Password));
+    let phone = qr(w.fresh_screen(OWNER));
     w.clock.advance(4 * 60);
-    assert_eq!(uri(&qr(w.screen(OWNER, Passed::Password))), uri(&phone));
+    assert_eq!(uri(&qr(w.fresh_screen(OWNER))), uri(&phone));
     // One code asked for: the second-code step is not open.
     assert!(matches!(
-        w.mfa.confirm_second_code(OWNER, &w.app(&phone)),
+        w.mfa
+            .confirm_second_code(OWNER, &w.session(OWNER), &w.app(&phone)),
         Err(MfaError::OutOfOrder {
             open: EnrollmentStage::FirstCode
         })
     ));
     // The code's answer is lost: the recovery code is shown on reload.
     w.lose_next_answer();
-    lost(w.mfa.confirm_enrollment(OWNER, &w.app(&phone)));
-    let shown = codes(w.screen(OWNER, Passed::Password));
+    lost(
+        w.mfa
+            .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone)),
+    );
+    let shown = codes(w.fresh_screen(OWNER));
     w.clock.advance(3600);
-    assert_eq!(codes(w.screen(OWNER, Passed::Password)), shown);
-    // The tick's answer is lost: MFA is active all the same.
+    assert_eq!(codes(w.fresh_screen(OWNER)), shown);
+    // The tick's answer is lost: MFA is active all the same. The session
+    // did not learn it, so it is one from before the owner's MFA changed:
+    // the reload asks for the password again, then the code.
     w.lose_next_answer();
-    lost(w.mfa.acknowledge_recovery(OWNER));
+    lost(w.mfa.acknowledge_recovery(OWNER, &mut w.session_mut(OWNER)));
     assert!(w.mfa.status(OWNER).unwrap().factor_bound_at.is_some());
+    assert!(matches!(w.screen(OWNER), Screen::SignInAgain));
+    w.sign_in(OWNER);
     *w.owner_phone.borrow_mut() = Some(phone);
     assert!(w.require(true, 0).is_ok());
-    assert!(w.mfa.use_recovery_code(OWNER, &shown[0]).is_ok());
+    assert!(w
+        .mfa
+        .use_recovery_code(OWNER, &mut w.session_mut(OWNER), &shown[0])
+        .is_ok());
 }
 
 #[test]
 fn a_used_single_recovery_code_retries_only_briefly_and_only_until_the_tick() {
     let w = World::forcing();
     w.walk_to(At::RecoveryCode);
-    let recorded = codes(w.screen(USER, Passed::Password)).remove(0);
-    w.mfa.acknowledge_recovery(USER).unwrap();
-    let used = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    let recorded = codes(w.fresh_screen(USER)).remove(0);
+    w.mfa
+        .acknowledge_recovery(USER, &mut w.session_mut(USER))
+        .unwrap();
+    let used = w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &recorded)
+        .unwrap();
     let replacement = used.new_code.unwrap().expose_str().to_owned();
     // Within ten minutes, the same replacement; nothing new is issued.
     w.clock.advance(9 * 60);
-    let again = w.mfa.use_recovery_code(USER, &recorded).unwrap();
+    let again = w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &recorded)
+        .unwrap();
     assert!(again.retried);
     assert_eq!(again.new_code.unwrap().expose_str(), replacement);
     assert!(w
@@ -960,19 +1093,30 @@ fn a_used_single_recovery_code_retries_only_briefly_and_only_until_the_tick() {
     // After the window, spent.
     w.clock.advance(60);
     assert!(matches!(
-        w.mfa.use_recovery_code(USER, &recorded),
+        w.mfa
+            .use_recovery_code(USER, &mut w.session_mut(USER), &recorded),
         Err(MfaError::Mismatch)
     ));
     // After the tick, spent at once.
-    let used = w.mfa.use_recovery_code(USER, &replacement).unwrap();
-    w.mfa.acknowledge_recovery(USER).unwrap();
+    let used = w
+        .mfa
+        .use_recovery_code(USER, &mut w.session_mut(USER), &replacement)
+        .unwrap();
+    w.mfa
+        .acknowledge_recovery(USER, &mut w.session_mut(USER))
+        .unwrap();
     assert!(matches!(
-        w.mfa.use_recovery_code(USER, &replacement),
+        w.mfa
+            .use_recovery_code(USER, &mut w.session_mut(USER), &replacement),
         Err(MfaError::Mismatch)
     ));
     assert!(w
         .mfa
-        .use_recovery_code(USER, used.new_code.unwrap().expose_str())
+        .use_recovery_code(
+            USER,
+            &mut w.session_mut(USER),
+            used.new_code.unwrap().expose_str()
+        )
         .is_ok());
 }
 
@@ -983,17 +1127,21 @@ fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
     // Throttled like sign-in codes...
     for _ in 0..3 {
         assert!(matches!(
-            w.mfa.confirm_enrollment(USER, "000000"),
+            w.mfa.confirm_enrollment(USER, &w.session(USER), "000000"),
             Err(MfaError::Mismatch)
         ));
     }
     assert!(matches!(
-        w.mfa.confirm_enrollment(USER, &w.app(&first)),
+        w.mfa
+            .confirm_enrollment(USER, &w.session(USER), &w.app(&first)),
         Err(MfaError::Throttled { retry_after: 15 })
     ));
     // ...but a fresh begin makes the earlier guesses worthless: no wait.
     let second = w.begin(USER, EnrollmentCheck::TwoCodes).unwrap();
-    assert!(w.mfa.confirm_enrollment(USER, &w.app(&second)).is_ok());
+    assert!(w
+        .mfa
+        .confirm_enrollment(USER, &w.session(USER), &w.app(&second))
+        .is_ok());
 
     // At the lockout the enrollment is void, not the person. (A QR code
     // that waits a day, so that ten throttled guesses fit in its life.)
@@ -1002,18 +1150,23 @@ fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
     let mut last = Ok(Screen::Continue);
     for _ in 0..10 {
         w.clock.advance(900);
-        last = w.mfa.confirm_enrollment(USER, "000000");
+        last = w.mfa.confirm_enrollment(USER, &w.session(USER), "000000");
     }
     let locked = last.unwrap_err();
     assert!(matches!(locked, MfaError::EnrollmentLocked));
     assert!(locked.for_person().contains("Start again"));
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { .. }
     ));
     let fresh = w.begin(USER, EnrollmentCheck::OneCode).unwrap();
-    assert!(w.mfa.confirm_enrollment(USER, &w.app(&fresh)).is_ok());
-    w.mfa.acknowledge_recovery(USER).unwrap();
+    assert!(w
+        .mfa
+        .confirm_enrollment(USER, &w.session(USER), &w.app(&fresh))
+        .is_ok());
+    w.mfa
+        .acknowledge_recovery(USER, &mut w.session_mut(USER))
+        .unwrap();
     assert_eq!(w.mfa.status(USER).unwrap().failures, 0);
     assert!(w
         .sink
@@ -1033,24 +1186,34 @@ fn a_phone_whose_codes_keep_matching_a_neighbouring_step_is_told_so() {
     let step_start = w.clock.now() / 30 * 30;
     let at = |steps: u64, into: u64| w.clock.set(step_start + steps * 30 + into);
     at(0, 13);
-    w.mfa.confirm_enrollment(USER, &fast(&w)).unwrap();
+    w.mfa
+        .confirm_enrollment(USER, &w.session(USER), &fast(&w))
+        .unwrap();
     // One code off the current step is no pattern yet.
     assert_eq!(w.mfa.status(USER).unwrap().clock_drift, None);
     at(5, 2);
-    w.mfa.confirm_second_code(USER, &fast(&w)).unwrap();
-    w.mfa.acknowledge_recovery(USER).unwrap();
+    w.mfa
+        .confirm_second_code(USER, &w.session(USER), &fast(&w))
+        .unwrap();
+    w.mfa
+        .acknowledge_recovery(USER, &mut w.session_mut(USER))
+        .unwrap();
     assert_eq!(
         w.mfa.status(USER).unwrap().clock_drift.map(|d| d.is_fast()),
         Some(true)
     );
     at(200, 17);
-    w.mfa.verify(USER, &fast(&w)).unwrap();
+    w.mfa
+        .verify(USER, &mut w.session_mut(USER), &fast(&w))
+        .unwrap();
     at(3_000, 8);
-    w.mfa.verify(USER, &fast(&w)).unwrap();
+    w.mfa
+        .verify(USER, &mut w.session_mut(USER), &fast(&w))
+        .unwrap();
     let Screen::EnterCode {
         clock_drift: Some(drift),
         ..
-    } = w.screen(USER, Passed::Password)
+    } = w.fresh_screen(USER)
     else {
         panic!("the code screen should mention the clock")
     };
@@ -1095,9 +1258,8 @@ fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
     let w = World::new();
     let phone = w.activate_own_mfa(OWNER);
     w.require(true, 0).unwrap();
-    w.next_step();
     assert!(matches!(
-        w.mfa.remove_own_factor(OWNER, &w.app(&phone)),
+        w.mfa.remove_own_factor(OWNER, &mut w.session_mut(OWNER)),
         Err(MfaError::RequiredByCompany)
     ));
     // Turning the requirement off is allowed to the owner and audited; then removal works.
@@ -1115,32 +1277,57 @@ fn an_owner_cannot_remove_their_own_mfa_while_the_company_requires_it() {
                     ..
                 }
             )));
-    w.next_step();
-    assert!(w.mfa.remove_own_factor(OWNER, &w.app(&phone)).is_ok());
+    // Removing it is a change to the owner's MFA: a code passed recently
+    // (the one `require` passed, moments ago).
+    assert!(w
+        .mfa
+        .remove_own_factor(OWNER, &mut w.session_mut(OWNER))
+        .is_ok());
     assert_eq!(w.mfa.status(OWNER).unwrap().factor_bound_at, None);
+    // This session goes on, without MFA; the phone's codes mean nothing now.
+    assert!(matches!(w.screen(OWNER), Screen::Continue));
+    w.next_step();
+    assert!(matches!(
+        w.mfa
+            .verify(OWNER, &mut w.session_mut(OWNER), &w.app(&phone)),
+        Err(MfaError::NoFactor)
+    ));
 }
 
 #[test]
-fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
+fn an_owner_can_reset_another_users_mfa_in_a_session_past_their_second_factor() {
     let w = World::new();
     let owner_phone = w.activate_own_mfa(OWNER);
     w.require(true, 0).unwrap();
     w.walk_to(At::In);
-    w.next_step();
+    // A session with the owner's password only may not.
+    w.sign_in(OWNER);
     assert!(matches!(
-        w.mfa.reset_user_mfa(COMPANY, OWNER, "000000", USER),
-        Err(MfaError::Mismatch)
+        w.mfa
+            .reset_user_mfa(COMPANY, OWNER, &w.session(OWNER), USER),
+        Err(MfaError::SecondFactorRequired)
     ));
     assert!(matches!(
-        w.mfa.reset_user_mfa(COMPANY, USER, "000000", OWNER),
+        w.mfa.reset_user_mfa(COMPANY, USER, &w.session(USER), OWNER),
         Err(MfaError::NotOwner)
     ));
+    w.next_step();
+    w.mfa
+        .verify(OWNER, &mut w.session_mut(OWNER), &w.app(&owner_phone))
+        .unwrap();
     w.sink.take();
     w.mfa
-        .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_phone), USER)
+        .reset_user_mfa(COMPANY, OWNER, &w.session(OWNER), USER)
         .unwrap();
+    // The member's session from before the reset is over; a new sign-in
+    // with the password meets "Company Account Verification".
+    assert!(matches!(w.screen(USER), Screen::SignInAgain));
     assert!(matches!(
-        w.screen(USER, Passed::Password),
+        w.begin(USER, EnrollmentCheck::TwoCodes),
+        Err(MfaError::SessionEnded)
+    ));
+    assert!(matches!(
+        w.fresh_screen(USER),
         Screen::CompanyAccountVerification { .. }
     ));
     let events = w.sink.take();
@@ -1153,12 +1340,15 @@ fn an_owner_can_reset_another_users_mfa_after_their_own_check() {
 fn a_non_owner_cannot_change_the_policy() {
     let w = World::new();
     w.activate_own_mfa(USER);
+    let on = Requirement::On { grace_period: 0 };
     assert!(matches!(
-        w.mfa.set_mfa_requirement(COMPANY, USER, "000000", true, 0),
+        w.mfa
+            .set_mfa_requirement(COMPANY, USER, &w.session(USER), on),
         Err(MfaError::NotOwner)
     ));
     assert!(matches!(
-        w.mfa.set_mfa_requirement("nope", OWNER, "000000", true, 0),
+        w.mfa
+            .set_mfa_requirement("nope", OWNER, &w.session(OWNER), on),
         Err(MfaError::NoCompany)
     ));
     assert!(matches!(
@@ -1180,27 +1370,32 @@ fn an_enrollment_never_replaces_an_active_factor() {
     let theirs = w.begin(USER, EnrollmentCheck::OneCode).unwrap();
     // ...then the user binds their own factor in one call.
     let own = common::enrollment(77);
-    w.mfa.bind(USER, &own, &w.app(&own)).unwrap();
+    w.mfa
+        .bind(USER, &mut w.session_mut(USER), &own, &w.app(&own))
+        .unwrap();
     assert!(matches!(
-        w.mfa.confirm_enrollment(USER, &w.app(&theirs)),
+        w.mfa
+            .confirm_enrollment(USER, &w.session(USER), &w.app(&theirs)),
         Err(MfaError::FactorExists | MfaError::NoEnrollment)
     ));
     assert!(matches!(
-        w.mfa.acknowledge_recovery(USER),
+        w.mfa.acknowledge_recovery(USER, &mut w.session_mut(USER)),
         Err(MfaError::NothingToAcknowledge)
     ));
     w.next_step();
-    assert!(w.mfa.verify(USER, &w.app(&own)).is_ok());
+    assert!(w
+        .mfa
+        .verify(USER, &mut w.session_mut(USER), &w.app(&own))
+        .is_ok());
 }
 
 #[test]
 fn an_owner_cannot_reset_their_own_mfa_and_owners_are_checked() {
     let w = World::new();
-    let owner_phone = w.activate_own_mfa(OWNER);
-    w.next_step();
+    w.activate_own_mfa(OWNER);
     assert!(matches!(
         w.mfa
-            .reset_user_mfa(COMPANY, OWNER, &w.app(&owner_phone), OWNER),
+            .reset_user_mfa(COMPANY, OWNER, &w.session(OWNER), OWNER),
         Err(MfaError::CannotResetOwner)
     ));
     assert!(matches!(

@@ -3,9 +3,9 @@
 //! sequence of operations runs through both, in lockstep, on equal stores,
 //! with equal clocks, keys and randomness: every answer, every event and
 //! every stored byte must be the same. The same holds for what a service
-//! remembers between calls (keys, records, tag midstates): two servers
-//! taking turns on one store tell the story of one server remembering
-//! nothing.
+//! remembers between calls (prepared keys): two servers taking turns on one
+//! store tell the story of one server remembering nothing. Each person has
+//! one browser session, which they may sign in again with.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     AsyncMfa, Clock, CollectingSink, Enrollment, EnrollmentCheck, Keyring, ManualClock,
-    MemoryStore, Mfa, Passed, RecordKey, Store,
+    MemoryStore, Mfa, MfaSession, RecordKey, Requirement, Store,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -35,10 +35,11 @@ enum Op {
     Acknowledge(usize),
     Verify(usize, u8),
     Recover(usize, u8),
-    Regenerate(usize, u8),
-    Require(bool, u8),
-    Reset(usize, u8),
-    Screen(usize, bool),
+    Regenerate(usize),
+    Require(bool),
+    Reset(usize),
+    Screen(usize),
+    SignIn(usize),
     Unlock(usize),
     Advance(u16),
 }
@@ -52,10 +53,11 @@ fn op() -> impl Strategy<Value = Op> {
         who.clone().prop_map(Op::Acknowledge),
         (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Verify(u, t)),
         (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Recover(u, t)),
-        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Regenerate(u, t)),
-        (any::<bool>(), any::<u8>()).prop_map(|(on, t)| Op::Require(on, t)),
-        (who.clone(), any::<u8>()).prop_map(|(u, t)| Op::Reset(u, t)),
-        (who.clone(), any::<bool>()).prop_map(|(u, p)| Op::Screen(u, p)),
+        who.clone().prop_map(Op::Regenerate),
+        any::<bool>().prop_map(Op::Require),
+        who.clone().prop_map(Op::Reset),
+        who.clone().prop_map(Op::Screen),
+        who.clone().prop_map(Op::SignIn),
         who.prop_map(Op::Unlock),
         (0u16..1200).prop_map(Op::Advance),
     ]
@@ -105,10 +107,10 @@ fn typed(apps: &[Option<Enrollment>], user: usize, pick: u8, now: u64) -> String
     }
 }
 
-/// Runs `op` through a driver; the answer as text. `$call` is `call!` with
-/// `.await` or without.
+/// Runs `op` through a driver, in the people's `$sessions`; the answer as
+/// text. `$wrap` awaits `$f`, or takes it as it is.
 macro_rules! apply {
-    ($mfa:expr, $op:expr, $apps:expr, $now:expr, |$f:ident| $wrap:expr) => {{
+    ($mfa:expr, $op:expr, $apps:expr, $sessions:expr, $now:expr, |$f:ident| $wrap:expr) => {{
         let mfa = &$mfa;
         match $op.clone() {
             Op::Begin(u, two) => {
@@ -117,8 +119,8 @@ macro_rules! apply {
                 } else {
                     EnrollmentCheck::OneCode
                 };
-                let $f =
-                    mfa.begin_enrollment(USERS[u], Enrollment::builder("Acme", USERS[u]), check);
+                let builder = Enrollment::builder("Acme", USERS[u]);
+                let $f = mfa.begin_enrollment(USERS[u], &$sessions[u], builder, check);
                 let result = $wrap;
                 if let Ok(app) = &result {
                     $apps[u] = Some(app.clone());
@@ -127,31 +129,30 @@ macro_rules! apply {
             }
             Op::First(u, t) => {
                 let input = typed(&$apps, u, t, $now);
-                let $f = mfa.confirm_enrollment(USERS[u], &input);
+                let $f = mfa.confirm_enrollment(USERS[u], &$sessions[u], &input);
                 format!("{:?}", $wrap)
             }
             Op::Second(u, t) => {
                 let input = typed(&$apps, u, t, $now);
-                let $f = mfa.confirm_second_code(USERS[u], &input);
+                let $f = mfa.confirm_second_code(USERS[u], &$sessions[u], &input);
                 format!("{:?}", $wrap)
             }
             Op::Acknowledge(u) => {
-                let $f = mfa.acknowledge_recovery(USERS[u]);
+                let $f = mfa.acknowledge_recovery(USERS[u], &mut $sessions[u]);
                 format!("{:?}", $wrap)
             }
             Op::Verify(u, t) => {
                 let input = typed(&$apps, u, t, $now);
-                let $f = mfa.verify(USERS[u], &input);
+                let $f = mfa.verify(USERS[u], &mut $sessions[u], &input);
                 format!("{:?}", $wrap)
             }
             Op::Recover(u, t) => {
                 let input = format!("{t:025}");
-                let $f = mfa.use_recovery_code(USERS[u], &input);
+                let $f = mfa.use_recovery_code(USERS[u], &mut $sessions[u], &input);
                 format!("{:?}", $wrap)
             }
-            Op::Regenerate(u, t) => {
-                let input = typed(&$apps, u, t, $now);
-                let $f = mfa.regenerate_recovery_codes(USERS[u], &input);
+            Op::Regenerate(u) => {
+                let $f = mfa.regenerate_recovery_codes(USERS[u], &$sessions[u]);
                 format!(
                     "{:?}",
                     $wrap.map(|c| c
@@ -160,23 +161,29 @@ macro_rules! apply {
                         .collect::<Vec<_>>())
                 )
             }
-            Op::Require(on, t) => {
-                let input = typed(&$apps, 0, t, $now);
-                let $f = mfa.set_mfa_requirement("co", "ann", &input, on, 60);
-                format!("{:?}", $wrap)
-            }
-            Op::Reset(u, t) => {
-                let input = typed(&$apps, 0, t, $now);
-                let $f = mfa.reset_user_mfa("co", "ann", &input, USERS[u]);
-                format!("{:?}", $wrap)
-            }
-            Op::Screen(u, passed) => {
-                let passed = if passed {
-                    Passed::SecondFactor
+            Op::Require(on) => {
+                let requirement = if on {
+                    Requirement::On { grace_period: 60 }
                 } else {
-                    Passed::Password
+                    Requirement::Off
                 };
-                let $f = mfa.current_screen(USERS[u], Some("co"), passed);
+                let $f = mfa.set_mfa_requirement("co", "ann", &$sessions[0], requirement);
+                format!("{:?}", $wrap)
+            }
+            Op::Reset(u) => {
+                let $f = mfa.reset_user_mfa("co", "ann", &$sessions[0], USERS[u]);
+                format!("{:?}", $wrap)
+            }
+            Op::SignIn(u) => {
+                let $f = mfa.start_session(USERS[u]);
+                let result = $wrap;
+                if let Ok(session) = &result {
+                    $sessions[u] = session.clone();
+                }
+                format!("{:?}", result)
+            }
+            Op::Screen(u) => {
+                let $f = mfa.current_screen(USERS[u], Some("co"), &$sessions[u]);
                 let result = $wrap;
                 format!(
                     "{}",
@@ -203,6 +210,11 @@ macro_rules! apply {
     }};
 }
 
+/// Each person's session, signed in at the start.
+fn sessions(mut start: impl FnMut(&str) -> MfaSession) -> Vec<MfaSession> {
+    USERS.iter().map(|user| start(user)).collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -218,6 +230,8 @@ proptest! {
         rt.block_on(asynchronous.add_member("co", "bo")).unwrap();
         let mut apps_a: Vec<Option<Enrollment>> = vec![None, None];
         let mut apps_b: Vec<Option<Enrollment>> = vec![None, None];
+        let mut sessions_a = sessions(|user| sync.start_session(user).unwrap());
+        let mut sessions_b = sessions(|user| rt.block_on(asynchronous.start_session(user)).unwrap());
         for op in &ops {
             if let Op::Advance(secs) = op {
                 a.clock.advance(u64::from(*secs));
@@ -225,8 +239,8 @@ proptest! {
                 continue;
             }
             let now = a.clock.now();
-            let answer_a = apply!(sync, op, apps_a, now, |f| f);
-            let answer_b = apply!(asynchronous, op, apps_b, now, |f| rt.block_on(f));
+            let answer_a = apply!(sync, op, apps_a, sessions_a, now, |f| f);
+            let answer_b = apply!(asynchronous, op, apps_b, sessions_b, now, |f| rt.block_on(f));
             prop_assert_eq!(&answer_a, &answer_b, "{:?}", op);
             prop_assert_eq!(a.bytes(), b.bytes(), "after {:?}", op);
             prop_assert_eq!(a.sink.take(), b.sink.take(), "after {:?}", op);
@@ -250,6 +264,8 @@ proptest! {
         forgetful.add_member("co", "bo").unwrap();
         let mut apps_a: Vec<Option<Enrollment>> = vec![None, None];
         let mut apps_b: Vec<Option<Enrollment>> = vec![None, None];
+        let mut sessions_a = sessions(|user| servers[0].start_session(user).unwrap());
+        let mut sessions_b = sessions(|user| forgetful.start_session(user).unwrap());
         for (op, second) in &ops {
             if let Op::Advance(secs) = op {
                 a.clock.advance(u64::from(*secs));
@@ -257,8 +273,8 @@ proptest! {
                 continue;
             }
             let now = a.clock.now();
-            let answer_a = apply!(servers[usize::from(*second)], op, apps_a, now, |f| f);
-            let answer_b = apply!(forgetful, op, apps_b, now, |f| f);
+            let answer_a = apply!(servers[usize::from(*second)], op, apps_a, sessions_a, now, |f| f);
+            let answer_b = apply!(forgetful, op, apps_b, sessions_b, now, |f| f);
             prop_assert_eq!(&answer_a, &answer_b, "{:?}", op);
             prop_assert_eq!(a.bytes(), b.bytes(), "after {:?}", op);
             prop_assert_eq!(a.sink.take(), b.sink.take(), "after {:?}", op);

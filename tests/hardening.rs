@@ -12,14 +12,16 @@
 
 mod common;
 
+use std::cell::{RefCell, RefMut};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use common::{code_at, enrollment};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Actor, Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemberMfa, MemoryStore,
-    Mfa, MfaError, Passed, RecordError, RecordKey, SaveOutcome, Screen, Secret, Store, Version,
-    Versioned,
+    Mfa, MfaError, MfaSession, RecordError, RecordKey, Requirement, SaveOutcome, Screen, Secret,
+    Store, Version, Versioned,
 };
 
 const START: u64 = 1_700_000_000;
@@ -31,7 +33,11 @@ struct World {
     store: Arc<MemoryStore>,
     clock: Arc<ManualClock>,
     sink: Arc<CollectingSink>,
+    /// Each person's browser session, from their first sign-in on.
+    sessions: RefCell<HashMap<String, MfaSession>>,
 }
+
+const ON: Requirement = Requirement::On { grace_period: 0 };
 
 impl World {
     fn new() -> World {
@@ -48,15 +54,48 @@ impl World {
             store,
             clock,
             sink,
+            sessions: RefCell::default(),
         }
     }
 
     /// Binds a factor; the clock moves to the next step.
     fn bind(&self, user: &str, seed: u64) -> Enrollment {
         let phone = enrollment(seed);
-        self.mfa.bind(user, &phone, &self.app(&phone)).unwrap();
+        self.mfa
+            .bind(user, &mut self.session_mut(user), &phone, &self.app(&phone))
+            .unwrap();
         self.next_step();
         phone
+    }
+
+    /// The person's session: the one they signed in with (a sign-in at
+    /// first use).
+    fn session_mut(&self, user: &str) -> RefMut<'_, MfaSession> {
+        RefMut::map(self.sessions.borrow_mut(), |sessions| {
+            sessions
+                .entry(user.to_owned())
+                .or_insert_with(|| self.mfa.start_session(user).unwrap())
+        })
+    }
+
+    fn session(&self, user: &str) -> MfaSession {
+        self.session_mut(user).clone()
+    }
+
+    /// The person signs in again with the password: a new session.
+    fn sign_in(&self, user: &str) {
+        let session = self.mfa.start_session(user).unwrap();
+        self.sessions.borrow_mut().insert(user.to_owned(), session);
+    }
+
+    /// The person passes the code their app shows at the next step, in
+    /// their session (what an owner does before an owner's action, once
+    /// the sudo window has passed).
+    fn pass(&self, user: &str, phone: &Enrollment) {
+        let code = self.next_code(phone);
+        self.mfa
+            .verify(user, &mut self.session_mut(user), &code)
+            .unwrap();
     }
 
     fn app(&self, phone: &Enrollment) -> String {
@@ -112,22 +151,31 @@ fn no_bit_of_a_user_record_can_reopen_a_code_revive_a_recovery_code_or_lift_a_lo
     let w = World::new();
     let phone = w.bind("u", 1);
     let used_code = w.app(&phone);
-    w.mfa.verify("u", &used_code).unwrap();
+    w.mfa
+        .verify("u", &mut w.session_mut("u"), &used_code)
+        .unwrap();
+    w.pass("u", &phone);
     let spent = w
         .mfa
-        .regenerate_recovery_codes("u", &w.next_code(&phone))
+        .regenerate_recovery_codes("u", &w.session("u"))
         .unwrap()
         .remove(0);
-    w.mfa.acknowledge_recovery("u").unwrap();
+    w.mfa
+        .acknowledge_recovery("u", &mut w.session_mut("u"))
+        .unwrap();
     // Spend the single code (its replacement acknowledged: the used one is dead).
-    w.mfa.use_recovery_code("u", spent.expose_str()).unwrap();
-    w.mfa.acknowledge_recovery("u").unwrap();
+    w.mfa
+        .use_recovery_code("u", &mut w.session_mut("u"), spent.expose_str())
+        .unwrap();
+    w.mfa
+        .acknowledge_recovery("u", &mut w.session_mut("u"))
+        .unwrap();
     for _ in 0..10 {
         w.clock.advance(900);
-        let _ = w.mfa.verify("u", "000000");
+        let _ = w.mfa.verify("u", &mut w.session_mut("u"), "000000");
     }
     assert!(matches!(
-        w.mfa.verify("u", &w.app(&phone)),
+        w.mfa.verify("u", &mut w.session_mut("u"), &w.app(&phone)),
         Err(MfaError::Locked)
     ));
     let honest = w.bytes(RecordKey::User("u")).bytes;
@@ -135,12 +183,16 @@ fn no_bit_of_a_user_record_can_reopen_a_code_revive_a_recovery_code_or_lift_a_lo
         let mut flipped = honest.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         w.overwrite(RecordKey::User("u"), &flipped);
-        for result in [
-            w.mfa.verify("u", &used_code).map(|_| ()),
-            w.mfa.verify("u", &w.app(&phone)).map(|_| ()),
-            w.mfa.use_recovery_code("u", spent.expose_str()).map(|_| ()),
+        let mut session = w.session("u");
+        let results = [
+            w.mfa.verify("u", &mut session, &used_code).map(|_| ()),
+            w.mfa.verify("u", &mut session, &w.app(&phone)).map(|_| ()),
+            w.mfa
+                .use_recovery_code("u", &mut session, spent.expose_str())
+                .map(|_| ()),
             w.mfa.unlock("u"),
-        ] {
+        ];
+        for result in results {
             assert!(
                 matches!(result, Err(MfaError::CorruptRecord(_) | MfaError::Seal(_))),
                 "bit {bit}: {result:?}"
@@ -150,7 +202,7 @@ fn no_bit_of_a_user_record_can_reopen_a_code_revive_a_recovery_code_or_lift_a_lo
     // The honest record still says what it said.
     w.overwrite(RecordKey::User("u"), &honest);
     assert!(matches!(
-        w.mfa.verify("u", &w.app(&phone)),
+        w.mfa.verify("u", &mut w.session_mut("u"), &w.app(&phone)),
         Err(MfaError::Locked)
     ));
 }
@@ -160,9 +212,9 @@ fn no_bit_of_a_company_record_can_add_an_owner_or_lift_the_requirement() {
     let w = World::new();
     w.mfa.create_company("acme", &["olivia"]).unwrap();
     w.mfa.add_member("acme", "umar").unwrap();
-    let phone = w.bind("olivia", 2);
+    w.bind("olivia", 2);
     w.mfa
-        .set_mfa_requirement("acme", "olivia", &w.app(&phone), true, 0)
+        .set_mfa_requirement("acme", "olivia", &w.session("olivia"), ON)
         .unwrap();
     let honest = w.bytes(RecordKey::Company("acme")).bytes;
     for bit in 0..honest.len() * 8 {
@@ -170,7 +222,9 @@ fn no_bit_of_a_company_record_can_add_an_owner_or_lift_the_requirement() {
         flipped[bit / 8] ^= 1 << (bit % 8);
         w.overwrite(RecordKey::Company("acme"), &flipped);
         // Fail closed: no screen lets the member past without MFA.
-        let screen = w.mfa.current_screen("umar", Some("acme"), Passed::Password);
+        let screen =
+            w.mfa
+                .current_screen("umar", Some("acme"), &w.mfa.start_session("umar").unwrap());
         assert!(
             matches!(screen, Err(MfaError::CorruptRecord(_) | MfaError::Seal(_))),
             "bit {bit}: {screen:?}"
@@ -180,7 +234,7 @@ fn no_bit_of_a_company_record_can_add_an_owner_or_lift_the_requirement() {
     w.overwrite(RecordKey::Company("acme"), &honest);
     assert!(matches!(
         w.mfa
-            .current_screen("umar", Some("acme"), Passed::Password)
+            .current_screen("umar", Some("acme"), &w.mfa.start_session("umar").unwrap())
             .unwrap(),
         Screen::CompanyAccountVerification { .. }
     ));
@@ -240,10 +294,18 @@ fn rotation_and_reseal_carry_the_tags() {
     assert_eq!((report.resealed, report.failed.len()), (1, 0));
     assert!(rotated.reseal_company("acme").unwrap());
     assert!(!rotated.reseal_company("acme").unwrap());
-    // Without key 1 at all, everything still opens.
+    // Without key 1 at all, every record still opens; sessions tagged
+    // under key 1 are over (a sign-in again under key 2).
     let key_2_only = service(&w.store, &w.clock, Keyring::new(2, &KEY_2));
     assert!(key_2_only.company_policy("acme").is_ok());
-    key_2_only.verify("u", &w.app(&phone)).unwrap();
+    assert!(matches!(
+        key_2_only.verify("u", &mut w.session_mut("u"), &w.app(&phone)),
+        Err(MfaError::SessionEnded)
+    ));
+    let mut session = key_2_only.start_session("u").unwrap();
+    key_2_only
+        .verify("u", &mut session, &w.app(&phone))
+        .unwrap();
     // A key missing from the keyring is named.
     let stranger = service(&w.store, &w.clock, Keyring::new(3, &KEY_1));
     assert!(matches!(
@@ -264,7 +326,7 @@ fn two_companies() -> (World, Enrollment) {
     w.mfa.add_member("b", "bea").unwrap();
     let phone = w.bind("olivia", 7);
     w.mfa
-        .set_mfa_requirement("a", "olivia", &w.app(&phone), true, 0)
+        .set_mfa_requirement("a", "olivia", &w.session("olivia"), ON)
         .unwrap();
     (w, phone)
 }
@@ -272,13 +334,15 @@ fn two_companies() -> (World, Enrollment) {
 #[test]
 fn an_owner_cannot_drop_their_factor_through_another_company_or_none() {
     let (w, phone) = two_companies();
+    w.pass("olivia", &phone);
     assert!(matches!(
-        w.mfa.remove_own_factor("olivia", &w.next_code(&phone)),
+        w.mfa
+            .remove_own_factor("olivia", &mut w.session_mut("olivia")),
         Err(MfaError::RequiredByCompany)
     ));
     assert!(matches!(
         w.mfa
-            .reset_user_mfa("b", "olivia", &w.next_code(&phone), "olivia"),
+            .reset_user_mfa("b", "olivia", &w.session("olivia"), "olivia"),
         Err(MfaError::CannotResetOwner)
     ));
     assert!(w.mfa.status("olivia").unwrap().factor_bound_at.is_some());
@@ -288,23 +352,24 @@ fn an_owner_cannot_drop_their_factor_through_another_company_or_none() {
 fn an_owner_cannot_reset_a_co_owner_nor_a_stranger() {
     let (w, phone) = two_companies();
     w.bind("oscar", 8);
+    w.pass("olivia", &phone);
     assert!(matches!(
         w.mfa
-            .reset_user_mfa("a", "olivia", &w.next_code(&phone), "oscar"),
+            .reset_user_mfa("a", "olivia", &w.session("olivia"), "oscar"),
         Err(MfaError::CannotResetOwner)
     ));
     // Not a member of A: whatever user id the host passes.
     w.bind("stranger", 9);
     assert!(matches!(
         w.mfa
-            .reset_user_mfa("a", "olivia", &w.next_code(&phone), "stranger"),
+            .reset_user_mfa("a", "olivia", &w.session("olivia"), "stranger"),
         Err(MfaError::NotMember)
     ));
     assert!(w.mfa.status("stranger").unwrap().factor_bound_at.is_some());
     // A member of A: yes.
     w.bind("umar", 10);
     w.mfa
-        .reset_user_mfa("a", "olivia", &w.next_code(&phone), "umar")
+        .reset_user_mfa("a", "olivia", &w.session("olivia"), "umar")
         .unwrap();
     assert_eq!(w.mfa.status("umar").unwrap().factor_bound_at, None);
 }
@@ -316,15 +381,16 @@ fn no_owner_weakens_another_companys_requirement() {
     w.mfa.create_company("c", &["bob"]).unwrap();
     w.mfa.add_member("c", "bea").unwrap();
     w.mfa.add_member("a", "bea").unwrap();
-    let bob = w.bind("bob", 11);
+    w.bind("bob", 11);
     w.bind("bea", 12);
     assert!(matches!(
-        w.mfa.reset_user_mfa("c", "bob", &w.next_code(&bob), "bea"),
+        w.mfa.reset_user_mfa("c", "bob", &w.session("bob"), "bea"),
         Err(MfaError::RequiredByCompany)
     ));
     // Olivia owns both of Bea's requiring companies... and B, which does not.
+    w.pass("olivia", &olivia);
     w.mfa
-        .reset_user_mfa("a", "olivia", &w.next_code(&olivia), "bea")
+        .reset_user_mfa("a", "olivia", &w.session("olivia"), "bea")
         .unwrap();
 }
 
@@ -332,13 +398,16 @@ fn no_owner_weakens_another_companys_requirement() {
 fn members_come_and_go_as_the_host_says_and_owners_stay() {
     let (w, _) = two_companies();
     assert!(matches!(
-        w.mfa
-            .current_screen("stranger", Some("a"), Passed::Password),
+        w.mfa.current_screen(
+            "stranger",
+            Some("a"),
+            &w.mfa.start_session("stranger").unwrap()
+        ),
         Err(MfaError::NotMember)
     ));
     assert!(matches!(
         w.mfa
-            .current_screen("umar", Some("a"), Passed::Password)
+            .current_screen("umar", Some("a"), &w.mfa.start_session("umar").unwrap())
             .unwrap(),
         Screen::CompanyAccountVerification { .. }
     ));
@@ -417,22 +486,21 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
     let phone = w.bind("olivia", 13);
     // Two servers: this one saves the requirement; between the owner's
     // check and the policy's save, the other removes the owner's factor.
+    // The owner's session, from the binding moments ago, serves both.
     let other = Arc::new(service(&w.store, &w.clock, Keyring::new(1, &KEY_1)));
-    let removal_code = code_at(&phone, w.clock.now() + 30);
     let remover = other.clone();
+    let mut removing = w.session("olivia");
     let this = Mfa::new(
         Interleaved {
             inner: w.store.clone(),
             hook: Mutex::new(Some(Box::new(move || {
-                remover.remove_own_factor("olivia", &removal_code).unwrap();
+                remover.remove_own_factor("olivia", &mut removing).unwrap();
             }))),
         },
         Keyring::new(1, &KEY_1),
     )
     .with_clock(w.clock.clone());
-    let code = w.app(&phone);
-    w.next_step();
-    this.set_mfa_requirement("acme", "olivia", &code, true, 0)
+    this.set_mfa_requirement("acme", "olivia", &w.session("olivia"), ON)
         .unwrap();
     // The race left a company requiring MFA and an owner without it. It
     // heals: the owner is asked to enroll like any member, cannot switch
@@ -441,15 +509,21 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
     assert_eq!(w.mfa.status("olivia").unwrap().factor_bound_at, None);
     assert!(matches!(
         w.mfa
-            .current_screen("olivia", Some("acme"), Passed::Password)
+            .current_screen(
+                "olivia",
+                Some("acme"),
+                &w.mfa.start_session("olivia").unwrap()
+            )
             .unwrap(),
         Screen::CompanyAccountVerification { deadline: None }
     ));
+    w.sign_in("olivia");
     assert!(matches!(
         w.mfa
-            .set_mfa_requirement("acme", "olivia", &w.next_code(&phone), false, 0),
+            .set_mfa_requirement("acme", "olivia", &w.session("olivia"), Requirement::Off),
         Err(MfaError::OwnMfaRequired)
     ));
+    let _ = phone;
     let preview = w
         .mfa
         .enforcement_preview("acme", "olivia", &["olivia"])
@@ -460,30 +534,39 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
 // ---- Changing the requirement re-authenticates.
 
 #[test]
-fn the_requirement_changes_only_with_the_owners_current_code() {
+fn the_requirement_changes_only_in_a_session_past_the_owners_second_factor_recently() {
     let w = World::new();
     w.mfa.create_company("acme", &["olivia"]).unwrap();
     let phone = w.bind("olivia", 14);
+    let hour_grace = Requirement::On { grace_period: 3600 };
+    // The password alone is not enough.
+    w.sign_in("olivia");
     assert!(matches!(
         w.mfa
-            .set_mfa_requirement("acme", "olivia", "000000", true, 3600),
-        Err(MfaError::Mismatch)
+            .set_mfa_requirement("acme", "olivia", &w.session("olivia"), hour_grace),
+        Err(MfaError::SecondFactorRequired)
     ));
-    let code = w.app(&phone);
+    w.pass("olivia", &phone);
     let on = w
         .mfa
-        .set_mfa_requirement("acme", "olivia", &code, true, 3600)
+        .set_mfa_requirement("acme", "olivia", &w.session("olivia"), hour_grace)
         .unwrap();
-    assert!(matches!(
-        w.mfa.set_mfa_requirement("acme", "olivia", &code, false, 0),
-        Err(MfaError::Replayed { .. })
-    ));
     assert!(w.mfa.company_policy("acme").unwrap().requires_mfa());
-    // "On" again, a day later, with a new grace period: nothing reopens.
+    // "On" again, a day later, with a new grace period: a code first (the
+    // second factor is a day old), and then nothing reopens.
     w.clock.advance(24 * 3600);
+    let week_grace = Requirement::On {
+        grace_period: 7 * 24 * 3600,
+    };
+    assert!(matches!(
+        w.mfa
+            .set_mfa_requirement("acme", "olivia", &w.session("olivia"), week_grace),
+        Err(MfaError::RecentSecondFactorRequired)
+    ));
+    w.pass("olivia", &phone);
     let again = w
         .mfa
-        .set_mfa_requirement("acme", "olivia", &w.app(&phone), true, 7 * 24 * 3600)
+        .set_mfa_requirement("acme", "olivia", &w.session("olivia"), week_grace)
         .unwrap();
     assert_eq!((again.since(), again.grace_period()), (on.since(), 3600));
     assert_eq!(again.version(), on.version(), "nothing was saved");
@@ -500,14 +583,18 @@ fn a_factor_under_128_bits_is_refused_but_can_be_imported() {
         .with_secret(uri.secret().clone())
         .unwrap();
     assert!(matches!(
-        w.mfa.bind("u", &short, &w.app(&short)),
+        w.mfa
+            .bind("u", &mut w.session_mut("u"), &short, &w.app(&short)),
         Err(MfaError::WeakSecret { bits: 80 })
     ));
     let just_enough = Secret::from_bytes(&[7; 16]).unwrap();
     let ok = Enrollment::builder("Acme", "u")
         .with_secret(just_enough)
         .unwrap();
-    assert!(w.mfa.bind("u", &ok, &w.app(&ok)).is_ok());
+    assert!(w
+        .mfa
+        .bind("u", &mut w.session_mut("u"), &ok, &w.app(&ok))
+        .is_ok());
 }
 
 #[test]
@@ -515,32 +602,37 @@ fn a_secret_bound_again_never_accepts_a_code_used_before() {
     let w = World::new();
     let phone = w.bind("u", 15);
     let used = w.app(&phone);
-    w.mfa.verify("u", &used).unwrap();
+    w.mfa.verify("u", &mut w.session_mut("u"), &used).unwrap();
     w.mfa.remove_factor("u").unwrap();
+    w.sign_in("u");
     // The same secret, the same code: a replay, not a new binding.
     assert!(matches!(
-        w.mfa.bind("u", &phone, &used),
+        w.mfa.bind("u", &mut w.session_mut("u"), &phone, &used),
         Err(MfaError::Replayed { .. })
     ));
     // Nor the code of the step before it.
     let older = code_at(&phone, w.clock.now() - 30);
     assert!(matches!(
-        w.mfa.bind("u", &phone, &older),
+        w.mfa.bind("u", &mut w.session_mut("u"), &phone, &older),
         Err(MfaError::Replayed { .. })
     ));
     w.next_step();
-    assert!(w.mfa.bind("u", &phone, &w.app(&phone)).is_ok());
+    assert!(w
+        .mfa
+        .bind("u", &mut w.session_mut("u"), &phone, &w.app(&phone))
+        .is_ok());
     // An owner's reset keeps it too.
     w.mfa.create_company("acme", &["olivia"]).unwrap();
     w.mfa.add_member("acme", "u").unwrap();
-    let owner = w.bind("olivia", 16);
+    w.bind("olivia", 16);
     let used = w.app(&phone);
-    w.mfa.verify("u", &used).unwrap();
+    w.mfa.verify("u", &mut w.session_mut("u"), &used).unwrap();
     w.mfa
-        .reset_user_mfa("acme", "olivia", &w.app(&owner), "u")
+        .reset_user_mfa("acme", "olivia", &w.session("olivia"), "u")
         .unwrap();
+    w.sign_in("u");
     assert!(matches!(
-        w.mfa.bind("u", &phone, &used),
+        w.mfa.bind("u", &mut w.session_mut("u"), &phone, &used),
         Err(MfaError::Replayed { .. })
     ));
 }
@@ -552,15 +644,26 @@ fn every_event_names_who_acted() {
     w.mfa.add_member("acme", "umar").unwrap();
     let owner = w.bind("olivia", 17);
     let umar = w.bind("umar", 18);
-    let _ = w.mfa.verify("umar", "000000");
+    let _ = w.mfa.verify("umar", &mut w.session_mut("umar"), "000000");
     w.mfa.unlock("umar").unwrap();
+    w.pass("olivia", &owner);
     w.mfa
-        .reset_user_mfa("acme", "olivia", &w.app(&owner), "umar")
+        .reset_user_mfa("acme", "olivia", &w.session("olivia"), "umar")
         .unwrap();
-    w.mfa.bind("umar", &umar, &w.next_code(&umar)).unwrap();
+    w.sign_in("umar");
+    w.mfa
+        .bind(
+            "umar",
+            &mut w.session_mut("umar"),
+            &umar,
+            &w.next_code(&umar),
+        )
+        .unwrap();
     w.mfa.remove_factor("umar").unwrap();
-    let olivia_removes = w.next_code(&owner);
-    w.mfa.remove_own_factor("olivia", &olivia_removes).unwrap();
+    w.pass("olivia", &owner);
+    w.mfa
+        .remove_own_factor("olivia", &mut w.session_mut("olivia"))
+        .unwrap();
     let events: Vec<_> = w
         .sink
         .take()

@@ -111,7 +111,8 @@ trait Service: Sync {
 impl<S: Store> Service for Mfa<S> {
     fn bind(&self, user: &str, now: u64) -> Vec<String> {
         let factor = enrollment(seed(user));
-        let bound = Mfa::bind(self, user, &factor, &code_at(&factor, now)).unwrap();
+        let mut session = self.start_session(user).unwrap();
+        let bound = Mfa::bind(self, user, &mut session, &factor, &code_at(&factor, now)).unwrap();
         bound
             .recovery_codes
             .iter()
@@ -119,12 +120,13 @@ impl<S: Store> Service for Mfa<S> {
             .collect()
     }
     fn verify(&self, user: &str, code: &str) -> Result<u64, String> {
-        Mfa::verify(self, user, code)
+        common::sign_in(self, user, code)
             .map(|v| v.step)
             .map_err(|e| name(&e))
     }
     fn recover(&self, user: &str, code: &str) -> Result<(), String> {
-        self.use_recovery_code(user, code)
+        self.start_session(user)
+            .and_then(|mut session| self.use_recovery_code(user, &mut session, code))
             .map(|_| ())
             .map_err(|e| name(&e))
     }
@@ -271,10 +273,15 @@ mod async_child {
                 let (order, user, input) = (order.to_owned(), user.to_owned(), input.to_owned());
                 tokio::spawn(async move {
                     start.wait().await;
-                    let outcome = if order == "race-code" {
-                        mfa.verify(&user, &input).await.map(|_| ())
-                    } else {
-                        mfa.use_recovery_code(&user, &input).await.map(|_| ())
+                    let outcome = match mfa.start_session(&user).await {
+                        Ok(mut session) if order == "race-code" => {
+                            mfa.verify(&user, &mut session, &input).await.map(|_| ())
+                        }
+                        Ok(mut session) => mfa
+                            .use_recovery_code(&user, &mut session, &input)
+                            .await
+                            .map(|_| ()),
+                        Err(e) => Err(e),
                     };
                     outcome.map_err(|e| name(&e))
                 })

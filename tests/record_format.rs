@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use twostep::{
     Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, Passed, RecordKey, Screen, Secret, Store,
+    MfaError, RecordKey, Screen, Secret, Store,
 };
 
 const WRITTEN_AT: u64 = 1_700_000_000;
@@ -95,13 +95,14 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
     assert_eq!(status.factor_bound_at, Some(WRITTEN_AT));
     assert_eq!(status.failures, 2);
     assert!(status.recovery_unacknowledged);
+    let mut session = mfa.start_session("ada").unwrap();
+    mfa.verify("ada", &mut session, &app(ADA_SECRET, clock.now()))
+        .unwrap();
     // Format 2 kept no copy of the replacement: nothing to show again.
     assert!(matches!(
-        mfa.current_screen("ada", None, Passed::SecondFactor)
-            .unwrap(),
+        mfa.current_screen("ada", None, &session).unwrap(),
         Screen::Continue
     ));
-    mfa.verify("ada", &app(ADA_SECRET, clock.now())).unwrap();
     // Saved in this version's envelope, and still working; the legacy
     // switch is not needed for it any more.
     let saved = store.load(RecordKey::User("ada")).unwrap().unwrap().bytes;
@@ -115,11 +116,11 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
         ))
     ));
     assert_eq!(
-        mfa.acknowledge_recovery("ada").unwrap(),
+        mfa.acknowledge_recovery("ada", &mut session).unwrap(),
         Acknowledged::CodesRecorded
     );
     assert_eq!(
-        mfa.use_recovery_code("ada", ADA_REPLACEMENT)
+        mfa.use_recovery_code("ada", &mut session, ADA_REPLACEMENT)
             .unwrap()
             .remaining,
         1
@@ -133,16 +134,18 @@ fn a_pending_enrollment_of_format_2_starts_again() {
     // person begins again, as after an expiry.
     assert_eq!(mfa.status("pat").unwrap().enrollment, None);
     assert!(matches!(
-        mfa.current_screen("pat", None, Passed::Password).unwrap(),
+        mfa.current_screen("pat", None, &mfa.start_session("pat").unwrap())
+            .unwrap(),
         Screen::Continue
     ));
     assert!(matches!(
-        mfa.confirm_enrollment("pat", "123456"),
+        mfa.confirm_enrollment("pat", &mfa.start_session("pat").unwrap(), "123456"),
         Err(MfaError::NoEnrollment)
     ));
     assert!(mfa
         .begin_enrollment(
             "pat",
+            &mfa.start_session("pat").unwrap(),
             Enrollment::builder("Acme", "pat"),
             EnrollmentCheck::OneCode
         )
@@ -153,17 +156,33 @@ fn a_pending_enrollment_of_format_2_starts_again() {
 fn a_confirmed_enrollment_of_format_2_waits_for_its_tick() {
     let (mfa, _, clock) = service();
     assert!(matches!(
-        mfa.current_screen("cory", None, Passed::Password).unwrap(),
+        mfa.current_screen("cory", None, &mfa.start_session("cory").unwrap()).unwrap(),
         Screen::RecordRecoveryCode { codes } if codes.is_empty()
     ));
     assert!(matches!(
-        mfa.verify("cory", &app(CORY_SECRET, clock.now())),
+        mfa.verify(
+            "cory",
+            &mut mfa.start_session("cory").unwrap(),
+            &app(CORY_SECRET, clock.now())
+        ),
         Err(MfaError::NoFactor)
     ));
     assert_eq!(
-        mfa.acknowledge_recovery("cory").unwrap(),
+        mfa.acknowledge_recovery("cory", &mut mfa.start_session("cory").unwrap())
+            .unwrap(),
         Acknowledged::FactorActivated
     );
-    mfa.verify("cory", &app(CORY_SECRET, clock.now())).unwrap();
-    assert!(mfa.use_recovery_code("cory", CORY_RECOVERY).is_ok());
+    mfa.verify(
+        "cory",
+        &mut mfa.start_session("cory").unwrap(),
+        &app(CORY_SECRET, clock.now()),
+    )
+    .unwrap();
+    assert!(mfa
+        .use_recovery_code(
+            "cory",
+            &mut mfa.start_session("cory").unwrap(),
+            CORY_RECOVERY
+        )
+        .is_ok());
 }

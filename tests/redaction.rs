@@ -54,6 +54,7 @@ fn debug_output_hides_secrets_keys_and_codes() {
     let bound = mfa
         .bind(
             "bob",
+            &mut mfa.start_session("bob").unwrap(),
             &enrollment,
             &totp.generate(now).unwrap().expose().to_string(),
         )
@@ -63,7 +64,9 @@ fn debug_output_hides_secrets_keys_and_codes() {
         .iter()
         .map(|c| c.expose_str().to_owned())
         .collect();
-    let used = mfa.use_recovery_code("bob", &recovery[0]).unwrap();
+    let used = mfa
+        .use_recovery_code("bob", &mut mfa.start_session("bob").unwrap(), &recovery[0])
+        .unwrap();
     hidden.extend(recovery.iter().map(String::as_str));
     let plain: Vec<String> = recovery.iter().map(|c| c.replace('-', "")).collect();
     hidden.extend(plain.iter().map(String::as_str));

@@ -8,15 +8,15 @@
 
 mod common;
 
-use common::{code_at as code, enrollment};
+use common::{code_at as code, enrollment, sign_in};
 
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::Clock;
 use twostep::{
-    Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError, Passed,
-    RecordError, RecordKey, Screen, SealError, Store,
+    Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordError,
+    RecordKey, Screen, SealError, Store,
 };
 
 const START: u64 = 1_700_000_000;
@@ -53,8 +53,13 @@ fn a_stored_record_holds_no_usable_secret() {
     let clock = Arc::new(ManualClock::new(START));
     let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
     let enrollment = enrollment(1);
-    mfa.bind("alice", &enrollment, &code(&enrollment, START))
-        .unwrap();
+    mfa.bind(
+        "alice",
+        &mut mfa.start_session("alice").unwrap(),
+        &enrollment,
+        &code(&enrollment, START),
+    )
+    .unwrap();
     let bytes = record(&store, "alice");
     let secret = enrollment.secret().expose_bytes();
     let base32 = enrollment.secret().expose_base32();
@@ -102,7 +107,14 @@ fn in_memory_service_works_out_of_the_box() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert!(mfa.bind("x", &enrollment, &code(&enrollment, now)).is_ok());
+    assert!(mfa
+        .bind(
+            "x",
+            &mut mfa.start_session("x").unwrap(),
+            &enrollment,
+            &code(&enrollment, now)
+        )
+        .is_ok());
 }
 
 /// The record's tag, bound to the user's id, refuses a moved record before
@@ -114,28 +126,40 @@ fn a_record_moved_to_another_user_is_refused() {
     let clock = Arc::new(ManualClock::new(START));
     let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
     let (alice, bob) = (enrollment(1), enrollment(2));
-    mfa.bind("alice", &alice, &code(&alice, START)).unwrap();
-    mfa.bind("bob", &bob, &code(&bob, START)).unwrap();
+    mfa.bind(
+        "alice",
+        &mut mfa.start_session("alice").unwrap(),
+        &alice,
+        &code(&alice, START),
+    )
+    .unwrap();
+    mfa.bind(
+        "bob",
+        &mut mfa.start_session("bob").unwrap(),
+        &bob,
+        &code(&bob, START),
+    )
+    .unwrap();
     // Bob's prepared key is now in the service's cache.
     clock.advance(30);
-    mfa.verify("bob", &code(&bob, START + 30)).unwrap();
+    sign_in(&mfa, "bob", &code(&bob, START + 30)).unwrap();
     // An attacker with write access copies Alice's record over Bob's, hoping
     // to sign in as Bob with Alice's phone.
     copy_record(&store, "alice", "bob");
     clock.advance(30);
     assert!(matches!(
-        mfa.verify("bob", &code(&alice, START + 60)),
+        sign_in(&mfa, "bob", &code(&alice, START + 60)),
         Err(MfaError::CorruptRecord(RecordError::Unauthentic))
     ));
     // A wrong application key under the record's key id fails closed too,
     // and says so: an operator's mistake, not a forged record.
     let wrong = service(&store, Keyring::new(1, &KEY_2), &clock);
     assert!(matches!(
-        wrong.verify("alice", &code(&alice, START + 60)),
+        sign_in(&wrong, "alice", &code(&alice, START + 60)),
         Err(MfaError::Seal(SealError::WrongKey(1)))
     ));
 
-    assert!(mfa.verify("alice", &code(&alice, START + 60)).is_ok());
+    assert!(sign_in(&mfa, "alice", &code(&alice, START + 60)).is_ok());
 }
 
 #[test]
@@ -145,13 +169,25 @@ fn recovery_codes_copied_to_another_user_do_not_work() {
     let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
     let (alice, bob) = (enrollment(1), enrollment(2));
     let alice_codes = mfa
-        .bind("alice", &alice, &code(&alice, START))
+        .bind(
+            "alice",
+            &mut mfa.start_session("alice").unwrap(),
+            &alice,
+            &code(&alice, START),
+        )
         .unwrap()
         .recovery_codes;
-    mfa.bind("bob", &bob, &code(&bob, START)).unwrap();
+    mfa.bind(
+        "bob",
+        &mut mfa.start_session("bob").unwrap(),
+        &bob,
+        &code(&bob, START),
+    )
+    .unwrap();
     copy_record(&store, "alice", "bob");
     assert!(matches!(
-        mfa.use_recovery_code("bob", alice_codes[0].expose_str()),
+        mfa.start_session("bob")
+            .and_then(|mut s| mfa.use_recovery_code("bob", &mut s, alice_codes[0].expose_str())),
         Err(MfaError::CorruptRecord(RecordError::Unauthentic))
     ));
 }
@@ -164,22 +200,32 @@ fn a_new_phone_is_never_checked_with_the_key_kept_for_the_old_one() {
     let clock = Arc::new(ManualClock::new(START));
     let mfa = service(&store, Keyring::new(1, &KEY_1), &clock);
     let old_phone = enrollment(4);
-    mfa.bind("dan", &old_phone, &code(&old_phone, clock.now()))
-        .unwrap();
+    mfa.bind(
+        "dan",
+        &mut mfa.start_session("dan").unwrap(),
+        &old_phone,
+        &code(&old_phone, clock.now()),
+    )
+    .unwrap();
     clock.advance(30);
-    mfa.verify("dan", &code(&old_phone, clock.now())).unwrap();
+    sign_in(&mfa, "dan", &code(&old_phone, clock.now())).unwrap();
 
     mfa.remove_factor("dan").unwrap();
     let new_phone = enrollment(5);
     clock.advance(30);
-    mfa.bind("dan", &new_phone, &code(&new_phone, clock.now()))
-        .unwrap();
+    mfa.bind(
+        "dan",
+        &mut mfa.start_session("dan").unwrap(),
+        &new_phone,
+        &code(&new_phone, clock.now()),
+    )
+    .unwrap();
     clock.advance(30);
     assert!(matches!(
-        mfa.verify("dan", &code(&old_phone, clock.now())),
+        sign_in(&mfa, "dan", &code(&old_phone, clock.now())),
         Err(MfaError::Mismatch)
     ));
-    mfa.verify("dan", &code(&new_phone, clock.now())).unwrap();
+    sign_in(&mfa, "dan", &code(&new_phone, clock.now())).unwrap();
 }
 
 #[test]
@@ -188,8 +234,13 @@ fn rotation_reseals_on_the_next_check() {
     let clock = Arc::new(ManualClock::new(START));
     let enrollment = enrollment(3);
     let old = service(&store, Keyring::new(1, &KEY_1), &clock);
-    old.bind("carol", &enrollment, &code(&enrollment, START))
-        .unwrap();
+    old.bind(
+        "carol",
+        &mut old.start_session("carol").unwrap(),
+        &enrollment,
+        &code(&enrollment, START),
+    )
+    .unwrap();
     let sealed_under_1 = record(&store, "carol");
 
     // Rotate: key 2 seals, key 1 still opens.
@@ -199,9 +250,7 @@ fn rotation_reseals_on_the_next_check() {
         &clock,
     );
     clock.advance(30);
-    rotated
-        .verify("carol", &code(&enrollment, START + 30))
-        .unwrap();
+    sign_in(&rotated, "carol", &code(&enrollment, START + 30)).unwrap();
     assert_ne!(record(&store, "carol"), sealed_under_1);
 
     // Now only key 2 is needed; key 1 alone no longer opens it.
@@ -209,12 +258,10 @@ fn rotation_reseals_on_the_next_check() {
     let only_1 = service(&store, Keyring::new(1, &KEY_1), &clock);
     clock.advance(30);
     assert!(matches!(
-        only_1.verify("carol", &code(&enrollment, START + 60)),
+        sign_in(&only_1, "carol", &code(&enrollment, START + 60)),
         Err(MfaError::Seal(SealError::UnknownKey(2)))
     ));
-    only_2
-        .verify("carol", &code(&enrollment, START + 60))
-        .unwrap();
+    sign_in(&only_2, "carol", &code(&enrollment, START + 60)).unwrap();
 }
 
 #[test]
@@ -223,7 +270,14 @@ fn reseal_migrates_eagerly_and_only_once() {
     let clock = Arc::new(ManualClock::new(START));
     let (dave, other) = (enrollment(4), enrollment(5));
     service(&store, Keyring::new(1, &KEY_1), &clock)
-        .bind("dave", &dave, &code(&dave, START))
+        .bind(
+            "dave",
+            &mut service(&store, Keyring::new(1, &KEY_1), &clock)
+                .start_session("dave")
+                .unwrap(),
+            &dave,
+            &code(&dave, START),
+        )
         .unwrap();
     let rotated = service(
         &store,
@@ -231,7 +285,14 @@ fn reseal_migrates_eagerly_and_only_once() {
         &clock,
     );
     service(&store, Keyring::new(1, &KEY_1), &clock)
-        .bind("erin", &other, &code(&other, START))
+        .bind(
+            "erin",
+            &mut service(&store, Keyring::new(1, &KEY_1), &clock)
+                .start_session("erin")
+                .unwrap(),
+            &other,
+            &code(&other, START),
+        )
         .unwrap();
     assert!(rotated.reseal("dave").unwrap());
     assert!(!rotated.reseal("dave").unwrap());
@@ -248,6 +309,7 @@ fn reseal_migrates_eagerly_and_only_once() {
     let pending = grace
         .begin_enrollment(
             "gina",
+            &grace.start_session("gina").unwrap(),
             Enrollment::builder("Acme", "gina"),
             EnrollmentCheck::OneCode,
         )
@@ -255,27 +317,37 @@ fn reseal_migrates_eagerly_and_only_once() {
     assert!(rotated.reseal("gina").unwrap());
     let key_2_only = service(&store, Keyring::new(2, &KEY_2), &clock);
     let Screen::RecordRecoveryCode { codes: shown } = key_2_only
-        .confirm_enrollment("gina", &code(&pending, clock.now()))
+        .confirm_enrollment(
+            "gina",
+            &key_2_only.start_session("gina").unwrap(),
+            &code(&pending, clock.now()),
+        )
         .unwrap()
     else {
         panic!("the recovery code screen comes next")
     };
     // Recovery codes kept to be shown again, sealed under key 1, move too.
     let hank = enrollment(6);
-    grace.bind("hank", &hank, &code(&hank, START)).unwrap();
-    clock.advance(30);
-    let regenerated = grace
-        .regenerate_recovery_codes("hank", &code(&hank, clock.now()))
+    let mut hanks = grace.start_session("hank").unwrap();
+    grace
+        .bind("hank", &mut hanks, &hank, &code(&hank, START))
         .unwrap();
+    let regenerated = grace.regenerate_recovery_codes("hank", &hanks).unwrap();
+    // Without key 1, nothing of Hank's opens, not even to sign in.
+    clock.advance(30);
     assert!(matches!(
-        key_2_only.current_screen("hank", None, Passed::SecondFactor),
+        sign_in(&key_2_only, "hank", &code(&hank, clock.now())),
         Err(MfaError::Seal(SealError::UnknownKey(1)))
     ));
     assert!(rotated.reseal("hank").unwrap());
-    for (user, codes) in [("gina", &shown), ("hank", &regenerated)] {
-        let Screen::RecordRecoveryCode { codes: again } = key_2_only
-            .current_screen(user, None, Passed::SecondFactor)
-            .unwrap()
+    let mut hanks = key_2_only.start_session("hank").unwrap();
+    key_2_only
+        .verify("hank", &mut hanks, &code(&hank, clock.now()))
+        .unwrap();
+    let ginas = key_2_only.start_session("gina").unwrap();
+    for (user, session, codes) in [("gina", &ginas, &shown), ("hank", &hanks, &regenerated)] {
+        let Screen::RecordRecoveryCode { codes: again } =
+            key_2_only.current_screen(user, None, session).unwrap()
         else {
             panic!("{user}: codes to acknowledge")
         };
@@ -283,7 +355,14 @@ fn reseal_migrates_eagerly_and_only_once() {
     }
     // Without the old key, what was not migrated cannot be, and says so.
     service(&store, Keyring::new(1, &KEY_1), &clock)
-        .bind("frank", &other, &code(&other, START))
+        .bind(
+            "frank",
+            &mut service(&store, Keyring::new(1, &KEY_1), &clock)
+                .start_session("frank")
+                .unwrap(),
+            &other,
+            &code(&other, START),
+        )
         .unwrap();
     let report = service(&store, Keyring::new(2, &KEY_2), &clock).reseal_all(&["frank"]);
     assert!(matches!(
@@ -291,7 +370,10 @@ fn reseal_migrates_eagerly_and_only_once() {
         [(_, MfaError::Seal(SealError::UnknownKey(1)))]
     ));
     clock.advance(30);
-    service(&store, Keyring::new(2, &KEY_2), &clock)
-        .verify("dave", &code(&dave, START + 30))
-        .unwrap();
+    sign_in(
+        &service(&store, Keyring::new(2, &KEY_2), &clock),
+        "dave",
+        &code(&dave, START + 30),
+    )
+    .unwrap();
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use twostep::{
     Acknowledged, Clock, CollectingSink, Enrollment, EnrollmentCheck, Gate, ManualClock,
-    MemoryStore, Mfa, Passed, SignInRequirement,
+    MemoryStore, Mfa, Requirement, SignInRequirement,
 };
 
 /// `value` to JSON and back: equal, and the JSON it made.
@@ -46,9 +46,11 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
         json!({"members": [["olivia", "not_set_up"], ["umar", "not_set_up"]], "unavailable": "own_mfa_not_active"})
     );
 
+    let mut session = mfa.start_session("olivia").unwrap();
     let phone = mfa
         .begin_enrollment(
             "olivia",
+            &session,
             Enrollment::builder("Acme", "olivia"),
             EnrollmentCheck::OneCode,
         )
@@ -56,13 +58,16 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
     let status = mfa.status("olivia").unwrap();
     assert_eq!(round_trip(&status)["enrollment"], json!("first_code"));
     let first = code_at(&phone, clock.now());
-    mfa.confirm_enrollment("olivia", &first).unwrap();
-    let ack = mfa.acknowledge_recovery("olivia").unwrap();
+    mfa.confirm_enrollment("olivia", &session, &first).unwrap();
+    let ack = mfa.acknowledge_recovery("olivia", &mut session).unwrap();
     assert_eq!(round_trip(&ack), json!("factor_activated"));
     clock.advance(30);
     let second = code_at(&phone, clock.now());
+    mfa.verify("olivia", &mut session, &second).unwrap();
+    let on = Requirement::On { grace_period: 3600 };
+    assert_eq!(round_trip(&on), json!({"kind": "on", "grace_period": 3600}));
     let policy = mfa
-        .set_mfa_requirement("acme", "olivia", &second, true, 3600)
+        .set_mfa_requirement("acme", "olivia", &session, on)
         .unwrap();
     let shape = round_trip(&policy);
     assert_eq!(shape["owners"], json!(["olivia"]));
@@ -75,7 +80,13 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
         json!({"kind": "enrollment_required_by", "deadline": 1_700_000_030 + 3600})
     );
     clock.advance(30);
-    assert!(mfa.verify("olivia", "000000").is_err());
+    assert!(mfa
+        .verify(
+            "olivia",
+            &mut mfa.start_session("olivia").unwrap(),
+            "000000"
+        )
+        .is_err());
     let status = mfa.status("olivia").unwrap();
     let shape = round_trip(&status);
     assert_eq!(shape["failures"], json!(1));
@@ -91,6 +102,15 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
             assert!(!text.contains(leaked), "{text} carries a secret or a code");
         }
     }
+    // A session as its token: one string, from which it comes back whole.
+    let token = serde_json::to_value(&session).unwrap();
+    assert_eq!(token, json!(session.to_token()));
+    let back: twostep::MfaSession = serde_json::from_value(token).unwrap();
+    assert!(matches!(
+        mfa.current_screen("olivia", Some("acme"), &back).unwrap(),
+        twostep::Screen::Continue
+    ));
+    assert!(serde_json::from_value::<twostep::MfaSession>(json!("not a session")).is_err());
     let changed = events
         .iter()
         .map(|e| serde_json::to_value(e).unwrap())
@@ -103,7 +123,7 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
 
 #[test]
 fn every_small_answer_round_trips_in_snake_case() {
-    assert_eq!(round_trip(&Passed::SecondFactor), json!("second_factor"));
+    assert_eq!(round_trip(&Requirement::Off), json!({"kind": "off"}));
     assert_eq!(round_trip(&EnrollmentCheck::TwoCodes), json!("two_codes"));
     assert_eq!(
         round_trip(&Acknowledged::CodesRecorded),

@@ -50,8 +50,13 @@ fn race_same_code_is_accepted_once() {
     let clock = Arc::new(ManualClock::new(START));
     let mfa = Arc::new(Mfa::new(MemoryStore::new(), keyring()).with_clock(clock.clone()));
     let enrollment = enrollment(1);
-    mfa.bind("racer", &enrollment, &code_at(&enrollment, START))
-        .unwrap();
+    mfa.bind(
+        "racer",
+        &mut mfa.start_session("racer").unwrap(),
+        &enrollment,
+        &code_at(&enrollment, START),
+    )
+    .unwrap();
     for round in 1..=200u64 {
         let now = START + 30 * round;
         clock.set(now);
@@ -63,7 +68,7 @@ fn race_same_code_is_accepted_once() {
                     let (mfa, barrier, code) = (mfa.clone(), barrier.clone(), code.clone());
                     s.spawn(move || {
                         barrier.wait();
-                        mfa.verify("racer", &code)
+                        mfa.verify("racer", &mut mfa.start_session("racer").unwrap(), &code)
                     })
                 })
                 .collect();
@@ -90,7 +95,7 @@ fn concurrent_wrong_codes(
                 let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
-                    mfa.verify("target", code)
+                    mfa.verify("target", &mut mfa.start_session("target").unwrap(), code)
                 })
             })
             .collect();
@@ -111,8 +116,13 @@ fn counting_parallel_failures_loses_none() {
         .with_clock(ManualClock::new(START))
         .with_throttle(ThrottlePolicy::new(60, 1, 1, 100).unwrap())
         .with_max_attempts(64);
-    mfa.bind("target", &enrollment, &code_at(&enrollment, START))
-        .unwrap();
+    mfa.bind(
+        "target",
+        &mut mfa.start_session("target").unwrap(),
+        &enrollment,
+        &code_at(&enrollment, START),
+    )
+    .unwrap();
     let outcomes = concurrent_wrong_codes(&mfa, &wrong);
     assert!(
         outcomes
@@ -127,8 +137,13 @@ fn counting_parallel_failures_loses_none() {
     let mfa = Mfa::new(MemoryStore::new(), keyring())
         .with_clock(ManualClock::new(START))
         .with_max_attempts(64);
-    mfa.bind("target", &enrollment, &code_at(&enrollment, START))
-        .unwrap();
+    mfa.bind(
+        "target",
+        &mut mfa.start_session("target").unwrap(),
+        &enrollment,
+        &code_at(&enrollment, START),
+    )
+    .unwrap();
     let outcomes = concurrent_wrong_codes(&mfa, &wrong);
     let mismatches = outcomes
         .iter()
@@ -203,7 +218,12 @@ fn faults_never_turn_into_acceptances() {
     let honest = Mfa::new(inner.clone(), keyring()).with_clock(clock.clone());
     let enrollment = enrollment(3);
     honest
-        .bind("u", &enrollment, &code_at(&enrollment, START))
+        .bind(
+            "u",
+            &mut honest.start_session("u").unwrap(),
+            &enrollment,
+            &code_at(&enrollment, START),
+        )
         .unwrap();
 
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -218,7 +238,7 @@ fn faults_never_turn_into_acceptances() {
             6 | 7 => last_code.clone(),
             _ => wrong_code(&enrollment, now, rng.next_u32() % 900_000),
         };
-        match faulty.verify("u", &code) {
+        match faulty.verify("u", &mut faulty.start_session("u").unwrap(), &code) {
             Ok(verified) => {
                 accepted += 1;
                 assert!(
@@ -230,7 +250,7 @@ fn faults_never_turn_into_acceptances() {
                 accepted_steps.push(verified.step);
                 // Saved: the same code is now a replay, even through a store that works.
                 assert!(matches!(
-                    honest.verify("u", &code),
+                    honest.verify("u", &mut honest.start_session("u").unwrap(), &code),
                     Err(MfaError::Replayed { .. })
                 ));
                 last_code = code;
@@ -281,11 +301,21 @@ fn events_only_for_saved_transitions() {
         .with_events(sink.clone());
     let enrollment = enrollment(4);
     assert!(matches!(
-        mfa.bind("u", &enrollment, &code_at(&enrollment, START)),
+        mfa.bind(
+            "u",
+            &mut mfa.start_session("u").unwrap(),
+            &enrollment,
+            &code_at(&enrollment, START)
+        ),
         Err(MfaError::Contended)
     ));
     assert!(matches!(
-        mfa.bind("u", &enrollment, "000000"),
+        mfa.bind(
+            "u",
+            &mut mfa.start_session("u").unwrap(),
+            &enrollment,
+            "000000"
+        ),
         Err(MfaError::Contended)
     ));
     assert!(sink.take().is_empty());
@@ -299,8 +329,9 @@ fn corrupt_records_fail_closed() {
         .save(RecordKey::User("u"), None, b"2s\x01garbage")
         .unwrap();
     let mfa = Mfa::new(store, keyring());
+    // Refused from the first call on: the password's session already.
     assert!(matches!(
-        mfa.verify("u", "123456"),
+        mfa.start_session("u"),
         Err(MfaError::CorruptRecord(_))
     ));
 }
@@ -318,7 +349,7 @@ proptest! {
             .with_clock(clock.clone())
             .with_window(Window::new(2, 2).unwrap());
         let enrollment = enrollment(5);
-        mfa.bind("p", &enrollment, &code_at(&enrollment, START)).unwrap();
+        mfa.bind("p", &mut mfa.start_session("p").unwrap(), &enrollment, &code_at(&enrollment, START)).unwrap();
         let mut last = START / 30;
         for (advance, kind, value) in ops {
             clock.advance(advance);
@@ -330,7 +361,7 @@ proptest! {
                 2 => code_at(&enrollment, now + 60),
                 _ => format!("{:06}", value % 1_000_000),
             };
-            if let Ok(verified) = mfa.verify("p", &code) {
+            if let Ok(verified) = mfa.verify("p", &mut mfa.start_session("p").unwrap(), &code) {
                 prop_assert!(verified.step > last);
                 last = verified.step;
             }

@@ -119,14 +119,21 @@ fn a_verification_is_one_load_and_one_save() {
     let clock = Arc::new(ManualClock::new(now));
     let mfa = Mfa::new(store.clone(), twostep::Keyring::new(1, &[1; 32])).with_clock(clock.clone());
     let factor = enrollment(1);
-    mfa.bind("ann", &factor, &code_at(&factor, now)).unwrap();
+    mfa.bind(
+        "ann",
+        &mut mfa.start_session("ann").unwrap(),
+        &factor,
+        &code_at(&factor, now),
+    )
+    .unwrap();
+    let mut session = mfa.start_session("ann").unwrap();
     for round in 1..=5 {
         clock.advance(30);
         let before = (
             store.loads.load(Ordering::SeqCst),
             store.saves.load(Ordering::SeqCst),
         );
-        mfa.verify("ann", &code_at(&factor, now + 30 * round))
+        mfa.verify("ann", &mut session, &code_at(&factor, now + 30 * round))
             .unwrap();
         let after = (
             store.loads.load(Ordering::SeqCst),

@@ -1,12 +1,13 @@
-//! An arbitrary sequence of service operations on `MemoryStore` — begin
-//! an enrollment of one or two codes, confirm its codes and acknowledge it,
+//! An arbitrary sequence of service operations on `MemoryStore`, each
+//! person in one browser session they may sign in again with — begin an
+//! enrollment of one or two codes, confirm its codes and acknowledge it,
 //! verify, use or regenerate recovery codes, policy changes, unlocks, clock
 //! moves — checking after each that accepted steps strictly increase, a
-//! spent recovery code never works again (but as the documented retry), the
-//! failure count is exact, a user without an active factor is never
-//! reported as having passed MFA, and the screen a person is on agrees with
-//! the stored state (codes kept for a factor's holder never shown before
-//! the second factor).
+//! spent recovery code never works again (but as the documented retry, in
+//! the same session), the failure count is exact, a user without an active
+//! factor is never reported as having passed MFA, and the screen a new
+//! sign-in lands on agrees with the stored state (codes kept for a factor's
+//! holder never shown before the second factor).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -17,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
     Clock, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, Passed, RecoveryMode, Screen, SignInRequirement, ThrottlePolicy,
+    MfaError, MfaSession, RecoveryMode, Screen, SignInRequirement, ThrottlePolicy,
 };
 
 const USERS: [&str; 2] = ["ann", "bo"];
@@ -42,8 +43,9 @@ enum Op {
     Acknowledge(bool),
     Verify(bool, Typed),
     UseRecovery(bool, u8),
-    Regenerate(bool, Typed),
-    Require(bool, bool, Typed, u16),
+    Regenerate(bool),
+    Require(bool, bool, u16),
+    SignIn(bool),
     Unlock(bool),
     Advance(u16),
 }
@@ -100,6 +102,10 @@ fuzz_target!(|ops: Vec<Op>| {
     mfa.create_company("co", &["ann"]).unwrap();
     mfa.add_member("co", "bo").unwrap();
     let mut models: HashMap<&str, Model> = USERS.iter().map(|u| (*u, Model::default())).collect();
+    let mut sessions: HashMap<&str, MfaSession> = USERS
+        .iter()
+        .map(|u| (*u, mfa.start_session(u).unwrap()))
+        .collect();
 
     for op in ops.into_iter().take(64) {
         let now = clock.now();
@@ -112,7 +118,8 @@ fuzz_target!(|ops: Vec<Op>| {
                 } else {
                     EnrollmentCheck::OneCode
                 };
-                if let Ok(enrollment) = mfa.begin_enrollment(u, Enrollment::builder("Acme", u), check) {
+                let builder = Enrollment::builder("Acme", u);
+                if let Ok(enrollment) = mfa.begin_enrollment(u, &sessions[u], builder, check) {
                     let m = models.get_mut(u).unwrap();
                     m.app = Some(enrollment);
                     m.first_step = None;
@@ -123,8 +130,8 @@ fuzz_target!(|ops: Vec<Op>| {
                 let m = models.get_mut(u).unwrap();
                 let input = typed(m.app.as_ref(), now, t);
                 let outcome = match op {
-                    Op::Second(..) => mfa.confirm_second_code(u, &input),
-                    _ => mfa.confirm_enrollment(u, &input),
+                    Op::Second(..) => mfa.confirm_second_code(u, &sessions[u], &input),
+                    _ => mfa.confirm_enrollment(u, &sessions[u], &input),
                 };
                 match outcome {
                     Ok(next) => {
@@ -151,7 +158,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let u = user(who);
                 let m = models.get_mut(u).unwrap();
                 let confirming = mfa.status(u).unwrap().enrollment == Some(EnrollmentStage::RecoveryCode);
-                let acknowledged = mfa.acknowledge_recovery(u);
+                let acknowledged = mfa.acknowledge_recovery(u, sessions.get_mut(u).unwrap());
                 assert_eq!(
                     acknowledged.is_ok() && confirming,
                     matches!(acknowledged, Ok(twostep::Acknowledged::FactorActivated)),
@@ -166,7 +173,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let had_factor = mfa.status(u).unwrap().factor_bound_at.is_some();
                 let m = models.get_mut(u).unwrap();
                 let input = typed(m.active.as_ref(), now, t);
-                match mfa.verify(u, &input) {
+                match mfa.verify(u, sessions.get_mut(u).unwrap(), &input) {
                     Ok(v) => {
                         assert!(had_factor, "{u} passed MFA without an active factor");
                         if let Some(last) = m.last_step {
@@ -188,10 +195,9 @@ fuzz_target!(|ops: Vec<Op>| {
                     (1, _, Some(code)) => (*code).clone(),
                     _ => "0000-0000-0000-0000".to_owned(),
                 };
-                match mfa.use_recovery_code(u, &input) {
+                match mfa.use_recovery_code(u, sessions.get_mut(u).unwrap(), &input) {
                     Ok(used) if used.retried => {
                         assert!(m.spent.contains(&input), "a retry of a code never used");
-                        m.failures = 0;
                     }
                     Ok(used) => {
                         assert!(
@@ -208,42 +214,31 @@ fuzz_target!(|ops: Vec<Op>| {
                     Err(_) => {}
                 }
             }
-            Op::Regenerate(who, t) => {
+            Op::Regenerate(who) => {
                 let u = user(who);
                 let m = models.get_mut(u).unwrap();
-                let input = typed(m.active.as_ref(), now, t);
-                match mfa.regenerate_recovery_codes(u, &input) {
-                    Ok(codes) => {
-                        m.spent.extend(m.recovery.drain(..));
-                        m.recovery = codes.iter().map(|c| c.expose_str().to_owned()).collect();
-                        m.failures = 0;
-                        let step = step_of(m.active.as_ref(), now, t);
-                        if let (Some(step), Some(last)) = (step, m.last_step) {
-                            assert!(step > last, "step {step} accepted after {last}");
-                        }
-                        m.last_step = step;
-                    }
-                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
-                    Err(_) => {}
+                if let Ok(codes) = mfa.regenerate_recovery_codes(u, &sessions[u]) {
+                    assert!(m.active.is_some(), "{u} regenerated without a factor");
+                    m.spent.extend(m.recovery.drain(..));
+                    m.recovery = codes.iter().map(|c| c.expose_str().to_owned()).collect();
                 }
             }
-            Op::Require(by_second, require, t, grace) => {
-                // Only with the owner's current code: a check like a sign-in.
+            Op::Require(by_second, require, grace) => {
+                // Only an owner, in a session past their second factor.
                 let u = user(by_second);
-                let m = models.get_mut(u).unwrap();
-                let input = typed(m.active.as_ref(), now, t);
-                match mfa.set_mfa_requirement("co", u, &input, require, u64::from(grace)) {
-                    Ok(_) => {
-                        let step = step_of(m.active.as_ref(), now, t);
-                        if let (Some(step), Some(last)) = (step, m.last_step) {
-                            assert!(step > last, "step {step} accepted after {last}");
-                        }
-                        m.last_step = step;
-                        m.failures = 0;
-                    }
-                    Err(MfaError::Mismatch | MfaError::Malformed) => m.failures += 1,
-                    Err(_) => {}
+                let requirement = if require {
+                    twostep::Requirement::On { grace_period: u64::from(grace) }
+                } else {
+                    twostep::Requirement::Off
+                };
+                if mfa.set_mfa_requirement("co", u, &sessions[u], requirement).is_ok() {
+                    assert_eq!(u, "ann", "only the owner");
+                    assert!(models[u].active.is_some(), "an owner without MFA");
                 }
+            }
+            Op::SignIn(who) => {
+                let u = user(who);
+                sessions.insert(u, mfa.start_session(u).unwrap());
             }
             Op::Unlock(who) => {
                 let u = user(who);
@@ -261,7 +256,8 @@ fuzz_target!(|ops: Vec<Op>| {
                 "{u}: {requirement:?} with factor {:?}",
                 status.factor_bound_at
             );
-            let screen = mfa.current_screen(u, Some("co"), Passed::Password).unwrap();
+            let fresh = mfa.start_session(u).unwrap();
+            let screen = mfa.current_screen(u, Some("co"), &fresh).unwrap();
             let expected_stage = match &screen {
                 Screen::EnterCode { .. } => {
                     assert!(status.factor_bound_at.is_some(), "{u}: a code screen without a factor");

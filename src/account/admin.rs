@@ -4,6 +4,7 @@
 use crate::event::Event;
 
 use super::{Context, MfaRecord, Refusal, Resealed, Transition, MAX_COMPANIES};
+use crate::session::MfaSession;
 
 impl MfaRecord {
     /// Reseals everything sealed in the record (the factor's secret, an
@@ -101,39 +102,44 @@ impl MfaRecord {
         Transition::changed(Ok(()), [Some(removed), None])
     }
 
-    /// Checks a fresh one-time code, then removes the factor: the person's
-    /// own decision, proven by passing MFA again.
-    pub(crate) fn remove_after_check(
-        &mut self,
-        cx: &Context<'_>,
-        otp_input: &str,
-    ) -> Transition<()> {
-        let checked = self.verify(cx, otp_input);
-        if checked.outcome.is_err() {
-            return checked.map(|_| ());
+    /// Removes the factor for a session that passed it recently: the
+    /// person's own decision (sudo mode, OWASP: a fresh second factor before
+    /// changing authentication settings). The record's new stamp comes back.
+    pub(crate) fn remove_own(&mut self, cx: &Context<'_>, session: &MfaSession) -> Transition<u64> {
+        if let Err(refusal) = cx.recent_second_factor(self, session) {
+            return Transition::refused(refusal);
         }
-        let verified = checked.events().last();
         let removed = self.remove_factor();
-        Transition::changed(removed.outcome, [verified, Some(Event::FactorRemoved)])
+        let stamp = self.stamp;
+        removed.map(|()| stamp)
     }
 
-    /// An owner's current code, before a change to their company: checked
-    /// like any sign-in, and the company is recorded among the owner's, so
-    /// that the company's rule covers the owner whichever call they make.
+    /// An owner's session, before a change to their company: it must have
+    /// passed the owner's factor recently; the company is recorded among
+    /// the owner's, so that the company's rule covers the owner whichever
+    /// call they make.
     pub(crate) fn owner_check(
         &mut self,
         cx: &Context<'_>,
-        otp_input: &str,
+        session: &MfaSession,
         company: &str,
     ) -> Transition<()> {
-        let checked = self.verify(cx, otp_input);
-        if checked.outcome.is_ok()
-            && !self.is_member(company)
-            && self.companies.len() < MAX_COMPANIES
-        {
-            self.companies.push(company.to_owned());
+        if let Err(refusal) = cx.recent_second_factor(self, session) {
+            return Transition::refused(refusal);
         }
-        checked.map(|_| ())
+        if self.is_member(company) || self.companies.len() >= MAX_COMPANIES {
+            return Transition::unchanged(Ok(()), None);
+        }
+        self.companies.push(company.to_owned());
+        Transition::changed(Ok(()), [None, None])
+    }
+
+    /// An owner of `company` clears the failure count of a member.
+    pub(crate) fn unlock_member(&mut self, company: &str) -> Transition<()> {
+        if !self.is_member(company) {
+            return Transition::refused(Refusal::NotMember);
+        }
+        self.unlock()
     }
 
     /// Clears the failure count (an owner's or administrator's reset).

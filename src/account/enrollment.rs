@@ -9,6 +9,7 @@ use crate::event::Event;
 use crate::otp::{Code, Totp, TotpParams, VerifyError};
 use crate::seal::SealedSecret;
 use crate::secret::Secret;
+use crate::session::{MfaSession, SessionCheck};
 use crate::throttle::ThrottlePolicy;
 
 use super::{counted, gate, Context, Factor, MfaRecord, Refusal, Screen, Transition};
@@ -132,8 +133,10 @@ impl EnrollmentState {
 #[non_exhaustive]
 pub enum Acknowledged {
     /// The enrollment is complete: the factor is active from now on. The
-    /// person has just proven it with their codes, so the host treats this
-    /// session as past the second factor ([`Passed::SecondFactor`](crate::Passed)).
+    /// person has just proven it with their codes, so the session that
+    /// ticked has passed the second factor (the call renewed its
+    /// [`MfaSession`](crate::MfaSession)); every other session of the user
+    /// is over.
     FactorActivated,
     /// Replacement or regenerated recovery codes are recorded; they are no
     /// longer kept to be shown again.
@@ -147,11 +150,15 @@ impl MfaRecord {
     pub(crate) fn begin_enrollment(
         &mut self,
         cx: &Context<'_>,
+        session: &MfaSession,
         secret: &Secret,
         params: TotpParams,
         label: Label,
         check: EnrollmentCheck,
     ) -> Transition<()> {
+        if let Err(refusal) = cx.current_session(self, session) {
+            return Transition::refused(refusal);
+        }
         if self.factor.is_some() {
             return Transition::refused(Refusal::FactorExists);
         }
@@ -185,18 +192,20 @@ impl MfaRecord {
     pub(crate) fn confirm_enrollment(
         &mut self,
         cx: &Context<'_>,
+        session: &MfaSession,
         input: &str,
     ) -> Transition<Screen> {
-        self.enrollment_code(cx, EnrollmentStage::FirstCode, input)
+        self.enrollment_code(cx, session, EnrollmentStage::FirstCode, input)
     }
 
     /// The second code, from a later time step than the first.
     pub(crate) fn confirm_second_code(
         &mut self,
         cx: &Context<'_>,
+        session: &MfaSession,
         input: &str,
     ) -> Transition<Screen> {
-        self.enrollment_code(cx, EnrollmentStage::SecondCode, input)
+        self.enrollment_code(cx, session, EnrollmentStage::SecondCode, input)
     }
 
     /// A code for the code step `step`: refused unless that step is the
@@ -206,9 +215,13 @@ impl MfaRecord {
     fn enrollment_code(
         &mut self,
         cx: &Context<'_>,
+        session: &MfaSession,
         step: EnrollmentStage,
         input: &str,
     ) -> Transition<Screen> {
+        if let Err(refusal) = cx.current_session(self, session) {
+            return Transition::refused(refusal);
+        }
         // An enrollment never replaces an active factor (begin refuses one;
         // this also covers a factor bound after the enrollment began).
         if self.factor.is_some() {
@@ -317,10 +330,23 @@ impl MfaRecord {
     }
 
     /// "I have safely recorded this number": activates an enrollment whose
-    /// codes checked out, or acknowledges replacement or regenerated codes.
-    /// Either way the sealed copy of the codes is removed for good.
-    pub(crate) fn acknowledge_recovery(&mut self, cx: &Context<'_>) -> Transition<Acknowledged> {
+    /// codes checked out (a new stamp: every other session is over), or
+    /// acknowledges replacement or regenerated codes, which only a session
+    /// past the second factor may do (they are the factor holder's to
+    /// see). Either way the sealed copy of the codes is removed for good.
+    pub(crate) fn acknowledge_recovery(
+        &mut self,
+        cx: &Context<'_>,
+        session: &MfaSession,
+    ) -> Transition<Acknowledged> {
+        let passed = match cx.current_session(self, session) {
+            Ok(check) => check,
+            Err(refusal) => return Transition::refused(refusal),
+        };
         if self.factor.is_some() {
+            if !matches!(passed, SessionCheck::SecondFactor { .. }) {
+                return Transition::refused(Refusal::SecondFactorRequired);
+            }
             if self.shown.take().is_some() {
                 return Transition::changed(
                     Ok(Acknowledged::CodesRecorded),
@@ -351,6 +377,7 @@ impl MfaRecord {
         }));
         self.enrollment = None;
         self.shown = None;
+        self.stamp = self.stamp.wrapping_add(1);
         // Failures of checks made before this factor existed do not count
         // against it.
         self.failures = 0;

@@ -26,11 +26,12 @@ use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
 use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
 use crate::secret::Secret;
+use crate::session::{MfaSession, SessionCheck, RETRY_BINDING_LEN};
 use crate::throttle::{Gate, ThrottlePolicy};
 
 pub(crate) use enrollment::Label;
 pub use enrollment::{Acknowledged, EnrollmentCheck, EnrollmentStage};
-pub use screen::{Passed, Screen};
+pub use screen::Screen;
 pub use sign_in::{Bound, RecoveryUsed};
 
 /// What a transition may use besides the record: who, when, under which
@@ -52,9 +53,45 @@ pub(crate) struct Context<'a> {
     /// How long a single recovery code, once used, shows its replacement
     /// again (a retry after a lost answer); 0: never.
     pub(crate) recovery_retry: u64,
+    /// How long after the second factor an owner action needs no new code.
+    pub(crate) sudo_window: u64,
 }
 
 impl Context<'_> {
+    /// What `session` is worth for this user, whose record is `record`.
+    pub(crate) fn session(&self, record: &MfaRecord, session: &MfaSession) -> SessionCheck {
+        session.check(self.keyring, self.user, record.stamp)
+    }
+
+    /// `session`, unless it is over for this user.
+    pub(crate) fn current_session(
+        &self,
+        record: &MfaRecord,
+        session: &MfaSession,
+    ) -> Result<SessionCheck, Refusal> {
+        match self.session(record, session) {
+            SessionCheck::Ended => Err(Refusal::SessionEnded),
+            check => Ok(check),
+        }
+    }
+
+    /// `session` passed the user's active factor within the sudo window:
+    /// what an owner's action, or a change to one's own MFA, needs.
+    pub(crate) fn recent_second_factor(
+        &self,
+        record: &MfaRecord,
+        session: &MfaSession,
+    ) -> Result<(), Refusal> {
+        match self.current_session(record, session)? {
+            _ if record.factor.is_none() => Err(Refusal::NoFactor),
+            SessionCheck::SecondFactor { at } if self.now < at.saturating_add(self.sudo_window) => {
+                Ok(())
+            }
+            SessionCheck::SecondFactor { .. } => Err(Refusal::RecentSecondFactorRequired),
+            _ => Err(Refusal::SecondFactorRequired),
+        }
+    }
+
     /// The factor's prepared key, and the opened secret when it had to be
     /// opened under an older key (so that it can be resealed). Only keys of
     /// the current key's sealings are remembered.
@@ -161,6 +198,9 @@ pub(crate) struct MfaRecord {
     /// accepted: a factor bound later never accepts a code from before it,
     /// so binding the same secret again does not reopen used codes.
     pub(crate) used_until: u64,
+    /// Moves whenever the user's factor does (bound, activated, removed,
+    /// reset): a session made under another stamp is over.
+    pub(crate) stamp: u64,
 }
 
 /// At most this many company accounts per user.
@@ -178,13 +218,16 @@ pub(crate) struct ShownCodes {
     pub(crate) replaced: Option<ReplacedCode>,
 }
 
-/// A used single recovery code, kept briefly for a retry.
+/// A used single recovery code, kept briefly for one retry by the session
+/// that used it.
 #[derive(Clone, Debug)]
 pub(crate) struct ReplacedCode {
     /// The keyring key whose pepper hashed it.
     pub(crate) key_id: u32,
     pub(crate) code: StoredCode,
     pub(crate) until: u64,
+    /// The session that used it ([`MfaSession::retry_binding`](crate::MfaSession)).
+    pub(crate) session: [u8; RETRY_BINDING_LEN],
 }
 
 /// What a reseal did.
@@ -218,6 +261,9 @@ pub(crate) enum Refusal {
     NotMember,
     TooManyCompanies,
     WeakSecret { bits: usize },
+    SessionEnded,
+    SecondFactorRequired,
+    RecentSecondFactorRequired,
 }
 
 /// At most this many events come from one transition.
@@ -255,7 +301,7 @@ impl<T> Transition<T> {
     }
 
     /// The same transition with another success value.
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Transition<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Transition<U> {
         Transition {
             outcome: self.outcome.map(f),
             changed: self.changed,
@@ -360,8 +406,9 @@ impl MfaRecord {
     }
 
     /// Forgets the factor, any enrollment, the recovery codes, the failures
-    /// and the clock estimate: the user is back to having no MFA. What stays:
-    /// the memberships, and the time up to which codes were used.
+    /// and the clock estimate: the user is back to having no MFA, and every
+    /// session made before is over. What stays: the memberships, and the
+    /// time up to which codes were used.
     fn clear(&mut self) {
         let used_until = self
             .used_until
@@ -369,6 +416,7 @@ impl MfaRecord {
         *self = MfaRecord {
             companies: std::mem::take(&mut self.companies),
             used_until,
+            stamp: self.stamp.wrapping_add(1),
             ..MfaRecord::default()
         };
     }

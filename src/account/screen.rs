@@ -11,20 +11,7 @@ use crate::words::seconds_for_people;
 
 use super::enrollment::Stage;
 use super::{Context, MfaRecord, Refusal};
-
-/// How far the person has got in this session, as the host's session
-/// remembers it: the one thing a host keeps between screens.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Passed {
-    /// The password only.
-    Password,
-    /// The password and the second factor: a one-time code
-    /// ([`Mfa::verify`](crate::Mfa::verify)), a recovery code, or an
-    /// enrollment just completed ([`Acknowledged::FactorActivated`](crate::Acknowledged)).
-    SecondFactor,
-}
+use crate::session::{MfaSession, SessionCheck};
 
 /// The screen a person is on, decided from the stored state alone by
 /// [`Mfa::current_screen`](crate::Mfa::current_screen), and returned by the
@@ -42,6 +29,10 @@ pub enum Passed {
 pub enum Screen {
     /// Nothing more to ask: let the person in.
     Continue,
+    /// The session is over: it was made before the user's MFA changed (an
+    /// owner's reset, a removal, a new factor), or it is not this user's.
+    /// End it and ask for the password again.
+    SignInAgain,
     /// "Enter the code from your authenticator app", or "Use a recovery
     /// code": the person has an active factor and has not passed it in this
     /// session.
@@ -89,6 +80,7 @@ impl Screen {
     pub fn title(&self) -> &'static str {
         match self {
             Screen::Continue => "Signed in",
+            Screen::SignInAgain => "Sign in again",
             Screen::EnterCode { .. } => "Multi-Factor Authentication",
             Screen::CompanyAccountVerification { .. } => "Company Account Verification",
             Screen::ScanQr { .. } => "Set up Multi-Factor Authentication",
@@ -102,6 +94,9 @@ impl Screen {
     pub fn for_person(&self) -> String {
         match self {
             Screen::Continue => "You are signed in.".into(),
+            Screen::SignInAgain => "Your account's Multi-Factor Authentication changed since you \
+                 signed in. Sign in again to continue."
+                .into(),
             Screen::EnterCode {
                 gate: Gate::Locked, ..
             } => "Too many wrong codes: one-time codes are locked for this account. \
@@ -158,17 +153,22 @@ impl Screen {
 
 impl MfaRecord {
     /// The screen for this record, given the company's policy (if any) and
-    /// how far the person got in this session.
+    /// how far the person got in `session`.
     pub(crate) fn screen(
         &self,
         cx: &Context<'_>,
         company: Option<&CompanyPolicy>,
-        passed: Passed,
+        session: &MfaSession,
     ) -> Result<Screen, Refusal> {
+        let passed = match cx.session(self, session) {
+            SessionCheck::Ended => return Ok(Screen::SignInAgain),
+            SessionCheck::Password => false,
+            SessionCheck::SecondFactor { .. } => true,
+        };
         if self.factor.is_some() {
             // Nothing kept for the factor's holder (a replacement recovery
             // code) is shown before the second factor is passed.
-            if passed == Passed::Password {
+            if !passed {
                 return Ok(Screen::EnterCode {
                     gate: cx.policy.gate(self.failures, self.last_failure_at, cx.now),
                     clock_drift: self.clock.drift(),

@@ -4,11 +4,12 @@
 
 use subtle::Choice;
 
-use super::{Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition};
+use super::{Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition, RETRY_BINDING_LEN};
 use crate::event::Event;
 use crate::otp::{Code, Totp, TotpParams, Verified};
 use crate::recovery::{self, normalize, RecoveryCode, RecoveryMode, RecoveryState};
 use crate::secret::Secret;
+use crate::session::MfaSession;
 
 /// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
 #[derive(Debug)]
@@ -31,9 +32,9 @@ pub struct RecoveryUsed {
     /// this number" ([`Mfa::acknowledge_recovery`](crate::Mfa::acknowledge_recovery)).
     /// Until then it is kept to be shown again.
     pub new_code: Option<RecoveryCode>,
-    /// The same single code was used moments ago and its replacement is not
-    /// yet acknowledged: this is a retry (the first answer may have been
-    /// lost), and `new_code` is that same replacement, not a new one.
+    /// The same single code was used moments ago, in this same session, and
+    /// its replacement is not yet acknowledged: this is the one retry after
+    /// a lost answer, and `new_code` is that same replacement, not a new one.
     pub retried: bool,
 }
 
@@ -47,6 +48,37 @@ pub(crate) fn weak(secret: &Secret) -> Option<Refusal> {
 }
 
 impl MfaRecord {
+    /// A one-time code typed in `session`: checked if the session counts,
+    /// and on success the session as it now is, past the second factor.
+    pub(crate) fn verify_in(
+        &mut self,
+        cx: &Context<'_>,
+        session: &MfaSession,
+        input: &str,
+    ) -> Transition<(Verified, MfaSession)> {
+        if let Err(refusal) = cx.current_session(self, session) {
+            return Transition::refused(refusal);
+        }
+        let passed = session.passed(cx.keyring, cx.user, self.stamp, cx.now);
+        self.verify(cx, input).map(|verified| (verified, passed))
+    }
+
+    /// A recovery code typed in `session`: as [`verify_in`](Self::verify_in),
+    /// the retry of a used single code bound to this session.
+    pub(crate) fn recovery_code_in(
+        &mut self,
+        cx: &Context<'_>,
+        session: &MfaSession,
+        input: &str,
+    ) -> Transition<(RecoveryUsed, MfaSession)> {
+        if let Err(refusal) = cx.current_session(self, session) {
+            return Transition::refused(refusal);
+        }
+        let passed = session.passed(cx.keyring, cx.user, self.stamp, cx.now);
+        self.use_recovery_code(cx, input, session.retry_binding())
+            .map(|used| (used, passed))
+    }
+
     /// Checks `input` against the active factor. On success the step is
     /// remembered, and a secret sealed under an older key is resealed under
     /// the current one.
@@ -86,14 +118,19 @@ impl MfaRecord {
     }
 
     /// Binds a factor with `secret` and `params` once `input` proves the
-    /// person's app has it.
+    /// person's app has it; `session` has then passed it (a new stamp:
+    /// every other session of the user is over).
     pub(crate) fn bind(
         &mut self,
         cx: &Context<'_>,
+        session: &MfaSession,
         secret: &Secret,
         params: TotpParams,
         input: &str,
-    ) -> Transition<Bound> {
+    ) -> Transition<(Bound, MfaSession)> {
+        if let Err(refusal) = cx.current_session(self, session) {
+            return Transition::refused(refusal);
+        }
         if self.factor.is_some() {
             return Transition::refused(Refusal::FactorExists);
         }
@@ -131,15 +168,20 @@ impl MfaRecord {
             recovery: Some(recovery),
             companies: std::mem::take(&mut self.companies),
             used_until: self.used_until,
+            stamp: self.stamp.wrapping_add(1),
             ..MfaRecord::default()
         };
         self.clock
             .observe(&params, verified.step, verified.drift, cx.now);
+        let passed = session.passed(cx.keyring, cx.user, self.stamp, cx.now);
         Transition::changed(
-            Ok(Bound {
-                verified,
-                recovery_codes,
-            }),
+            Ok((
+                Bound {
+                    verified,
+                    recovery_codes,
+                },
+                passed,
+            )),
             [
                 Some(Event::FactorBound),
                 Some(Event::RecoveryCodesIssued { count }),
@@ -154,11 +196,16 @@ impl MfaRecord {
     /// own code. So a wrong recovery code is audited, not counted against
     /// the one-time codes' budget; a right one clears that budget, ending a
     /// lockout (NIST: a success of that authenticator). In single mode a new
-    /// code replaces the one used, and is kept sealed until acknowledged.
+    /// code replaces the one used, and is kept sealed until acknowledged;
+    /// the used code signs in once more, for the session named by
+    /// `session` only (`retry_binding`), within the retry window and before
+    /// the tick: a lost answer does not strand the person, and the same
+    /// code from anyone else is refused.
     pub(crate) fn use_recovery_code(
         &mut self,
         cx: &Context<'_>,
         input: &str,
+        session: [u8; RETRY_BINDING_LEN],
     ) -> Transition<RecoveryUsed> {
         let (Some(_), Some(recovery)) = (&self.factor, &self.recovery) else {
             return Transition::refused(Refusal::NoFactor);
@@ -171,9 +218,10 @@ impl MfaRecord {
             Err(error) => return error.into(),
         };
         let found = recovery.find(pepper, cx.user, &typed);
-        // The code used just before, if it may still be retried: checked
-        // whatever the set said, so the time does not tell which matched.
-        let retried = match self.retriable(cx.now) {
+        // The code used just before by this session, if it may still be
+        // retried: checked whatever the set said, so the time does not tell
+        // which matched.
+        let retried = match self.retriable(cx.now, &session) {
             None => Choice::from(0),
             Some(replaced) => match cx.keyring.pepper(replaced.key_id) {
                 Ok(pepper) => recovery::matches(&replaced.code, pepper, cx.user, &typed),
@@ -181,7 +229,7 @@ impl MfaRecord {
             },
         };
         match (found, bool::from(retried)) {
-            (Some(index), _) => self.spend_recovery(cx, index),
+            (Some(index), _) => self.spend_recovery(cx, index, session),
             (None, true) => self.show_replacement_again(cx),
             (None, false) => {
                 Transition::unchanged(Err(Refusal::Mismatch), Some(Event::RecoveryCodeRejected))
@@ -189,17 +237,22 @@ impl MfaRecord {
         }
     }
 
-    /// The single code used last, while its replacement waits for the tick
-    /// and the retry window is open.
-    fn retriable(&self, now: u64) -> Option<&ReplacedCode> {
+    /// The single code used last by `session`, while its replacement waits
+    /// for the tick and the retry window is open.
+    fn retriable(&self, now: u64, session: &[u8; RETRY_BINDING_LEN]) -> Option<&ReplacedCode> {
         self.shown
             .as_ref()?
             .replaced
             .as_ref()
-            .filter(|replaced| now < replaced.until)
+            .filter(|replaced| now < replaced.until && replaced.session == *session)
     }
 
-    fn spend_recovery(&mut self, cx: &Context<'_>, index: usize) -> Transition<RecoveryUsed> {
+    fn spend_recovery(
+        &mut self,
+        cx: &Context<'_>,
+        index: usize,
+        session: [u8; RETRY_BINDING_LEN],
+    ) -> Transition<RecoveryUsed> {
         let Some(recovery) = &mut self.recovery else {
             return Transition::refused(Refusal::NoFactor);
         };
@@ -216,6 +269,7 @@ impl MfaRecord {
                     key_id: old_key,
                     code,
                     until: cx.now.saturating_add(cx.recovery_retry),
+                    session,
                 });
             self.recovery = Some(state);
             self.show(sealed, replaced);
@@ -245,8 +299,9 @@ impl MfaRecord {
         )
     }
 
-    /// A retry of the last single-code sign-in: the same replacement again,
-    /// nothing new issued, nothing else made valid.
+    /// The one retry of the last single-code sign-in: the same replacement
+    /// again, nothing new issued, nothing else made valid, the failure count
+    /// left as it is; the used code is then dead.
     fn show_replacement_again(&mut self, cx: &Context<'_>) -> Transition<RecoveryUsed> {
         let sealed = self.shown.as_ref().and_then(|shown| shown.sealed.as_ref());
         let codes = match sealed.map(|sealed| cx.open_codes(sealed)) {
@@ -254,7 +309,9 @@ impl MfaRecord {
             Some(Err(error)) => return error.into(),
             None => return Transition::refused(Refusal::Mismatch),
         };
-        self.failures = 0;
+        if let Some(shown) = &mut self.shown {
+            shown.replaced = None;
+        }
         let remaining = self.recovery.as_ref().map_or(0, RecoveryState::remaining);
         Transition::changed(
             Ok(RecoveryUsed {
@@ -266,17 +323,16 @@ impl MfaRecord {
         )
     }
 
-    /// Replaces every recovery code with a fresh set, only after `otp_input`
-    /// passes a full check (its step is saved like any accepted code). The
-    /// new codes are kept sealed until acknowledged.
+    /// Replaces every recovery code with a fresh set, for a session that
+    /// passed the second factor recently. The new codes are kept sealed
+    /// until acknowledged.
     pub(crate) fn regenerate_recovery(
         &mut self,
         cx: &Context<'_>,
-        otp_input: &str,
+        session: &MfaSession,
     ) -> Transition<Vec<RecoveryCode>> {
-        let checked = self.verify(cx, otp_input);
-        if checked.outcome.is_err() {
-            return checked.map(|_| Vec::new());
+        if let Err(refusal) = cx.recent_second_factor(self, session) {
+            return Transition::refused(refusal);
         }
         match cx.issue_recovery() {
             Ok((codes, state, sealed)) => {
@@ -285,8 +341,7 @@ impl MfaRecord {
                 let issued = Event::RecoveryCodesIssued {
                     count: codes.len() as u32,
                 };
-                let verified = checked.events().last();
-                Transition::changed(Ok(codes), [verified, Some(issued)])
+                Transition::changed(Ok(codes), [Some(issued), None])
             }
             Err(error) => error.into(),
         }

@@ -130,6 +130,22 @@ pub enum MfaError<E> {
     /// The company requires MFA, so it cannot be removed.
     #[error("the company account requires MFA")]
     RequiredByCompany,
+    /// The session does not count for this user any more: it was made
+    /// before the user's MFA changed (an owner's reset, a removal, a new
+    /// factor), or it is another user's, or it was altered. End it and ask
+    /// for the password again ([`Screen::SignInAgain`](crate::Screen::SignInAgain)).
+    #[error("the session ended when the user's MFA changed")]
+    SessionEnded,
+    /// This needs a session that passed the second factor, and this one
+    /// passed only the password.
+    #[error("the second factor has not been passed in this session")]
+    SecondFactorRequired,
+    /// This needs a second factor passed within the sudo window
+    /// ([`Mfa::with_sudo_window`](crate::Mfa::with_sudo_window)), and this
+    /// session passed it longer ago: ask for a current code,
+    /// [`verify`](crate::Mfa::verify) it, and try again.
+    #[error("the second factor was passed too long ago for this")]
+    RecentSecondFactorRequired,
     /// Other requests for the same user kept changing the record; nothing was
     /// accepted. Retrying later is safe.
     #[error("too much contention on the user's record")]
@@ -207,6 +223,16 @@ impl<E> MfaError<E> {
             MfaError::RequiredByCompany => {
                 "Your company account requires Multi-Factor Authentication, so it stays on."
             }
+            MfaError::SessionEnded => {
+                "Your account's Multi-Factor Authentication changed since you signed in. \
+                 Sign in again to continue."
+            }
+            MfaError::SecondFactorRequired => {
+                "Enter the one-time code from your authenticator app first."
+            }
+            MfaError::RecentSecondFactorRequired => {
+                "To confirm it's you, enter the one-time code your authenticator app shows now."
+            }
             MfaError::Contended => "Your account is busy. Please try again in a moment.",
             MfaError::BeforeT0
             | MfaError::Seal(_)
@@ -243,6 +269,9 @@ impl<E> From<Refusal> for MfaError<E> {
             Refusal::NotMember => MfaError::NotMember,
             Refusal::TooManyCompanies => MfaError::TooManyCompanies,
             Refusal::WeakSecret { bits } => MfaError::WeakSecret { bits },
+            Refusal::SessionEnded => MfaError::SessionEnded,
+            Refusal::SecondFactorRequired => MfaError::SecondFactorRequired,
+            Refusal::RecentSecondFactorRequired => MfaError::RecentSecondFactorRequired,
         }
     }
 }

@@ -21,4 +21,4 @@ pub use self::core::{MfaStatus, ResealReport};
 pub(crate) use drivers::block_on;
 pub use drivers::{AsyncMfa, Mfa};
 pub use error::MfaError;
-pub use own_transaction::{Prepared, Save};
+pub use own_transaction::{Prepared, Write, Written};

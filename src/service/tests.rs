@@ -43,7 +43,8 @@ fn prepared() -> u64 {
 #[test]
 fn throttle_follows_the_schedule_and_refuses_without_hmac() {
     let (mfa, clock, sink, enrollment) = setup();
-    mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+    let mut s = mfa.start_session("u").unwrap();
+    mfa.bind("u", &mut s, &enrollment, &code_at(&enrollment, T0))
         .unwrap();
     sink.take();
     let wrong = "000000";
@@ -59,7 +60,10 @@ fn throttle_follows_the_schedule_and_refuses_without_hmac() {
 
     // Three free failures.
     for failures in 1..=3 {
-        assert!(matches!(mfa.verify("u", wrong), Err(MfaError::Mismatch)));
+        assert!(matches!(
+            mfa.verify("u", &mut s, wrong),
+            Err(MfaError::Mismatch)
+        ));
         assert_eq!(mfa.status("u").unwrap().failures, failures);
     }
     // Then 15 s, 30 s, 1, 2, 4, 8 and 15 min, then the lockout.
@@ -74,24 +78,30 @@ fn throttle_follows_the_schedule_and_refuses_without_hmac() {
     ] {
         let before = prepared();
         assert!(matches!(
-            mfa.verify("u", wrong),
+            mfa.verify("u", &mut s, wrong),
             Err(MfaError::Throttled { retry_after }) if retry_after == delay
         ));
         clock.advance(delay - 1);
         assert!(matches!(
-            mfa.verify("u", wrong),
+            mfa.verify("u", &mut s, wrong),
             Err(MfaError::Throttled { retry_after: 1 })
         ));
         assert_eq!(prepared(), before, "a throttled check computed an HMAC");
         clock.advance(1);
-        assert!(matches!(mfa.verify("u", wrong), Err(MfaError::Mismatch)));
+        assert!(matches!(
+            mfa.verify("u", &mut s, wrong),
+            Err(MfaError::Mismatch)
+        ));
         assert_eq!(mfa.status("u").unwrap().failures, failures);
     }
     // Locked: even the right code is refused, with no HMAC, at any time.
     clock.advance(1_000_000);
     let before = prepared();
     let right = code_at(&enrollment, clock.now());
-    assert!(matches!(mfa.verify("u", &right), Err(MfaError::Locked)));
+    assert!(matches!(
+        mfa.verify("u", &mut s, &right),
+        Err(MfaError::Locked)
+    ));
     assert_eq!(prepared(), before);
     assert_eq!(mfa.status("u").unwrap().gate, Gate::Locked);
 
@@ -111,7 +121,7 @@ fn throttle_follows_the_schedule_and_refuses_without_hmac() {
 
     // An owner unlocks; the right code works and resets the count.
     mfa.unlock("u").unwrap();
-    assert_eq!(mfa.verify("u", &right).unwrap().drift, 0);
+    assert_eq!(mfa.verify("u", &mut s, &right).unwrap().drift, 0);
     assert_eq!(mfa.status("u").unwrap().failures, 0);
     let events = sink.take();
     assert!(matches!(events[0].event, Event::Unlocked));
@@ -125,16 +135,18 @@ fn throttle_follows_the_schedule_and_refuses_without_hmac() {
 fn replays_and_clock_errors_are_not_counted() {
     let (mfa, clock, sink, enrollment) = setup();
     let first = code_at(&enrollment, T0);
-    mfa.bind("u", &enrollment, &first).unwrap();
+    let mut s = mfa.start_session("u").unwrap();
+    mfa.bind("u", &mut s, &enrollment, &first).unwrap();
     for _ in 0..20 {
         assert!(matches!(
-            mfa.verify("u", &first),
+            mfa.verify("u", &mut s, &first),
             Err(MfaError::Replayed { next_code_in: 20 })
         ));
     }
     assert_eq!(mfa.status("u").unwrap().failures, 0);
     clock.advance(20);
-    mfa.verify("u", &code_at(&enrollment, T0 + 20)).unwrap();
+    mfa.verify("u", &mut s, &code_at(&enrollment, T0 + 20))
+        .unwrap();
     let events: Vec<_> = sink.take().into_iter().map(|e| e.event).collect();
     assert_eq!(
         events
@@ -149,10 +161,14 @@ fn replays_and_clock_errors_are_not_counted() {
 #[test]
 fn malformed_input_counts_as_a_failure() {
     let (mfa, _, sink, enrollment) = setup();
-    mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+    let mut s = mfa.start_session("u").unwrap();
+    mfa.bind("u", &mut s, &enrollment, &code_at(&enrollment, T0))
         .unwrap();
     sink.take();
-    assert!(matches!(mfa.verify("u", "12345"), Err(MfaError::Malformed)));
+    assert!(matches!(
+        mfa.verify("u", &mut s, "12345"),
+        Err(MfaError::Malformed)
+    ));
     assert_eq!(mfa.status("u").unwrap().failures, 1);
     assert_eq!(
         sink.take()[0].event,
@@ -166,27 +182,38 @@ fn malformed_input_counts_as_a_failure() {
 #[test]
 fn bind_remove_and_no_factor() {
     let (mfa, clock, sink, enrollment) = setup();
-    assert!(matches!(mfa.verify("u", "123456"), Err(MfaError::NoFactor)));
+    let mut s = mfa.start_session("u").unwrap();
+    assert!(matches!(
+        mfa.verify("u", &mut s, "123456"),
+        Err(MfaError::NoFactor)
+    ));
     assert!(
         mfa.store().load(RecordKey::User("u")).unwrap().is_none(),
         "nothing written"
     );
     assert!(matches!(
-        mfa.bind("u", &enrollment, "000000"),
+        mfa.bind("u", &mut s, &enrollment, "000000"),
         Err(MfaError::Mismatch)
     ));
     assert_eq!(mfa.status("u").unwrap().failures, 1);
-    mfa.bind("u", &enrollment, &code_at(&enrollment, T0))
+    let mut s = mfa.start_session("u").unwrap();
+    mfa.bind("u", &mut s, &enrollment, &code_at(&enrollment, T0))
         .unwrap();
     assert_eq!(mfa.status("u").unwrap().factor_bound_at, Some(T0));
     clock.advance(30);
     assert!(matches!(
-        mfa.bind("u", &enrollment, &code_at(&enrollment, T0 + 30)),
+        mfa.bind("u", &mut s, &enrollment, &code_at(&enrollment, T0 + 30)),
         Err(MfaError::FactorExists)
     ));
     mfa.remove_factor("u").unwrap();
+    // The removal ended the session; a new one finds no factor.
     assert!(matches!(
-        mfa.verify("u", &code_at(&enrollment, T0 + 30)),
+        mfa.verify("u", &mut s, &code_at(&enrollment, T0 + 30)),
+        Err(MfaError::SessionEnded)
+    ));
+    let mut s = mfa.start_session("u").unwrap();
+    assert!(matches!(
+        mfa.verify("u", &mut s, &code_at(&enrollment, T0 + 30)),
         Err(MfaError::NoFactor)
     ));
     assert!(matches!(mfa.remove_factor("u"), Err(MfaError::NoFactor)));

@@ -8,7 +8,7 @@
 )]
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::Enrollment;
+use twostep::{AsyncMfa, AsyncStore, Enrollment, Mfa, MfaError, Store, Verified};
 
 /// A factor with a secret drawn from a seeded generator.
 pub fn enrollment(seed: u64) -> Enrollment {
@@ -24,6 +24,26 @@ pub fn code_at(enrollment: &Enrollment, now: u64) -> String {
         .unwrap()
         .expose()
         .to_string()
+}
+
+/// A sign-in: the password (a new session), then `code`.
+pub fn sign_in<S: Store>(
+    mfa: &Mfa<S>,
+    user: &str,
+    code: &str,
+) -> Result<Verified, MfaError<S::Error>> {
+    let mut session = mfa.start_session(user)?;
+    mfa.verify(user, &mut session, code)
+}
+
+/// [`sign_in`] through an [`AsyncMfa`].
+pub async fn sign_in_async<S: AsyncStore>(
+    mfa: &AsyncMfa<S>,
+    user: &str,
+    code: &str,
+) -> Result<Verified, MfaError<S::Error>> {
+    let mut session = mfa.start_session(user).await?;
+    mfa.verify(user, &mut session, code).await
 }
 
 /// A directory under the system's temporary directory, removed on drop.

@@ -163,7 +163,8 @@ async fn main() -> Result<(), Failure> {
             .generate(clock.now())?
             .expose()
             .to_string();
-        mfa.bind(email, &enrollment, &code).await?;
+        let mut session = mfa.start_session(email).await?;
+        mfa.bind(email, &mut session, &enrollment, &code).await?;
         phones.push(enrollment);
     }
     let config = Config {

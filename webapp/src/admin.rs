@@ -8,14 +8,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use twostep::{MemberMfa, Screen};
+use twostep::{MemberMfa, MfaSession, Requirement, Screen};
 
 use crate::directory::Account;
 use crate::extract::{CheckedForm, Posted};
 use crate::html::{code_field, csrf_field, escape, page, Notice};
 use crate::screens::{begin_for, viewer};
 use crate::session::Visit;
-use crate::{forbidden, html, is_answer, passed, redirect, server_error, App, Error, Role};
+use crate::{forbidden, html, is_answer, redirect, server_error, App, Error, Role};
 
 /// The person, if past every check; else where they must go.
 async fn signed_in<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Response> {
@@ -25,9 +25,14 @@ async fn signed_in<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Respo
         .as_deref()
         .and_then(|user| app.directory.find(user))
         .ok_or_else(|| app.sessions.finish(visit, redirect("/signin")))?;
+    let session = visit
+        .session
+        .mfa
+        .as_ref()
+        .ok_or_else(|| app.sessions.finish(visit, redirect("/signin")))?;
     let screen = app
         .mfa
-        .current_screen(&account.email, app.company(), passed(&visit.session))
+        .current_screen(&account.email, app.company(), session)
         .await
         .map_err(|e| server_error(&e))?;
     match screen {
@@ -108,12 +113,12 @@ async fn account_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
     respond(app, visit, "Account info", notice, &body)
 }
 
-pub async fn activate(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+pub async fn activate(State(app): State<Arc<App>>, Posted { form, user, mfa }: Posted) -> Response {
     let visit = form.visit;
     if let Err(response) = signed_in(&app, &visit).await {
         return response;
     }
-    match begin_for(&app, &user).await {
+    match begin_for(&app, &user, &mfa).await {
         Ok(_) => redirect("/mfa"),
         Err(e) if is_answer(&e) => {
             account_page(&app, &visit, Some(Notice::Refused(e.for_person()))).await
@@ -201,7 +206,7 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
             body.push_str("</ul>\n");
             body.push_str(&code_field(
                 "code",
-                "Your current one-time code, to confirm the change",
+                "Your current one-time code (asked when you last entered one more than 10 minutes ago)",
             ));
         }
     }
@@ -212,18 +217,43 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
     respond(app, visit, "Company profile", notice, &body)
 }
 
-pub async fn save_company(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
-    let visit = &form.visit;
-    let owner = match owner(&app, visit).await {
-        Ok(owner) => owner,
+/// The owner's session for an owner's action: renewed by the code in the
+/// form, if one was typed (then it passed the second factor just now).
+async fn confirmed(app: &App, form: &mut CheckedForm, owner: &str) -> Result<MfaSession, Error> {
+    let mut session = form
+        .visit
+        .session
+        .mfa
+        .clone()
+        .ok_or(twostep::MfaError::SessionEnded)?;
+    let code = form.field("code").to_owned();
+    if !code.trim().is_empty() {
+        app.mfa.verify(owner, &mut session, &code).await?;
+        form.visit.session.mfa = Some(session.clone());
+        app.sessions.store(&form.visit);
+    }
+    Ok(session)
+}
+
+pub async fn save_company(State(app): State<Arc<App>>, mut form: CheckedForm) -> Response {
+    let owner = match owner(&app, &form.visit).await {
+        Ok(owner) => owner.email.clone(),
         Err(response) => return response,
     };
-    let force = form.field("force") == "yes";
-    let code = form.field("code");
-    let outcome = app
-        .mfa
-        .set_mfa_requirement(&app.directory.company_id, &owner.email, code, force, 0)
-        .await;
+    let requirement = if form.field("force") == "yes" {
+        Requirement::On { grace_period: 0 }
+    } else {
+        Requirement::Off
+    };
+    let outcome = match confirmed(&app, &mut form, &owner).await {
+        Ok(session) => {
+            app.mfa
+                .set_mfa_requirement(&app.directory.company_id, &owner, &session, requirement)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let visit = &form.visit;
     let notice = notice_for(outcome, |policy| {
         if policy.requires_mfa() {
             "Saved. Every user must use MFA before accessing the Company Account.".into()
@@ -258,7 +288,10 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
     let mut body = format!(
         "<form method=\"post\" action=\"/users/reset\">{}\n<p>Resetting a user's MFA removes their authenticator app and recovery codes; they set it up again at their next sign-in.</p>\n{}<table><caption>Users of {}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">MFA</th><th scope=\"col\"><span class=\"sr-only\">Action</span></th></tr></thead><tbody>\n",
         csrf_field(&visit.session.csrf),
-        code_field("code", "Your current one-time code, to confirm a reset"),
+        code_field(
+            "code",
+            "Your current one-time code (asked when you last entered one more than 10 minutes ago)"
+        ),
         escape(&app.directory.company_name)
     );
     for (account, (_, state)) in app.directory.accounts().iter().zip(&preview.members) {
@@ -286,17 +319,21 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
     respond(app, visit, "Users", notice, &body)
 }
 
-pub async fn reset(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
-    let visit = &form.visit;
-    let owner = match owner(&app, visit).await {
-        Ok(owner) => owner,
+pub async fn reset(State(app): State<Arc<App>>, mut form: CheckedForm) -> Response {
+    let owner = match owner(&app, &form.visit).await {
+        Ok(owner) => owner.email.clone(),
         Err(response) => return response,
     };
-    let (user, code) = (form.field("user"), form.field("code"));
-    let outcome = app
-        .mfa
-        .reset_user_mfa(&app.directory.company_id, &owner.email, code, user)
-        .await;
+    let user = form.field("user").to_owned();
+    let outcome = match confirmed(&app, &mut form, &owner).await {
+        Ok(session) => {
+            app.mfa
+                .reset_user_mfa(&app.directory.company_id, &owner, &session, &user)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let (visit, user) = (&form.visit, user.as_str());
     let name = app
         .directory
         .find(user)

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
+use twostep::MfaSession;
 
 use crate::session::Visit;
 use crate::{forbidden, redirect, App};
@@ -61,6 +62,8 @@ pub struct Posted {
     pub form: CheckedForm,
     /// Who sent it: twostep's user id.
     pub user: String,
+    /// twostep's part of their session.
+    pub mfa: MfaSession,
 }
 
 impl FromRequest<Arc<App>> for Posted {
@@ -68,9 +71,10 @@ impl FromRequest<Arc<App>> for Posted {
 
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Posted, Response> {
         let form = CheckedForm::from_request(request, app).await?;
-        match form.visit.session.user.clone() {
-            Some(user) => Ok(Posted { form, user }),
-            None => Err(redirect("/signin")),
+        let session = &form.visit.session;
+        match (session.user.clone(), session.mfa.clone()) {
+            (Some(user), Some(mfa)) => Ok(Posted { form, user, mfa }),
+            _ => Err(redirect("/signin")),
         }
     }
 }

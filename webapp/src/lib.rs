@@ -34,12 +34,12 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use twostep::{AsyncMfa, Clock, Keyring, MfaError, Passed, SqlStoreError};
+use twostep::{AsyncMfa, Clock, Keyring, MfaError, SqlStoreError};
 
 pub use directory::{Account, Directory, Role, Seed};
 pub use store::{AppStore, Database};
 
-use session::{Session, Sessions};
+use session::Sessions;
 
 /// What the app is made of: where the records are, the application key,
 /// the clock (the system's; a test's own), the people, and whether cookies
@@ -70,14 +70,6 @@ pub(crate) struct App {
 impl App {
     fn company(&self) -> Option<&str> {
         Some(&self.directory.company_id)
-    }
-}
-
-fn passed(session: &Session) -> Passed {
-    if session.second_factor {
-        Passed::SecondFactor
-    } else {
-        Passed::Password
     }
 }
 

@@ -13,7 +13,7 @@ use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, Screen};
 use crate::extract::{CheckedForm, Posted};
 use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
 use crate::session::Visit;
-use crate::{html, is_answer, passed, redirect, server_error, App, Error, Role};
+use crate::{html, is_answer, redirect, server_error, App, Error, Role};
 
 /// The menu for the visit's person, if signed in.
 pub(crate) fn viewer<'a>(app: &'a App, visit: &'a Visit, in_app: bool) -> Option<Viewer<'a>> {
@@ -73,8 +73,13 @@ pub async fn sign_in(State(app): State<Arc<App>>, form: CheckedForm) -> Response
         let notice = Notice::Refused("Wrong email or password.".into());
         return sign_in_page(&app, &visit, Some(notice), StatusCode::UNAUTHORIZED);
     };
+    // twostep's part of the session, from the password on.
+    let mfa = match app.mfa.start_session(&email).await {
+        Ok(mfa) => mfa,
+        Err(e) => return server_error(&e),
+    };
     visit.session.user = Some(email);
-    visit.session.second_factor = false;
+    visit.session.mfa = Some(mfa);
     app.sessions.renew(&mut visit);
     app.sessions.finish(&visit, redirect("/mfa"))
 }
@@ -92,20 +97,22 @@ pub async fn show(State(app): State<Arc<App>>, visit: Visit) -> Response {
 /// The screen the person is on, from twostep's records, with `notice` (the
 /// answer to what they just sent: then the status is 422).
 async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    let Some(user) = visit.session.user.as_deref() else {
+    let (Some(user), Some(session)) = (visit.session.user.as_deref(), &visit.session.mfa) else {
         return app.sessions.finish(visit, redirect("/signin"));
     };
-    let screen = match app
-        .mfa
-        .current_screen(user, app.company(), passed(&visit.session))
-        .await
-    {
+    let screen = match app.mfa.current_screen(user, app.company(), session).await {
         Ok(screen) => screen,
         Err(e) => return server_error(&e),
     };
     let csrf = csrf_field(&visit.session.csrf);
     let body = match &screen {
         Screen::Continue => return app.sessions.finish(visit, redirect("/account")),
+        // A session from before the person's MFA changed (an owner's reset,
+        // say): over, whatever it passed. The password again.
+        Screen::SignInAgain => {
+            let visit = app.sessions.ended(visit);
+            return app.sessions.finish(&visit, redirect("/signin"));
+        }
         Screen::EnterCode { gate, clock_drift } => {
             // The sentence says what the gate allows (a wait, the lockout),
             // unless the answer to the code just sent said it already.
@@ -216,11 +223,16 @@ async fn answered<T>(app: &App, visit: &Visit, outcome: Result<T, Error>) -> Res
     }
 }
 
-pub async fn code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
-    let outcome = app.mfa.verify(&user, form.field("code")).await;
+pub async fn code(State(app): State<Arc<App>>, posted: Posted) -> Response {
+    let Posted {
+        form,
+        user,
+        mut mfa,
+    } = posted;
+    let outcome = app.mfa.verify(&user, &mut mfa, form.field("code")).await;
     let mut visit = form.visit;
     if outcome.is_ok() {
-        visit.session.second_factor = true;
+        visit.session.mfa = Some(mfa);
         app.sessions.renew(&mut visit);
     }
     answered(&app, &visit, outcome).await
@@ -257,14 +269,22 @@ fn recovery_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
     app.sessions.finish(visit, html(status, page))
 }
 
-pub async fn recovery(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
-    let outcome = app.mfa.use_recovery_code(&user, form.field("code")).await;
+pub async fn recovery(State(app): State<Arc<App>>, posted: Posted) -> Response {
+    let Posted {
+        form,
+        user,
+        mut mfa,
+    } = posted;
+    let outcome = app
+        .mfa
+        .use_recovery_code(&user, &mut mfa, form.field("code"))
+        .await;
     let mut visit = form.visit;
     match outcome {
         // The replacement code, if any, is the next screen: /mfa shows it
         // until it is ticked.
         Ok(_) => {
-            visit.session.second_factor = true;
+            visit.session.mfa = Some(mfa);
             app.sessions.renew(&mut visit);
             app.sessions.finish(&visit, redirect("/mfa"))
         }
@@ -277,32 +297,57 @@ pub async fn recovery(State(app): State<Arc<App>>, Posted { form, user }: Posted
 
 /// "Verify identity", "Activate", "Start again": a new QR code. The owner
 /// confirms one code, users two, as the help page has it.
-pub(crate) async fn begin_for(app: &App, user: &str) -> Result<Enrollment, Error> {
+pub(crate) async fn begin_for(
+    app: &App,
+    user: &str,
+    session: &twostep::MfaSession,
+) -> Result<Enrollment, Error> {
     let role = app.directory.find(user).map(|a| a.role);
     let check = match role {
         Some(Role::Owner) => EnrollmentCheck::OneCode,
         _ => EnrollmentCheck::TwoCodes,
     };
     let builder = Enrollment::builder(&app.directory.company_name, user);
-    app.mfa.begin_enrollment(user, builder, check).await
+    app.mfa
+        .begin_enrollment(user, session, builder, check)
+        .await
 }
 
-pub async fn begin(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
-    let outcome = begin_for(&app, &user).await;
+pub async fn begin(State(app): State<Arc<App>>, Posted { form, user, mfa }: Posted) -> Response {
+    let outcome = begin_for(&app, &user, &mfa).await;
     answered(&app, &form.visit, outcome).await
 }
 
-pub async fn first_code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
-    let outcome = app.mfa.confirm_enrollment(&user, form.field("code")).await;
+pub async fn first_code(
+    State(app): State<Arc<App>>,
+    Posted { form, user, mfa }: Posted,
+) -> Response {
+    let outcome = app
+        .mfa
+        .confirm_enrollment(&user, &mfa, form.field("code"))
+        .await;
     answered(&app, &form.visit, outcome).await
 }
 
-pub async fn second_code(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
-    let outcome = app.mfa.confirm_second_code(&user, form.field("code")).await;
+pub async fn second_code(
+    State(app): State<Arc<App>>,
+    Posted { form, user, mfa }: Posted,
+) -> Response {
+    let outcome = app
+        .mfa
+        .confirm_second_code(&user, &mfa, form.field("code"))
+        .await;
     answered(&app, &form.visit, outcome).await
 }
 
-pub async fn acknowledge(State(app): State<Arc<App>>, Posted { form, user }: Posted) -> Response {
+pub async fn acknowledge(
+    State(app): State<Arc<App>>,
+    Posted {
+        form,
+        user,
+        mut mfa,
+    }: Posted,
+) -> Response {
     let mut visit = form.visit;
     // The button is disabled until the tick, but a request can be made
     // without the page: the server asks for the tick itself.
@@ -312,11 +357,11 @@ pub async fn acknowledge(State(app): State<Arc<App>>, Posted { form, user }: Pos
         );
         return render(&app, &visit, Some(notice)).await;
     }
-    let outcome = app.mfa.acknowledge_recovery(&user).await;
+    let outcome = app.mfa.acknowledge_recovery(&user, &mut mfa).await;
     if matches!(outcome, Ok(Acknowledged::FactorActivated)) {
         // The codes just typed are a second factor: a new session id for
         // the stronger session.
-        visit.session.second_factor = true;
+        visit.session.mfa = Some(mfa);
         app.sessions.renew(&mut visit);
     }
     answered(&app, &visit, outcome).await

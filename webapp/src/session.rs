@@ -9,6 +9,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use subtle::ConstantTimeEq;
+use twostep::MfaSession;
 
 const COOKIE_NAME: &str = "sid";
 
@@ -17,8 +18,9 @@ const COOKIE_NAME: &str = "sid";
 pub struct Session {
     /// Who passed the password, if anyone.
     pub user: Option<String>,
-    /// Whether they also passed the second factor in this session.
-    pub second_factor: bool,
+    /// twostep's part of the session, from the password on: what it says
+    /// the person passed, checked by twostep at every call.
+    pub mfa: Option<MfaSession>,
     /// The token every form of this session carries.
     pub csrf: String,
 }
@@ -113,6 +115,18 @@ impl Sessions {
     pub fn end(&self, visit: &mut Visit) {
         visit.session = Session::default();
         self.renew(visit);
+    }
+
+    /// [`end`](Self::end) for a visit the caller only reads: the fresh
+    /// session that replaces it.
+    pub fn ended(&self, visit: &Visit) -> Visit {
+        let mut fresh = Visit {
+            id: visit.id.clone(),
+            session: Session::default(),
+            send_cookie: false,
+        };
+        self.end(&mut fresh);
+        fresh
     }
 
     /// Adds the cookie to `response` if the browser does not have it yet.

@@ -1,11 +1,13 @@
-//! The user record's bytes. Format 5 (this version) puts what a sign-in
-//! changes (the failure count, the last accepted step, the clock estimate)
-//! last; format 4 added
+//! The user record's bytes. Format 6 (this version) adds the stamp that
+//! sessions are checked against and binds a used recovery code's retry to
+//! the session that used it; format 5 put what a sign-in changes (the
+//! failure count, the last accepted step, the clock estimate) last; format 4 added
 //! the user's company memberships and the time up to which removed factors
 //! used codes; format 3 the enrollment's stage, names and own failures, the
-//! shown recovery codes sealed, and the clock estimate. Formats 2 to 4 still
+//! shown recovery codes sealed, and the clock estimate. Formats 2 to 5 still
 //! load (2 and 3 come without an envelope tag: only when the host allows
-//! legacy records).
+//! legacy records), with stamp 0 and no retry of a used recovery code (an
+//! older retry names no session).
 
 use crate::codec::{Reader, RecordError, Writer};
 use crate::drift::ClockEstimate;
@@ -17,7 +19,9 @@ use super::enrollment::{EnrollmentState, Label, Stage};
 use super::{EnrollmentCheck, Factor, MfaRecord, ReplacedCode, ShownCodes};
 
 /// The format written by this version.
-const FORMAT: u8 = 5;
+const FORMAT: u8 = 6;
+/// Counters last, without the stamp.
+const FORMAT_5: u8 = 5;
 /// Memberships, with the counters first.
 const FORMAT_4: u8 = 4;
 /// Stages, names and shown codes, without memberships.
@@ -103,6 +107,7 @@ impl MfaRecord {
                         w.u32(replaced.key_id);
                         write_code(&mut w, &replaced.code);
                         w.u64(replaced.until);
+                        w.array(&replaced.session);
                     }
                 }
             }
@@ -112,6 +117,7 @@ impl MfaRecord {
             w.long_bytes(company.as_bytes());
         }
         w.u64(self.used_until);
+        w.u64(self.stamp);
         // What a sign-in changes.
         w.u32(self.failures);
         w.u64(self.last_failure_at);
@@ -121,15 +127,15 @@ impl MfaRecord {
     }
 
     /// Reads a record written by [`MfaRecord::encode`] of this version or of
-    /// formats 2 to 4.
+    /// formats 2 to 5.
     pub(crate) fn decode(bytes: &[u8]) -> Result<MfaRecord, RecordError> {
         let (format, mut r) = Reader::new(bytes)?;
-        if ![FORMAT, FORMAT_4, FORMAT_3, FORMAT_2].contains(&format) {
+        if ![FORMAT, FORMAT_5, FORMAT_4, FORMAT_3, FORMAT_2].contains(&format) {
             return Err(RecordError::UnsupportedFormat(format));
         }
         // Before format 5 the counters came first and the last accepted
         // step with the factor.
-        let counters_first = format != FORMAT;
+        let counters_first = format < FORMAT_5;
         let (failures, last_failure_at) = if counters_first {
             (r.u32()?, r.u64()?)
         } else {
@@ -172,7 +178,7 @@ impl MfaRecord {
                 None
             };
             record.shown = if r.flag("shown")? {
-                Some(Box::new(read_shown(&mut r)?))
+                Some(Box::new(read_shown(&mut r, format)?))
             } else {
                 None
             };
@@ -186,6 +192,9 @@ impl MfaRecord {
                 record.companies.push(r.long_str("company")?.to_owned());
             }
             record.used_until = r.u64()?;
+        }
+        if format >= FORMAT {
+            record.stamp = r.u64()?;
         }
         if !counters_first {
             record.failures = r.u32()?;
@@ -272,7 +281,7 @@ fn read_enrollment(r: &mut Reader<'_>) -> Result<EnrollmentState, RecordError> {
     })
 }
 
-fn read_shown(r: &mut Reader<'_>) -> Result<ShownCodes, RecordError> {
+fn read_shown(r: &mut Reader<'_>, format: u8) -> Result<ShownCodes, RecordError> {
     let sealed = if r.flag("shown codes")? {
         Some(SealedCodes {
             key_id: r.u32()?,
@@ -284,11 +293,18 @@ fn read_shown(r: &mut Reader<'_>) -> Result<ShownCodes, RecordError> {
         None
     };
     let replaced = if r.flag("replaced code")? {
-        Some(ReplacedCode {
-            key_id: r.u32()?,
-            code: read_code(r)?,
-            until: r.u64()?,
-        })
+        let (key_id, code, until) = (r.u32()?, read_code(r)?, r.u64()?);
+        // An older retry names no session: it is dropped, not guessed.
+        if format >= FORMAT {
+            Some(ReplacedCode {
+                key_id,
+                code,
+                until,
+                session: r.array()?,
+            })
+        } else {
+            None
+        }
     } else {
         None
     };

@@ -9,8 +9,9 @@
 use crate::account::MfaRecord;
 use crate::event::{Actor, Event};
 use crate::policy::{
-    self, CompanyPolicy, EnforcementPreview, RequirementUnavailable, SignInRequirement,
+    self, CompanyPolicy, EnforcementPreview, Requirement, RequirementUnavailable, SignInRequirement,
 };
+use crate::session::MfaSession;
 use crate::store::{RecordKey, SaveOutcome};
 
 use super::{Access, Core, Loaded, MfaError};
@@ -111,21 +112,24 @@ impl Core {
         access: &A,
         company: &str,
         owner: &str,
-        owner_otp: &str,
-        require: bool,
-        grace_period: u64,
+        session: &MfaSession,
+        requirement: Requirement,
     ) -> Result<CompanyPolicy, MfaError<A::Error>> {
         if !self.company_policy(access, company).await?.is_owner(owner) {
             return Err(MfaError::NotOwner);
         }
         self.update(access, owner, &Actor::User, |record, cx| {
-            record.owner_check(cx, owner_otp, company)
+            record.owner_check(cx, session, company)
         })
         .await
         .map_err(|error| match error {
             MfaError::NoFactor => MfaError::OwnMfaRequired,
             other => other,
         })?;
+        let (require, grace_period) = match requirement {
+            Requirement::Off => (false, 0),
+            Requirement::On { grace_period } => (true, grace_period),
+        };
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
             let Loaded {
@@ -182,7 +186,7 @@ impl Core {
         &self,
         access: &A,
         user: &str,
-        otp_input: &str,
+        session: &mut MfaSession,
     ) -> Result<(), MfaError<A::Error>> {
         let record = self.load(access, user).await?.record;
         for company in &record.companies {
@@ -193,10 +197,35 @@ impl Core {
         // A company that starts requiring MFA between this check and the
         // save finds the user without a factor: they are asked to enroll
         // at their next sign-in, like any member without one.
-        self.update(access, user, &Actor::User, |record, cx| {
-            record.remove_after_check(cx, otp_input)
+        let shown = &*session;
+        let stamp = self
+            .update(access, user, &Actor::User, |record, cx| {
+                record.remove_own(cx, shown)
+            })
+            .await?;
+        *session = session.without_factor(&self.keyring, user, stamp);
+        Ok(())
+    }
+
+    /// `owner` owns `company`, and `session` passed the owner's factor
+    /// recently: what an owner's action on a member needs.
+    async fn owner_acting<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owner: &str,
+        session: &MfaSession,
+    ) -> Result<CompanyPolicy, MfaError<A::Error>> {
+        let policy = self.company_policy(access, company).await?;
+        if !policy.is_owner(owner) {
+            return Err(MfaError::NotOwner);
+        }
+        self.read(access, owner, |record, cx| {
+            cx.recent_second_factor(record, session)
+                .map_err(MfaError::from)
         })
-        .await
+        .await?;
+        Ok(policy)
     }
 
     pub(crate) async fn reset_user_mfa<A: Access>(
@@ -204,13 +233,10 @@ impl Core {
         access: &A,
         company: &str,
         owner: &str,
-        owner_otp: &str,
+        session: &MfaSession,
         user: &str,
     ) -> Result<(), MfaError<A::Error>> {
-        let policy = self.company_policy(access, company).await?;
-        if !policy.is_owner(owner) {
-            return Err(MfaError::NotOwner);
-        }
+        let policy = self.owner_acting(access, company, owner, session).await?;
         if policy.is_owner(user) {
             return Err(MfaError::CannotResetOwner);
         }
@@ -227,12 +253,29 @@ impl Core {
                 return Err(MfaError::RequiredByCompany);
             }
         }
-        self.verify(access, owner, owner_otp).await?;
         self.update(
             access,
             user,
             &Actor::Owner(owner.to_owned()),
             |record, _| record.reset(company),
+        )
+        .await
+    }
+
+    pub(crate) async fn unlock_member<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        owner: &str,
+        session: &MfaSession,
+        user: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        self.owner_acting(access, company, owner, session).await?;
+        self.update(
+            access,
+            user,
+            &Actor::Owner(owner.to_owned()),
+            |record, _| record.unlock_member(company),
         )
         .await
     }

@@ -1,10 +1,11 @@
 //! The help page's enrollment screens, each a call that stores its step,
 //! the query that says which screen a person is on, and the one-call bind.
 
-use crate::account::{Acknowledged, EnrollmentCheck, Label, Passed, Screen};
+use crate::account::{Acknowledged, EnrollmentCheck, Label, Screen};
 use crate::enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
 use crate::event::Actor;
 use crate::secret::Secret;
+use crate::session::MfaSession;
 use crate::Bound;
 
 use super::company::member_of;
@@ -15,6 +16,7 @@ impl Core {
         &self,
         access: &A,
         user: &str,
+        session: &MfaSession,
         builder: EnrollmentBuilder,
         check: EnrollmentCheck,
     ) -> Result<Enrollment, MfaError<A::Error>> {
@@ -30,7 +32,7 @@ impl Core {
         let params = *enrollment.params();
         let secret = enrollment.secret();
         self.update(access, user, &Actor::User, |record, cx| {
-            record.begin_enrollment(cx, secret, params, label.clone(), check)
+            record.begin_enrollment(cx, session, secret, params, label.clone(), check)
         })
         .await?;
         Ok(enrollment)
@@ -40,10 +42,11 @@ impl Core {
         &self,
         access: &A,
         user: &str,
+        session: &MfaSession,
         input: &str,
     ) -> Result<Screen, MfaError<A::Error>> {
         self.update(access, user, &Actor::User, |record, cx| {
-            record.confirm_enrollment(cx, input)
+            record.confirm_enrollment(cx, session, input)
         })
         .await
     }
@@ -52,10 +55,11 @@ impl Core {
         &self,
         access: &A,
         user: &str,
+        session: &MfaSession,
         input: &str,
     ) -> Result<Screen, MfaError<A::Error>> {
         self.update(access, user, &Actor::User, |record, cx| {
-            record.confirm_second_code(cx, input)
+            record.confirm_second_code(cx, session, input)
         })
         .await
     }
@@ -64,11 +68,24 @@ impl Core {
         &self,
         access: &A,
         user: &str,
+        session: &mut MfaSession,
     ) -> Result<Acknowledged, MfaError<A::Error>> {
-        self.update(access, user, &Actor::User, |record, cx| {
-            record.acknowledge_recovery(cx)
-        })
-        .await
+        let shown = &*session;
+        let (acknowledged, passed) = self
+            .update(access, user, &Actor::User, |record, cx| {
+                let transition = record.acknowledge_recovery(cx, shown);
+                let stamp = record.stamp;
+                transition.map(|acknowledged| {
+                    let activated = acknowledged == Acknowledged::FactorActivated;
+                    let passed = activated.then(|| shown.passed(cx.keyring, user, stamp, cx.now));
+                    (acknowledged, passed)
+                })
+            })
+            .await?;
+        if let Some(passed) = passed {
+            *session = passed;
+        }
+        Ok(acknowledged)
     }
 
     pub(crate) async fn current_screen<A: Access>(
@@ -76,7 +93,7 @@ impl Core {
         access: &A,
         user: &str,
         company: Option<&str>,
-        passed: Passed,
+        session: &MfaSession,
     ) -> Result<Screen, MfaError<A::Error>> {
         let policy = match company {
             Some(company) => Some(self.company_policy(access, company).await?),
@@ -85,7 +102,7 @@ impl Core {
         self.read(access, user, |record, cx| {
             member_of(user, record, company.zip(policy.as_ref()))?;
             record
-                .screen(cx, policy.as_ref(), passed)
+                .screen(cx, policy.as_ref(), session)
                 .map_err(MfaError::from)
         })
         .await
@@ -95,13 +112,18 @@ impl Core {
         &self,
         access: &A,
         user: &str,
+        session: &mut MfaSession,
         enrollment: &Enrollment,
         input: &str,
     ) -> Result<Bound, MfaError<A::Error>> {
         let (secret, params) = (enrollment.secret(), *enrollment.params());
-        self.update(access, user, &Actor::User, |record, cx| {
-            record.bind(cx, secret, params, input)
-        })
-        .await
+        let shown = &*session;
+        let (bound, passed) = self
+            .update(access, user, &Actor::User, |record, cx| {
+                record.bind(cx, shown, secret, params, input)
+            })
+            .await?;
+        *session = passed;
+        Ok(bound)
     }
 }

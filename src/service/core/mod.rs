@@ -67,6 +67,7 @@ pub(crate) struct Core {
     pub(crate) key_cache: Arc<KeyCache>,
     pub(crate) enrollment_ttl: u64,
     pub(crate) recovery_retry: u64,
+    pub(crate) sudo_window: u64,
     pub(crate) read_legacy: bool,
     pub(crate) max_attempts: u32,
 }
@@ -112,6 +113,9 @@ impl Core {
     pub(crate) const DEFAULT_ENROLLMENT_TTL: u64 = 10 * 60;
     /// Seconds a used single recovery code shows its replacement again.
     pub(crate) const DEFAULT_RECOVERY_RETRY: u64 = 10 * 60;
+    /// Seconds after the second factor in which owner actions and changes
+    /// to one's own MFA need no new code.
+    pub(crate) const DEFAULT_SUDO_WINDOW: u64 = 10 * 60;
 
     pub(crate) fn new(keyring: Keyring) -> Core {
         Core {
@@ -128,6 +132,7 @@ impl Core {
             key_cache: Arc::new(KeyCache::new(Self::DEFAULT_KEY_CACHE)),
             enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
+            sudo_window: Self::DEFAULT_SUDO_WINDOW,
             read_legacy: false,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
@@ -146,6 +151,7 @@ impl Core {
             keys: &self.key_cache,
             enrollment_ttl: self.enrollment_ttl,
             recovery_retry: self.recovery_retry,
+            sudo_window: self.sudo_window,
         }
     }
 

@@ -6,6 +6,7 @@ use crate::drift::ClockDrift;
 use crate::event::Actor;
 use crate::otp::Verified;
 use crate::recovery::RecoveryCode;
+use crate::session::MfaSession;
 use crate::store::{RecordKey, SaveOutcome};
 use crate::throttle::Gate;
 use crate::RecoveryUsed;
@@ -51,38 +52,59 @@ pub struct ResealReport<E> {
 }
 
 impl Core {
+    pub(crate) async fn start_session<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+    ) -> Result<MfaSession, MfaError<A::Error>> {
+        let mut nonce = [0u8; 16];
+        self.entropy.fill(&mut nonce).map_err(MfaError::Seal)?;
+        let stamp = self.load(access, user).await?.record.stamp;
+        Ok(MfaSession::new(&self.keyring, user, nonce, stamp))
+    }
+
     pub(crate) async fn verify<A: Access>(
         &self,
         access: &A,
         user: &str,
+        session: &mut MfaSession,
         input: &str,
     ) -> Result<Verified, MfaError<A::Error>> {
-        self.update(access, user, &Actor::User, |record, cx| {
-            record.verify(cx, input)
-        })
-        .await
+        let shown = &*session;
+        let (verified, passed) = self
+            .update(access, user, &Actor::User, |record, cx| {
+                record.verify_in(cx, shown, input)
+            })
+            .await?;
+        *session = passed;
+        Ok(verified)
     }
 
     pub(crate) async fn use_recovery_code<A: Access>(
         &self,
         access: &A,
         user: &str,
+        session: &mut MfaSession,
         input: &str,
     ) -> Result<RecoveryUsed, MfaError<A::Error>> {
-        self.update(access, user, &Actor::User, |record, cx| {
-            record.use_recovery_code(cx, input)
-        })
-        .await
+        let shown = &*session;
+        let (used, passed) = self
+            .update(access, user, &Actor::User, |record, cx| {
+                record.recovery_code_in(cx, shown, input)
+            })
+            .await?;
+        *session = passed;
+        Ok(used)
     }
 
     pub(crate) async fn regenerate_recovery_codes<A: Access>(
         &self,
         access: &A,
         user: &str,
-        otp_input: &str,
+        session: &MfaSession,
     ) -> Result<Vec<RecoveryCode>, MfaError<A::Error>> {
         self.update(access, user, &Actor::User, |record, cx| {
-            record.regenerate_recovery(cx, otp_input)
+            record.regenerate_recovery(cx, session)
         })
         .await
     }

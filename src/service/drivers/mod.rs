@@ -40,9 +40,11 @@ use super::core::{Access, Core};
 /// let enrollment = Enrollment::builder("Acme", "alice").build_os()?;
 /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 /// # let typed = enrollment.totp().generate(now)?.expose().to_string();
-/// mfa.bind("user-42", &enrollment, &typed)?;          // the first code from the app
-/// // At each sign-in, after the password:
-/// match mfa.verify("user-42", &typed) {
+/// let mut session = mfa.start_session("user-42")?;   // after the password
+/// mfa.bind("user-42", &mut session, &enrollment, &typed)?; // the first code from the app
+/// // At each later sign-in, after the password:
+/// let mut session = mfa.start_session("user-42")?;
+/// match mfa.verify("user-42", &mut session, &typed) {
 ///     Ok(_) => { /* signed in */ }
 ///     Err(MfaError::Replayed { next_code_in }) => { /* "wait for the next code" */ }
 ///     Err(_) => { /* refuse */ }
@@ -64,9 +66,10 @@ pub struct Mfa<S: Store> {
 /// ```
 /// # #[cfg(feature = "getrandom")]
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use twostep::{AsyncMfa, Keyring, MemoryStore, Passed, Screen};
+/// use twostep::{AsyncMfa, Keyring, MemoryStore, Screen};
 /// let mfa = AsyncMfa::new(MemoryStore::new(), Keyring::new(1, &[7; 32]));
-/// match mfa.current_screen("user-42", None, Passed::Password).await? {
+/// let session = mfa.start_session("user-42").await?; // after the password
+/// match mfa.current_screen("user-42", None, &session).await? {
 ///     Screen::EnterCode { .. } => { /* the code form */ }
 ///     _ => { /* … */ }
 /// }

@@ -1,13 +1,14 @@
 //! Every operation of the service, once: documented for [`Mfa`], generated
 //! for both drivers, each a call of the same `Core` function.
 
-use crate::account::{Acknowledged, EnrollmentCheck, Passed, Screen};
+use crate::account::{Acknowledged, EnrollmentCheck, Screen};
 use crate::enrollment::{Enrollment, EnrollmentBuilder};
 use crate::otp::Verified;
-use crate::policy::{CompanyPolicy, EnforcementPreview, SignInRequirement};
+use crate::policy::{CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement};
 use crate::recovery::RecoveryCode;
 use crate::service::core::{MfaStatus, ResealReport};
 use crate::service::MfaError;
+use crate::session::MfaSession;
 use crate::store::{AsyncStore, Store};
 use crate::{Bound, RecoveryUsed};
 
@@ -47,44 +48,64 @@ macro_rules! operations {
 }
 
 operations! {
-    /// Checks what the person typed against the user's factor and, if it is
-    /// accepted, saves its step so that it can never be accepted again.
+    /// Once the password is right: twostep's part of the new session, to
+    /// keep in the host's session and hand back with every call for this
+    /// person ([`MfaSession`]). It counts until the user's MFA changes.
+    ///
+    /// # Errors
+    /// [`MfaError::Seal`] if no randomness can be drawn, or an
+    /// infrastructure error.
+    fn start_session(user: &str) -> MfaSession;
+
+    /// Checks what the person typed in `session` against the user's factor
+    /// and, if it is accepted, saves its step so that it can never be
+    /// accepted again; then `session` has passed the second factor (keep
+    /// the changed value, and renew the session's id).
     ///
     /// # Errors
     /// [`MfaError::Mismatch`], [`Malformed`](MfaError::Malformed),
     /// [`Replayed`](MfaError::Replayed), [`Throttled`](MfaError::Throttled),
     /// [`Locked`](MfaError::Locked) and [`NoFactor`](MfaError::NoFactor) are
-    /// answers; [`Store`](MfaError::Store), [`Contended`](MfaError::Contended)
-    /// and [`CorruptRecord`](MfaError::CorruptRecord) mean nothing was accepted.
-    fn verify(user: &str, input: &str) -> Verified;
+    /// answers; [`SessionEnded`](MfaError::SessionEnded) for a session from
+    /// before the user's MFA changed; [`Store`](MfaError::Store),
+    /// [`Contended`](MfaError::Contended) and
+    /// [`CorruptRecord`](MfaError::CorruptRecord) mean nothing was accepted.
+    fn verify(user: &str, session: &mut MfaSession, input: &str) -> Verified;
 
     /// Signs in with a recovery code instead of a one-time code, spending it
     /// once its record is saved (16 requests racing with one code: one
-    /// spend). Attempts count against the same throttle; a success ends a
-    /// lockout. In single mode, show [`RecoveryUsed::new_code`] and then the
-    /// tick, [`acknowledge_recovery`](Mfa::acknowledge_recovery); until the
-    /// tick the replacement is kept to be shown again, and for
-    /// [`with_recovery_retry`](Mfa::with_recovery_retry) the used code shows
-    /// it again if the answer was lost ([`RecoveryUsed::retried`]).
+    /// spend); then `session` has passed the second factor. Attempts are
+    /// never throttled (a code carries 125 bits) and never count against
+    /// the one-time codes; a success ends a lockout. In single mode, show
+    /// [`RecoveryUsed::new_code`] and then the tick,
+    /// [`acknowledge_recovery`](Mfa::acknowledge_recovery); until the tick
+    /// the replacement is kept to be shown again, and for
+    /// [`with_recovery_retry`](Mfa::with_recovery_retry) the used code
+    /// signs in once more in this same session if the answer was lost
+    /// ([`RecoveryUsed::retried`]).
     ///
     /// # Errors
-    /// [`MfaError::Mismatch`] (also for a spent code),
-    /// [`Malformed`](MfaError::Malformed), [`Throttled`](MfaError::Throttled),
-    /// [`NoFactor`](MfaError::NoFactor), [`Seal`](MfaError::Seal) if the
-    /// codes were hashed under a key no longer in the keyring, or an
-    /// infrastructure error.
-    fn use_recovery_code(user: &str, input: &str) -> RecoveryUsed;
+    /// [`MfaError::Mismatch`] (also for a spent code, or a used code typed
+    /// in another session), [`Malformed`](MfaError::Malformed),
+    /// [`NoFactor`](MfaError::NoFactor), [`SessionEnded`](MfaError::SessionEnded),
+    /// [`Seal`](MfaError::Seal) if the codes were hashed under a key no
+    /// longer in the keyring, or an infrastructure error.
+    fn use_recovery_code(user: &str, session: &mut MfaSession, input: &str) -> RecoveryUsed;
 
-    /// Replaces all the user's recovery codes with new ones. It takes a
-    /// current one-time code and checks it in the same step, so it cannot be
-    /// reached without passing MFA again (OWASP: re-authenticate before
-    /// changing authentication details). Old codes stop working at once; the
-    /// new ones are kept to be shown again until
+    /// Replaces all the user's recovery codes with new ones, for a session
+    /// that passed the second factor within the sudo window
+    /// ([`with_sudo_window`](Mfa::with_sudo_window); OWASP: re-authenticate
+    /// before changing authentication details). Old codes stop working at
+    /// once; the new ones are kept to be shown again until
     /// [`acknowledge_recovery`](Mfa::acknowledge_recovery).
     ///
     /// # Errors
-    /// As [`Mfa::verify`] for `otp_input`.
-    fn regenerate_recovery_codes(user: &str, otp_input: &str) -> Vec<RecoveryCode>;
+    /// [`MfaError::RecentSecondFactorRequired`] (pass a code with
+    /// [`verify`](Mfa::verify), then again),
+    /// [`SecondFactorRequired`](MfaError::SecondFactorRequired),
+    /// [`SessionEnded`](MfaError::SessionEnded),
+    /// [`NoFactor`](MfaError::NoFactor), or an infrastructure error.
+    fn regenerate_recovery_codes(user: &str, session: &MfaSession) -> Vec<RecoveryCode>;
 
     /// The user's MFA state now.
     ///
@@ -102,8 +123,9 @@ operations! {
     /// [`MfaError::NoFactor`] if there is none, or an infrastructure error.
     fn remove_factor(user: &str) -> ();
 
-    /// Clears the user's failure count, ending a lockout (audited with
-    /// [`Actor::Host`](crate::Actor::Host)).
+    /// The host clears the user's failure count in its own name, ending a
+    /// lockout (audited with [`Actor::Host`](crate::Actor::Host)). Owners
+    /// use [`unlock_member`](Mfa::unlock_member).
     ///
     /// # Errors
     /// Only infrastructure errors.
@@ -144,23 +166,26 @@ operations! {
     /// # #[cfg(feature = "getrandom")] {
     /// use twostep::{Enrollment, EnrollmentCheck, Mfa, Screen};
     /// let mfa = Mfa::in_memory()?;
+    /// let mut session = mfa.start_session("olivia")?; // after the password
     /// // The owner's own "Activate": one code, as the help page asks.
-    /// let enrollment = mfa.begin_enrollment("olivia", Enrollment::builder("Acme", "olivia@acme.test"), EnrollmentCheck::OneCode)?;
+    /// let enrollment = mfa.begin_enrollment("olivia", &session, Enrollment::builder("Acme", "olivia@acme.test"), EnrollmentCheck::OneCode)?;
     /// # let typed = enrollment.totp().generate(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())?.expose().to_string();
-    /// match mfa.confirm_enrollment("olivia", &typed)? {
+    /// match mfa.confirm_enrollment("olivia", &session, &typed)? {
     ///     Screen::RecordRecoveryCode { codes } => { /* show codes, the tick, Continue */ }
     ///     other => unreachable!("{other:?}"),
     /// }
-    /// mfa.acknowledge_recovery("olivia")?; // "I have safely recorded this number" → Continue
+    /// mfa.acknowledge_recovery("olivia", &mut session)?; // "I have safely recorded this number" → Continue
     /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
     /// [`MfaError::FactorExists`] if the user has an active factor,
-    /// [`MfaError::Enrollment`] for names that cannot go into a URI, or an
-    /// infrastructure error.
-    fn begin_enrollment(user: &str, builder: EnrollmentBuilder, check: EnrollmentCheck) -> Enrollment;
+    /// [`MfaError::Enrollment`] for names that cannot go into a URI,
+    /// [`SessionEnded`](MfaError::SessionEnded) for a session from before
+    /// the user's MFA changed (after an owner's reset, the person signs in
+    /// with the password again before enrolling), or an infrastructure error.
+    fn begin_enrollment(user: &str, session: &MfaSession, builder: EnrollmentBuilder, check: EnrollmentCheck) -> Enrollment;
 
     /// The QR screen's Continue: the first code from the person's app. On
     /// success its step is saved and the next screen returned:
@@ -178,7 +203,7 @@ operations! {
     /// [`NoEnrollment`](MfaError::NoEnrollment) mean begin again;
     /// [`OutOfOrder`](MfaError::OutOfOrder) when another step is open;
     /// [`FactorExists`](MfaError::FactorExists); or an infrastructure error.
-    fn confirm_enrollment(user: &str, input: &str) -> Screen;
+    fn confirm_enrollment(user: &str, session: &MfaSession, input: &str) -> Screen;
 
     /// "Enter a one-time code from the authenticator app" → Continue: the
     /// second code of [`EnrollmentCheck::TwoCodes`], which must be of a later
@@ -191,30 +216,35 @@ operations! {
     /// As [`confirm_enrollment`](Mfa::confirm_enrollment), and
     /// [`MfaError::Replayed`]; [`OutOfOrder`](MfaError::OutOfOrder) while the
     /// first code is still awaited or once the codes are done.
-    fn confirm_second_code(user: &str, input: &str) -> Screen;
+    fn confirm_second_code(user: &str, session: &MfaSession, input: &str) -> Screen;
 
     /// The person ticked "I have safely recorded this number" and pressed
     /// Continue: an enrollment whose codes checked out becomes the active
-    /// factor ([`Acknowledged::FactorActivated`]: the person is in), or
-    /// replacement or regenerated recovery codes count as recorded. The
-    /// copy kept to show them again is removed for good.
+    /// factor ([`Acknowledged::FactorActivated`]: the person is in, and
+    /// `session` has passed the second factor; every other session of the
+    /// user is over), or replacement or regenerated recovery codes count as
+    /// recorded (only in a session past the second factor: they are the
+    /// factor holder's). The copy kept to show them again is removed for good.
     ///
     /// Call it only for a request with the tick: this call *is* the tick.
     ///
     /// # Errors
     /// [`MfaError::OutOfOrder`] while a code step is open,
     /// [`NothingToAcknowledge`](MfaError::NothingToAcknowledge),
-    /// [`EnrollmentExpired`](MfaError::EnrollmentExpired), or an
-    /// infrastructure error.
-    fn acknowledge_recovery(user: &str) -> Acknowledged;
+    /// [`EnrollmentExpired`](MfaError::EnrollmentExpired),
+    /// [`SecondFactorRequired`](MfaError::SecondFactorRequired) for an
+    /// active factor's codes in a password-only session,
+    /// [`SessionEnded`](MfaError::SessionEnded), or an infrastructure error.
+    fn acknowledge_recovery(user: &str, session: &mut MfaSession) -> Acknowledged;
 
     /// Which screen the person is on, from the stored state alone: what a
     /// host renders after the password, at every reload, in a second tab,
-    /// after an error, or when the person comes back tomorrow. `passed` is
-    /// how far this session got (the host's session keeps that, and nothing
-    /// secret). `company` is the company account being reached, if any.
+    /// after an error, or when the person comes back tomorrow. `session` is
+    /// twostep's part of the person's session; `company` is the company
+    /// account being reached, if any.
     ///
-    /// In order: with an active factor, [`Screen::EnterCode`] until the
+    /// In order: [`Screen::SignInAgain`] for a session from before the
+    /// user's MFA changed (or not this user's); with an active factor, [`Screen::EnterCode`] until the
     /// second factor is passed, then any unacknowledged recovery code
     /// ([`Screen::RecordRecoveryCode`]) or [`Screen::Continue`]; without one,
     /// the open step of an enrollment in progress ([`Screen::ScanQr`] with
@@ -233,20 +263,21 @@ operations! {
     /// [`NoCompany`](MfaError::NoCompany), [`Seal`](MfaError::Seal) if kept
     /// codes or secrets do not open with the keyring, or an infrastructure
     /// error.
-    fn current_screen(user: &str, company: Option<&str>, passed: Passed) -> Screen;
+    fn current_screen(user: &str, company: Option<&str>, session: &MfaSession) -> Screen;
 
     /// Binds the factor of `enrollment` to the user once `input`, the first
     /// code from the person's app, checks out: one call, no stored steps
     /// and no acknowledgement. The step of that code is saved as used, the
     /// secret sealed, and recovery codes issued: show
     /// [`Bound::recovery_codes`] now, they are never available again.
-    /// Failures count against the user's throttle.
+    /// Failures count against the user's throttle. Then `session` has
+    /// passed the second factor; every other session of the user is over.
     ///
     /// # Errors
     /// [`MfaError::FactorExists`] if the user already has one,
     /// [`WeakSecret`](MfaError::WeakSecret) for a secret under 128 bits;
     /// otherwise as [`Mfa::verify`].
-    fn bind(user: &str, enrollment: &Enrollment, input: &str) -> Bound;
+    fn bind(user: &str, session: &mut MfaSession, enrollment: &Enrollment, input: &str) -> Bound;
 
     /// Creates a company account with these owners (1 to 255 user ids of 1
     /// to 255 bytes), not requiring MFA. The owners become its members.
@@ -279,19 +310,24 @@ operations! {
     fn company_policy(company: &str) -> CompanyPolicy;
 
     /// "Force every user to use MFA before accessing the Company Account" →
-    /// "Save changes" (or switching it off): only an owner, only with their
-    /// current one-time code, checked in this call (OWASP ASVS: a fresh
-    /// second factor before changing authentication settings). Switching on
+    /// "Save changes" ([`Requirement::On`](crate::Requirement), or
+    /// [`Off`](crate::Requirement)): only an owner, only in a session that
+    /// passed the owner's second factor within the sudo window (OWASP ASVS:
+    /// a fresh second factor before changing authentication settings), so
+    /// right after activating their own MFA an owner saves with no new
+    /// code, while an older session passes a code first. Switching on
     /// starts the grace period; saving "on" again while it is on keeps
     /// `since` and the deadline, and changes nothing. The change is saved
     /// with compare-and-swap and audited with the owner as user and actor.
     ///
     /// # Errors
     /// [`MfaError::NotOwner`], [`OwnMfaRequired`](MfaError::OwnMfaRequired)
-    /// while the owner has no active factor, the errors of the owner's
-    /// check (as [`Mfa::verify`]), [`NoCompany`](MfaError::NoCompany), or an
-    /// infrastructure error.
-    fn set_mfa_requirement(company: &str, owner: &str, owner_otp: &str, require: bool, grace_period: u64) -> CompanyPolicy;
+    /// while the owner has no active factor,
+    /// [`RecentSecondFactorRequired`](MfaError::RecentSecondFactorRequired),
+    /// [`SecondFactorRequired`](MfaError::SecondFactorRequired),
+    /// [`SessionEnded`](MfaError::SessionEnded),
+    /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
+    fn set_mfa_requirement(company: &str, owner: &str, session: &MfaSession, requirement: Requirement) -> CompanyPolicy;
 
     /// What the user must do after the password to reach `company` (or,
     /// with `None`, outside any company): nothing more, a second factor, or
@@ -302,17 +338,25 @@ operations! {
     /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
     fn sign_in_requirement(user: &str, company: Option<&str>) -> SignInRequirement;
 
-    /// The user turns their own MFA off, proving it with a current code.
-    /// Refused while any company the user belongs to requires MFA.
+    /// The user turns their own MFA off, in a session that passed the
+    /// second factor within the sudo window. Refused while any company the
+    /// user belongs to requires MFA. `session` goes on (without a factor);
+    /// every other session of the user is over.
     ///
     /// # Errors
-    /// [`MfaError::RequiredByCompany`], and as [`Mfa::verify`].
-    fn remove_own_factor(user: &str, otp_input: &str) -> ();
+    /// [`MfaError::RequiredByCompany`],
+    /// [`RecentSecondFactorRequired`](MfaError::RecentSecondFactorRequired),
+    /// [`SecondFactorRequired`](MfaError::SecondFactorRequired),
+    /// [`SessionEnded`](MfaError::SessionEnded),
+    /// [`NoFactor`](MfaError::NoFactor), or an infrastructure error.
+    fn remove_own_factor(user: &str, session: &mut MfaSession) -> ();
 
-    /// An owner of `company` resets the MFA of one of its members, after
-    /// passing their own check in the same call: the member's factor and
-    /// recovery codes are removed and they enroll again at the next sign-in
-    /// ([`Event::FactorReset`](crate::Event::FactorReset), the owner as actor).
+    /// An owner of `company`, in a session that passed their second factor
+    /// within the sudo window, resets the MFA of one of its members: the
+    /// member's factor and recovery codes are removed, every session of the
+    /// member is over, and they sign in with their password again and
+    /// enroll ([`Event::FactorReset`](crate::Event::FactorReset), the owner
+    /// as actor).
     ///
     /// Refused for a user who is not a member of `company`, for any owner
     /// of it (a co-owner, or the owner themselves: use
@@ -324,9 +368,23 @@ operations! {
     /// # Errors
     /// [`MfaError::NotOwner`], [`NotMember`](MfaError::NotMember),
     /// [`CannotResetOwner`](MfaError::CannotResetOwner),
-    /// [`RequiredByCompany`](MfaError::RequiredByCompany), errors of the
-    /// owner's check (as [`Mfa::verify`]), or an infrastructure error.
-    fn reset_user_mfa(company: &str, owner: &str, owner_otp: &str, user: &str) -> ();
+    /// [`RequiredByCompany`](MfaError::RequiredByCompany), the errors of the
+    /// owner's session (as [`set_mfa_requirement`](Mfa::set_mfa_requirement)),
+    /// or an infrastructure error.
+    fn reset_user_mfa(company: &str, owner: &str, session: &MfaSession, user: &str) -> ();
+
+    /// An owner of `company`, in a session that passed their second factor
+    /// within the sudo window, ends a member's lockout (after too many
+    /// wrong codes): the member signs in with a code again, keeping their
+    /// factor. Audited with the owner as actor. Unlike a reset, nobody can
+    /// enroll another phone in the member's place.
+    ///
+    /// # Errors
+    /// [`MfaError::NotOwner`], [`NotMember`](MfaError::NotMember), the
+    /// errors of the owner's session (as
+    /// [`set_mfa_requirement`](Mfa::set_mfa_requirement)), or an
+    /// infrastructure error.
+    fn unlock_member(company: &str, owner: &str, session: &MfaSession, user: &str) -> ();
 
     /// Before "Save changes" of "Force every user to use MFA": who would be
     /// affected. `members` are the company's user ids (the host knows them);

@@ -12,6 +12,7 @@ use crate::recovery::RecoveryMode;
 use crate::seal::{Keyring, RngEntropy};
 use crate::service::core::Core;
 use crate::service::{MfaError, Prepared};
+use crate::session::MfaSession;
 use crate::store::{AsyncStore, Store, Versioned};
 use crate::throttle::ThrottlePolicy;
 use crate::RecoveryUsed;
@@ -40,24 +41,26 @@ macro_rules! settings {
                 &self.store
             }
 
-            /// Decides a sign-in code on the record the host loaded itself
-            /// (its `kind = "user"` row, or `None`), in its own transaction:
-            /// the write to make comes from [`Prepared::save`], the answer
-            /// only from [`Prepared::finish`] with what the write did. The
-            /// same rules as `verify`; for a host that keeps its sessions in
-            /// the same database and saves both in one transaction.
+            /// Decides a sign-in code typed in `session` on the record the
+            /// host loaded itself (its `kind = "user"` row, or `None`), for a
+            /// host that saves it in its own transaction (with its session
+            /// row, say): the write comes from [`Prepared::write`], whether
+            /// the code was accepted only from [`Prepared::written`] with
+            /// what the write did, the answer and the events from
+            /// [`Written::committed`](crate::Written::committed) after the
+            /// commit. The same rules as `verify`.
             ///
             /// # Errors
             /// [`MfaError::CorruptRecord`] or [`MfaError::Seal`] for a record
-            /// that does not open; the decision's own answer comes from
-            /// `finish`.
+            /// that does not open; the decision's own answer comes later.
             pub fn prepare_verify(
                 &self,
                 user: &str,
+                session: &MfaSession,
                 stored: Option<&Versioned>,
                 input: &str,
             ) -> Result<Prepared<Verified>, MfaError<Infallible>> {
-                self.core.prepare_verify(user, stored, input)
+                self.core.prepare_verify(user, session, stored, input)
             }
 
             /// [`prepare_verify`](Self::prepare_verify) for a recovery code:
@@ -68,10 +71,12 @@ macro_rules! settings {
             pub fn prepare_recovery_code(
                 &self,
                 user: &str,
+                session: &MfaSession,
                 stored: Option<&Versioned>,
                 input: &str,
             ) -> Result<Prepared<RecoveryUsed>, MfaError<Infallible>> {
-                self.core.prepare_recovery_code(user, stored, input)
+                self.core
+                    .prepare_recovery_code(user, session, stored, input)
             }
 
             /// Lets a pending enrollment wait `seconds` for its first code
@@ -89,13 +94,26 @@ macro_rules! settings {
             /// This is what keeps a lost answer (a save that happened, but
             /// whose answer was an error or never reached the browser) from
             /// leaving the person with a spent code and a replacement nobody
-            /// saw: their only way in when the phone is lost. The price: in
-            /// that window the used code works once more, for whoever holds
-            /// it. 0 turns the retry off (a used code never works again; a
-            /// lost answer then needs an owner's reset). Sets of codes never
-            /// retry: the other codes of the set remain.
+            /// saw: their only way in when the phone is lost. The retry
+            /// works once, and only in the session that used the code (its
+            /// [`MfaSession`]): the same code typed anywhere else, by someone
+            /// who saw it over a shoulder, is refused, and the failure count
+            /// is left as it is. 0 turns the retry off (a used code never
+            /// works again; a lost answer then needs an owner's reset). Sets
+            /// of codes never retry: the other codes of the set remain.
             pub fn with_recovery_retry(mut self, seconds: u64) -> Self {
                 self.core.recovery_retry = seconds;
+                self
+            }
+
+            /// For `seconds` after a session passes the second factor
+            /// (default 10 minutes), owner actions and changes to one's own
+            /// MFA take that session as proof and ask for no new code, as
+            /// GitHub's "sudo mode": an owner saves "Force every user to use
+            /// MFA" right after activating their own, while an older session
+            /// must pass a code again ([`MfaError::RecentSecondFactorRequired`](crate::MfaError::RecentSecondFactorRequired)).
+            pub fn with_sudo_window(mut self, seconds: u64) -> Self {
+                self.core.sudo_window = seconds;
                 self
             }
 
