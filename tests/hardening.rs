@@ -278,6 +278,40 @@ fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
     assert!(w.mfa.status("u").is_ok(), "tagged again");
 }
 
+/// Review finding: with `read_legacy_records`, a record in the legacy
+/// format was ignored in favour of what this process remembered of the
+/// user (the legacy branch returned before the memory was checked): a
+/// stored lockout was ignored and overwritten. Whatever is loaded is what
+/// is read.
+#[test]
+fn a_legacy_record_is_read_from_what_was_loaded_not_from_memory() {
+    let w = World::new();
+    let migrating = service(&w.store, &w.clock, Keyring::new(1, &KEY_1)).read_legacy_records();
+    let phone = enrollment(30);
+    let mut session = migrating.start_session("u").unwrap();
+    migrating
+        .bind("u", &mut session, &phone, &w.app(&phone))
+        .unwrap();
+    // This server has just read and written the user's record. Another
+    // server locks the factor out (ten wrong codes)...
+    let other = service(&w.store, &w.clock, Keyring::new(1, &KEY_1));
+    let mut guessing = other.start_session("u").unwrap();
+    for _ in 0..10 {
+        w.clock.advance(900);
+        let _ = other.verify("u", &mut guessing, "000000");
+    }
+    // ...and the row is then put back in the legacy form (a migration
+    // restoring an export, say): the same record without its envelope.
+    let locked = w.bytes(RecordKey::User("u")).bytes;
+    w.overwrite(RecordKey::User("u"), &locked[43..]);
+    w.clock.advance(30);
+    assert!(matches!(
+        migrating.verify("u", &mut session, &w.app(&phone)),
+        Err(MfaError::Locked)
+    ));
+    assert_eq!(migrating.status("u").unwrap().failures, 10);
+}
+
 #[test]
 fn rotation_and_reseal_carry_the_tags() {
     let w = World::new();
