@@ -194,6 +194,23 @@ fn chunk() -> impl Strategy<Value = Vec<Op>> {
             };
             vec![Op::Advance(30), Op::SignIn(b), second, Op::Screen(b), Op::Tick(b)]
         }),
+        // The phone lost, a recovery code used, an onlooker guessing codes,
+        // and the used code typed again, here and elsewhere.
+        1 => b.clone().prop_map(|b| {
+            let onlooker = b ^ 1;
+            vec![
+                Op::Advance(30),
+                Op::SignIn(b),
+                Op::Recover(b, Recovery::Current),
+                Op::SignIn(onlooker),
+                Op::Verify(onlooker, Typed::Wrong),
+                Op::Verify(onlooker, Typed::Wrong),
+                Op::Recover(onlooker, Recovery::Used),
+                Op::Recover(b, Recovery::Used),
+                Op::Recover(b, Recovery::Used),
+                Op::Screen(b),
+            ]
+        }),
         1 => (b, 1..12usize, prop_oneof![Just(0u64), Just(16), Just(61), Just(901)])
             .prop_map(|(b, n, pause)| {
                 let guesses = (0..n).flat_map(|_| [Op::Verify(b, Typed::Wrong), Op::Advance(pause)]);

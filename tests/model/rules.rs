@@ -155,6 +155,9 @@ pub struct User {
     shown: Option<(Option<String>, Option<Replaced>)>,
     /// Codes of steps up to here were used by a removed factor.
     used_until: u64,
+    /// The recovery code spent last: the person, and maybe an onlooker,
+    /// still know it.
+    spent: Option<String>,
     /// Counts what the service draws at random (secrets, recovery codes):
     /// each draw changes the record, even before the model learns it.
     draws: u64,
@@ -384,16 +387,10 @@ impl Model {
         Some(&self.user(user).factor.as_ref()?.secret)
     }
 
-    /// The recovery code that signs `user` in now, and the one used last.
+    /// The recovery code that signs `user` in now, and the one spent last.
     pub fn recovery_codes(&self, user: &str) -> (Option<String>, Option<String>) {
         let user = self.user(user);
-        let current = user.recovery.clone().flatten();
-        let used = user
-            .shown
-            .as_ref()
-            .and_then(|(_, replaced)| replaced.as_ref())
-            .and_then(|r| r.code.clone());
-        (current, used)
+        (user.recovery.clone().flatten(), user.spent.clone())
     }
 
     /// The QR window's Continue (`second`: the later code's Continue).
@@ -596,6 +593,7 @@ impl Model {
             };
             if current.as_deref() == Some(typed) {
                 let used = current.clone();
+                user.spent.clone_from(&used);
                 user.recovery = Some(None);
                 user.shown = Some((
                     None,
@@ -755,6 +753,7 @@ fn clear(user: &mut User) {
         stamp: user.stamp + 1,
         used_until: user.used_until.max(used),
         draws: user.draws,
+        spent: user.spent.take(),
         ..User::default()
     };
 }
