@@ -570,7 +570,11 @@ fn the_service_tells_the_models_story() {
         OPERATIONS.load(Ordering::Relaxed),
     );
     println!("model: {sequences} sequences, {operations} operations agreed with the service");
-    if let Err(failure) = result {
-        panic!("{failure}");
+    match result {
+        Err(proptest::test_runner::TestError::Fail(why, (ops, seed))) => {
+            panic!("{why}\nthe shortest sequence found (seed {seed}):\n{ops:#?}")
+        }
+        Err(other) => panic!("{other}"),
+        Ok(()) => {}
     }
 }
