@@ -80,12 +80,15 @@ if all(v for *_, v in window):
 
 # The service path.
 SERVICE = [
-    ("service_verify", "memory_store", "twostep", lambda a, b: a / b, "×", ("≤", 2.5)),
+    # No limit: the process no longer remembers records (less code on the
+    # sign-in path over this micro-benchmark); what counts is each store
+    # against its floor, below.
+    ("service_verify", "memory_store", "twostep", lambda a, b: a / b, "×", None),
     # Behind a load balancer: every record loaded was written by the other
-    # server (its tag checked in full, decoded).
+    # server.
     ("service_verify", "two_servers", "memory_store", lambda a, b: a / b, "×", None),
-    # The record authentication a verify pays when it remembers nothing.
-    ("service_verify", "record_tags", "two_servers", lambda a, b: a / b, "× (share)", None),
+    # The record authentication of a verify.
+    ("service_verify", "record_tags", "memory_store", lambda a, b: a / b, "× (share)", None),
     ("service_verify_threads", "two_threads", "one_thread", lambda a, b: b / a, "× throughput", ("≥", 1.8)),
     # The machine's ceiling for the row above: bare verify, same harness.
     ("verify_threads", "two_threads", "one_thread", lambda a, b: b / a, "× throughput", None),
