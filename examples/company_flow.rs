@@ -14,8 +14,8 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use twostep::{
-    Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, Requirement, Screen, Store, SystemClock,
+    Action, Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, MfaSession,
+    Requirement, Screen, ScreenKind, Step, Store, SystemClock,
 };
 
 const COMPANY: &str = "acme";
@@ -64,70 +64,72 @@ fn heading(text: &str) {
     println!("\n--- {text}");
 }
 
-/// What the host draws for a screen: its title, its sentence and what it
-/// carries (the QR code and key, the recovery codes). Returns the phone
-/// once the QR code is on screen, as if the person scanned it.
-fn render(screen: &Screen, person: &Person) -> Result<Option<Enrollment>, Box<dyn Error>> {
+/// What the host draws for a screen: its title, its sentence, what it
+/// carries (the QR code and key, the recovery codes) and its buttons.
+/// Returns the phone once the QR code is on screen, as if the person
+/// scanned it.
+fn render(step: &Step, person: &Person) -> Result<Option<Enrollment>, Box<dyn Error>> {
+    if let Some(refused) = step.refused {
+        println!("    {refused}");
+    }
+    let screen = &step.screen;
     println!("\n  [{}]", screen.title());
-    println!("  {}", screen.for_person());
+    println!("  {}", screen.message());
+    let mut phone = None;
     match screen {
-        Screen::ScanQr { enrollment } => {
+        Screen::ScanQr { enrollment, .. } => {
             if person.interactive {
                 print!("{}", enrollment.qr()?.to_terminal());
             }
             let key = enrollment.secret().expose_base32_grouped();
-            let params = enrollment.params();
             println!(
                 "    (QR code of {})",
                 enrollment.uri().expose_uri().as_str()
             );
-            println!(
-                "    Can't scan? Enter this key: {}  ({}, {} digits, {} s)",
-                key.as_str(),
-                params.algorithm().uri_name(),
-                params.digits().get(),
-                params.period().seconds()
-            );
-            Ok(Some(enrollment.clone()))
+            println!("    Can't scan? Enter this key: {}", key.as_str());
+            phone = Some(enrollment.clone());
         }
-        Screen::RecordRecoveryCode { codes } => {
+        Screen::RecordRecoveryCode { codes, .. } => {
             for code in codes {
                 println!("    Recovery code: {}", code.expose_str());
             }
-            Ok(None)
         }
         Screen::EnterCode {
             clock_drift: Some(drift),
             ..
-        } => {
-            println!("    {}", drift.for_person());
-            Ok(None)
-        }
-        _ => Ok(None),
+        } => println!("    {}", drift.message()),
+        _ => {}
     }
+    for form in screen.forms() {
+        let labels: Vec<String> = form.buttons.iter().map(|b| b.label.english()).collect();
+        println!("    ({})", labels.join(" | "));
+    }
+    Ok(phone)
 }
 
-/// Submits codes to `step` until one is accepted, saying what the crate says
-/// about each refusal (the host would render the same screen again).
-fn submit_code<E: Error + 'static>(
+/// The person types the code their app shows and presses Continue, again
+/// after each refusal (waiting as the refusal says), until the screen
+/// moves on.
+fn type_codes<S: Store>(
+    mfa: &Mfa<S>,
+    user: &str,
+    session: &mut MfaSession,
     person: &Person,
     phone: &Enrollment,
-    step: impl Fn(&str) -> Result<Screen, MfaError<E>>,
-) -> Result<Screen, Box<dyn Error>> {
+) -> Result<Step, Box<dyn Error>> {
     loop {
-        match step(&person.types_code(phone)?) {
-            Ok(next) => return Ok(next),
-            Err(refused) => {
-                let wait = match refused {
-                    MfaError::Replayed { next_code_in } => next_code_in,
-                    MfaError::Throttled { retry_after } => retry_after,
-                    MfaError::Mismatch | MfaError::Malformed => 0,
-                    other => return Err(other.into()),
-                };
-                println!("    {}", refused.for_person());
-                person.waits(wait);
-            }
-        }
+        let code = person.types_code(phone)?;
+        let step = mfa.step(user, Some(COMPANY), session, Action::Code(&code))?;
+        let Some(refused) = step.refused else {
+            return Ok(step);
+        };
+        println!("    {refused}");
+        let wait = refused
+            .args()
+            .iter()
+            .find(|(n, _)| *n == "seconds")
+            .map_or(0, |(_, s)| *s);
+        person.waits(wait);
     }
 }
 
@@ -173,38 +175,37 @@ fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
 
 /// The two sequences and the sign-ins after them, on any store.
 fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
-    let mfa = mfa.with_clock(person.clock.clone());
+    let mfa = mfa.with_clock(person.clock.clone()).with_issuer("Acme");
     // The host keeps its own users and companies; it tells twostep who
     // belongs to which company account.
     mfa.create_company(COMPANY, &[OWNER])?;
-    let members = [OWNER, USER, "uma@acme.test"];
-    for member in &members[1..] {
+    for member in [USER, "uma@acme.test"] {
         mfa.add_member(COMPANY, member)?;
     }
 
     heading("Owner: Company profile, before activating their own MFA");
-    let preview = mfa.enforcement_preview(COMPANY, OWNER, &members)?;
+    let preview = mfa.enforcement_preview(COMPANY, OWNER)?;
     println!("  [ ] Force every user to use MFA before accessing the Company Account");
     if let Some(reason) = preview.unavailable {
-        println!("      (unavailable: {})", reason.for_person());
+        println!("      (unavailable: {})", reason.message());
     }
 
     heading("Owner: Account menu → Administration → Account info → Multi-Factor Authentication → Activate");
     // The owner signed in with the password: twostep's part of the session.
     let mut owner = mfa.start_session(OWNER)?;
-    let qr = mfa.begin_enrollment(
-        OWNER,
-        &owner,
-        Enrollment::builder("Acme", OWNER),
-        EnrollmentCheck::OneCode,
-    )?;
-    let owner_phone = render(&Screen::ScanQr { enrollment: qr }, person)?.ok_or("no QR code")?;
-    let next = submit_code(person, &owner_phone, |code| {
-        mfa.confirm_enrollment(OWNER, &owner, code)
-    })?;
-    render(&next, person)?;
+    let activate = Action::SetUp { account: OWNER };
+    let step = mfa.step(OWNER, Some(COMPANY), &mut owner, activate)?;
+    let phone = render(&step, person)?.ok_or("no QR code")?;
+    let step = type_codes(&mfa, OWNER, &mut owner, person, &phone)?;
+    render(&step, person)?;
     person.ticks();
-    if mfa.acknowledge_recovery(OWNER, &mut owner)? != Acknowledged::FactorActivated {
+    let step = mfa.step(
+        OWNER,
+        Some(COMPANY),
+        &mut owner,
+        Action::Recorded { ticked: true },
+    )?;
+    if step.screen.kind() != ScreenKind::Continue || !step.passed_second_factor {
         return Err("the owner's MFA should be active".into());
     }
     println!("  Multi-Factor Authentication is active.");
@@ -212,9 +213,9 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
     heading(
         "Owner: Company profile → Force every user to use MFA before accessing the Company Account",
     );
-    let preview = mfa.enforcement_preview(COMPANY, OWNER, &members)?;
+    let preview = mfa.enforcement_preview(COMPANY, OWNER)?;
     println!("  [x] Force every user to use MFA before accessing the Company Account");
-    println!("      {}", preview.for_person());
+    println!("      {}", preview.message());
     // The owner passed their second factor moments ago (activating it):
     // Save changes asks for no new code within the sudo window.
     println!("  (Save changes)");
@@ -224,68 +225,79 @@ fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
         "  Saved: every user must use MFA (since {}).",
         policy.since()
     );
+    println!(
+        "      {}",
+        mfa.enforcement_preview(COMPANY, OWNER)?.message()
+    );
 
     heading(&format!("{USER}: signs in with username and password"));
     let mut user = mfa.start_session(USER)?;
     let screen = mfa.current_screen(USER, Some(COMPANY), &user)?;
-    render(&screen, person)?;
-    if !matches!(screen, Screen::CompanyAccountVerification { .. }) {
+    if screen.kind() != ScreenKind::CompanyAccountVerification {
         return Err("the user should meet Company Account Verification".into());
     }
+    println!("\n  [{}]\n  {}", screen.title(), screen.message());
     println!("  (Verify identity)");
-    mfa.begin_enrollment(
-        USER,
-        &user,
-        Enrollment::builder("Acme", USER),
-        EnrollmentCheck::TwoCodes,
-    )?;
-    // The host renders from the crate's state: the same QR code on every reload.
-    let screen = mfa.current_screen(USER, Some(COMPANY), &user)?;
-    let phone = render(&screen, person)?.ok_or("no QR code")?;
-    let next = submit_code(person, &phone, |code| {
-        mfa.confirm_enrollment(USER, &user, code)
-    })?;
-    render(&next, person)?;
-    let next = submit_code(person, &phone, |code| {
-        mfa.confirm_second_code(USER, &user, code)
-    })?;
-    render(&next, person)?;
-    let Screen::RecordRecoveryCode { codes } = next else {
+    let verify = Action::SetUp { account: USER };
+    let step = mfa.step(USER, Some(COMPANY), &mut user, verify)?;
+    let phone = render(&step, person)?.ok_or("no QR code")?;
+    let step = type_codes(&mfa, USER, &mut user, person, &phone)?;
+    render(&step, person)?;
+    let step = type_codes(&mfa, USER, &mut user, person, &phone)?;
+    render(&step, person)?;
+    let Screen::RecordRecoveryCode { codes, .. } = &step.screen else {
         return Err("the recovery code comes after the codes".into());
     };
+    let recorded = codes
+        .first()
+        .ok_or("no recovery code")?
+        .expose_str()
+        .to_lowercase();
     person.ticks();
-    mfa.acknowledge_recovery(USER, &mut user)?;
-    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
+    let step = mfa.step(
+        USER,
+        Some(COMPANY),
+        &mut user,
+        Action::Recorded { ticked: true },
+    )?;
+    render(&step, person)?;
 
     heading(&format!(
         "{USER}: a later sign-in: password, then a current code"
     ));
     person.waits(3600);
     let mut user = mfa.start_session(USER)?;
-    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
-    let entered = person.types_code(&phone)?;
-    mfa.verify(USER, &mut user, &entered)?;
-    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
+    println!(
+        "  [{}]",
+        mfa.current_screen(USER, Some(COMPANY), &user)?.title()
+    );
+    let step = type_codes(&mfa, USER, &mut user, person, &phone)?;
+    render(&step, person)?;
 
     heading(&format!(
         "{USER}: lost phone → password, then Use a recovery code"
     ));
-    let typed = codes
-        .first()
-        .ok_or("no recovery code")?
-        .expose_str()
-        .to_lowercase();
-    println!("    Recovery code: {typed}");
+    println!("    Recovery code: {recorded}");
     let mut user = mfa.start_session(USER)?;
-    mfa.use_recovery_code(USER, &mut user, &typed)?;
-    println!("  That recovery code is now used. Here is its replacement:");
-    render(&mfa.current_screen(USER, Some(COMPANY), &user)?, person)?;
+    let step = mfa.step(
+        USER,
+        Some(COMPANY),
+        &mut user,
+        Action::RecoveryCode(&recorded),
+    )?;
+    render(&step, person)?;
     person.ticks();
-    mfa.acknowledge_recovery(USER, &mut user)?;
+    let step = mfa.step(
+        USER,
+        Some(COMPANY),
+        &mut user,
+        Action::Recorded { ticked: true },
+    )?;
+    render(&step, person)?;
 
     heading("Owner: turn off my own MFA");
     match mfa.remove_own_factor(OWNER, &mut owner) {
-        Err(refused @ MfaError::RequiredByCompany) => println!("  {}", refused.for_person()),
+        Err(refused @ MfaError::RequiredByCompany) => println!("  {}", refused.message()),
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
 

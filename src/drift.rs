@@ -10,7 +10,7 @@
 //! two accepted codes in a row off the current step, on the same side.
 
 use crate::otp::TotpParams;
-use crate::words::seconds_for_people;
+use crate::words::Message;
 
 /// Consecutive accepted codes off the current step, on one side, before the
 /// drift is reported.
@@ -48,14 +48,19 @@ impl ClockDrift {
         self.seconds > 0
     }
 
-    /// The default English sentence for the person at the screen.
+    /// What to tell the person at the screen.
+    pub fn message(self) -> Message {
+        let seconds = self.seconds.unsigned_abs();
+        if self.is_fast() {
+            Message::ClockFast { seconds }
+        } else {
+            Message::ClockSlow { seconds }
+        }
+    }
+
+    /// [`message`](Self::message) in English.
     pub fn for_person(self) -> String {
-        let side = if self.is_fast() { "fast" } else { "slow" };
-        format!(
-            "Your authenticator app's clock seems to be about {} {side}. Codes still work for now, \
-             but setting the phone's time to update automatically avoids failed sign-ins.",
-            seconds_for_people(self.seconds.unsigned_abs())
-        )
+        self.message().english()
     }
 }
 

@@ -80,6 +80,9 @@ pub enum Event {
         /// Wrong codes counted for that enrollment.
         failures: u32,
     },
+    /// The person put off a setup they had started ("Not now"): the
+    /// enrollment, its QR code and any codes it issued are gone.
+    EnrollmentCancelled,
     /// The person confirmed having recorded replacement or regenerated
     /// recovery codes.
     RecoveryCodesAcknowledged,

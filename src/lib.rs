@@ -26,7 +26,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "getrandom")] {
-//! use twostep::{Enrollment, EnrollmentCheck, Mfa, MfaError, Screen};
+//! use twostep::{Confirmed, Enrollment, EnrollmentCheck, Mfa, MfaError, Screen};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mfa = Mfa::in_memory()?; // a real product: Mfa::new(its store, its keyring)
 //!
@@ -36,7 +36,7 @@
 //! let phone = mfa.begin_enrollment("ada", &session, Enrollment::builder("Acme", "ada@example.com"), EnrollmentCheck::OneCode)?;
 //! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 //! # let code = phone.totp().generate(now)?.expose().to_string();
-//! let Screen::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &session, &code)? else { unreachable!() };
+//! let Confirmed::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &session, &code)? else { unreachable!() };
 //! // … show `codes`, the "I have safely recorded this number" tick, Continue:
 //! mfa.acknowledge_recovery("ada", &mut session)?;
 //!
@@ -113,14 +113,19 @@ pub mod testkit;
 mod throttle;
 mod uri;
 mod warning;
-mod words;
+pub mod words;
 
-pub use account::{Acknowledged, Bound, EnrollmentCheck, EnrollmentStage, RecoveryUsed, Screen};
+pub use account::{
+    Acknowledged, Bound, Button, Confirmed, EnrollmentCheck, EnrollmentStage, Form, Input,
+    RecoveryUsed, Screen, ScreenKind,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
 pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use service::{AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Write, Written};
+pub use service::{
+    Action, AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write, Written,
+};
 pub use session::{MalformedSession, MfaSession};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -3,7 +3,7 @@
 
 use crate::account::EnrollmentStage;
 use crate::codec::{Reader, RecordError, Writer};
-use crate::words::seconds_for_people;
+use crate::words::Message;
 
 /// A company account's MFA policy, stored versioned like user records.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -12,6 +12,9 @@ pub struct CompanyPolicy {
     /// The store's version of this policy (0 before it was first saved).
     version: u64,
     owners: Vec<String>,
+    /// The members the host added (owners are members without being
+    /// listed here).
+    members: Vec<String>,
     require_mfa: bool,
     grace_period: u64,
     since: u64,
@@ -58,23 +61,22 @@ pub enum SignInRequirement {
 }
 
 impl SignInRequirement {
-    /// The default English sentence for the person signing in, with
-    /// `now` to count down a grace period.
-    pub fn for_person(&self, now: u64) -> String {
+    /// What to tell the person signing in, with `now` to count down a grace
+    /// period.
+    pub fn message(&self, now: u64) -> Message {
         match self {
-            SignInRequirement::Nothing => "You are signed in.".into(),
-            SignInRequirement::SecondFactor => {
-                "Enter the one-time code from your authenticator app.".into()
-            }
-            SignInRequirement::EnrollmentRequired => {
-                "Your company account requires Multi-Factor Authentication: set it up to continue."
-                    .into()
-            }
-            SignInRequirement::EnrollmentRequiredBy { deadline } => format!(
-                "Your company account requires Multi-Factor Authentication: set it up within {}.",
-                seconds_for_people(deadline.saturating_sub(now))
-            ),
+            SignInRequirement::Nothing => Message::SignInNothing,
+            SignInRequirement::SecondFactor => Message::SignInSecondFactor,
+            SignInRequirement::EnrollmentRequired => Message::SignInEnroll,
+            SignInRequirement::EnrollmentRequiredBy { deadline } => Message::SignInEnrollWithin {
+                seconds: deadline.saturating_sub(now),
+            },
         }
+    }
+
+    /// [`message`](Self::message) in English.
+    pub fn for_person(&self, now: u64) -> String {
+        self.message(now).english()
     }
 }
 
@@ -108,17 +110,17 @@ pub enum RequirementUnavailable {
 }
 
 impl RequirementUnavailable {
-    /// The default English sentence shown beside the unavailable checkbox.
-    pub fn for_person(&self) -> &'static str {
+    /// What to show beside the unavailable checkbox.
+    pub fn message(&self) -> Message {
         match self {
-            RequirementUnavailable::NotOwner => {
-                "Only an owner of the company account can change this setting."
-            }
-            RequirementUnavailable::OwnMfaNotActive => {
-                "Activate Multi-Factor Authentication for your own account first: \
-                 then you can require it of every user."
-            }
+            RequirementUnavailable::NotOwner => Message::RequirementOwnersOnly,
+            RequirementUnavailable::OwnMfaNotActive => Message::RequirementOwnMfaFirst,
         }
+    }
+
+    /// [`message`](Self::message) in English.
+    pub fn for_person(&self) -> String {
+        self.message().english()
     }
 }
 
@@ -128,10 +130,14 @@ impl RequirementUnavailable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EnforcementPreview {
-    /// Each member given, in the order given, with their MFA state.
+    /// Each member of the company account, owners first, with their MFA
+    /// state.
     pub members: Vec<(String, MemberMfa)>,
     /// `Some` when the owner asking cannot change the setting, and why.
     pub unavailable: Option<RequirementUnavailable>,
+    /// Whether the company requires MFA already (the preview then says who
+    /// *is* asked, not who *will be*).
+    pub required: bool,
 }
 
 impl EnforcementPreview {
@@ -149,17 +155,20 @@ impl EnforcementPreview {
             .count()
     }
 
-    /// The default English summary: "3 of 12 users will be asked to set up
-    /// MFA at their next sign-in."
-    pub fn for_person(&self) -> String {
-        let (to_enroll, total) = (self.to_enroll(), self.members.len());
-        let users = if total == 1 { "user" } else { "users" };
+    /// The summary: "3 of 12 users will be asked to set up MFA at their next
+    /// sign-in." (or "are asked", once the company requires MFA).
+    pub fn message(&self) -> Message {
+        let (to_enroll, total) = (self.to_enroll() as u64, self.members.len() as u64);
         match to_enroll {
-            0 => format!("All {total} {users} already use MFA: nobody will be asked to set it up."),
-            _ => format!(
-                "{to_enroll} of {total} {users} will be asked to set up MFA at their next sign-in."
-            ),
+            0 => Message::PreviewAllUseMfa { total },
+            _ if self.required => Message::PreviewAreAsked { to_enroll, total },
+            _ => Message::PreviewWillBeAsked { to_enroll, total },
         }
+    }
+
+    /// [`message`](Self::message) in English.
+    pub fn for_person(&self) -> String {
+        self.message().english()
     }
 }
 
@@ -169,6 +178,7 @@ impl CompanyPolicy {
         CompanyPolicy {
             version: 0,
             owners: owners.iter().map(|o| (*o).to_owned()).collect(),
+            members: Vec::new(),
             require_mfa: false,
             grace_period: 0,
             since: now,
@@ -193,6 +203,29 @@ impl CompanyPolicy {
     /// The owners' user ids.
     pub fn owners(&self) -> &[String] {
         &self.owners
+    }
+
+    /// Every member's user id, the owners first, then as the host added
+    /// them ([`Mfa::add_member`](crate::Mfa::add_member)).
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.owners.iter().chain(&self.members).map(String::as_str)
+    }
+
+    /// Lists `user` among the members; `false` if they are listed (or an
+    /// owner) already.
+    pub(crate) fn list_member(&mut self, user: &str) -> bool {
+        if self.members().any(|m| m == user) {
+            return false;
+        }
+        self.members.push(user.to_owned());
+        true
+    }
+
+    /// Takes `user` off the list; `false` if they were not on it.
+    pub(crate) fn unlist_member(&mut self, user: &str) -> bool {
+        let before = self.members.len();
+        self.members.retain(|m| m != user);
+        self.members.len() != before
     }
 
     /// Whether every user must use MFA.
@@ -238,12 +271,17 @@ impl CompanyPolicy {
         for owner in self.owners.iter().take(usize::from(u8::MAX)) {
             w.short_bytes(owner.as_bytes());
         }
+        let members = self.members.len().min(MAX_MEMBERS);
+        w.u32(u32::try_from(members).unwrap_or(0));
+        for member in self.members.iter().take(members) {
+            w.short_bytes(member.as_bytes());
+        }
         w.finish()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<CompanyPolicy, RecordError> {
         let (format, mut r) = Reader::new(bytes)?;
-        if format != FORMAT {
+        if format != FORMAT && format != FORMAT_128 {
             return Err(RecordError::UnsupportedFormat(format));
         }
         let require_mfa = r.flag("require_mfa")?;
@@ -252,14 +290,23 @@ impl CompanyPolicy {
         let count = r.u8()?;
         let mut owners = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
-            let owner = std::str::from_utf8(r.short_bytes()?)
-                .map_err(|_| RecordError::InvalidField("owner"))?;
-            owners.push(owner.to_owned());
+            owners.push(read_id(&mut r, "owner")?);
+        }
+        let mut members = Vec::new();
+        if format == FORMAT {
+            let count = r.u32()?;
+            if count as usize > MAX_MEMBERS {
+                return Err(RecordError::InvalidField("members"));
+            }
+            for _ in 0..count {
+                members.push(read_id(&mut r, "member")?);
+            }
         }
         r.finish()?;
         Ok(CompanyPolicy {
             version: 0,
             owners,
+            members,
             require_mfa,
             grace_period,
             since,
@@ -267,8 +314,18 @@ impl CompanyPolicy {
     }
 }
 
-/// Company records: format 128, apart from user records' numbers.
-const FORMAT: u8 = 128;
+fn read_id(r: &mut Reader<'_>, field: &'static str) -> Result<String, RecordError> {
+    let id = std::str::from_utf8(r.short_bytes()?).map_err(|_| RecordError::InvalidField(field))?;
+    Ok(id.to_owned())
+}
+
+/// At most this many members (besides the owners) a company lists.
+pub(crate) const MAX_MEMBERS: usize = 100_000;
+
+/// Company records: format 129 (with the members), apart from user
+/// records' numbers; 128 (without) still read.
+const FORMAT: u8 = 129;
+const FORMAT_128: u8 = 128;
 
 /// What a sign-in needs, with or without a company policy.
 pub(crate) fn evaluate(

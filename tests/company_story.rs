@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Acknowledged, Actor, Clock, CollectingSink, Enrollment, EnrollmentCheck, EnrollmentStage,
-    Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError, MfaSession,
-    RecordKey, Requirement, RequirementUnavailable, SaveOutcome, Screen, SignInRequirement, Store,
-    Version, Versioned,
+    Acknowledged, Actor, Clock, CollectingSink, Confirmed, Enrollment, EnrollmentCheck,
+    EnrollmentStage, Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError,
+    MfaSession, RecordKey, Requirement, RequirementUnavailable, SaveOutcome, Screen,
+    SignInRequirement, Store, Version, Versioned,
 };
 
 const START: u64 = 1_700_000_020; // 20 s before the next step
@@ -210,7 +210,7 @@ impl World {
     /// the tick. Returns the phone.
     fn activate_own_mfa(&self, user: &str) -> Enrollment {
         let phone = self.begin(user, EnrollmentCheck::OneCode).unwrap();
-        let codes = codes(
+        let codes = issued(
             self.mfa
                 .confirm_enrollment(user, &self.session(user), &self.app(&phone))
                 .unwrap(),
@@ -298,14 +298,24 @@ const EVERY_SCREEN: [At; 5] = [
 
 fn qr(screen: Screen) -> Enrollment {
     match screen {
-        Screen::ScanQr { enrollment } => enrollment,
+        Screen::ScanQr { enrollment, .. } => enrollment,
         other => panic!("expected the QR code window, got {other:?}"),
+    }
+}
+
+/// The recovery codes an enrollment's last code issued.
+fn issued(confirmed: Confirmed) -> Vec<String> {
+    match confirmed {
+        Confirmed::RecordRecoveryCode { codes } => {
+            codes.iter().map(|c| c.expose_str().to_owned()).collect()
+        }
+        other => panic!("expected the recovery code window, got {other:?}"),
     }
 }
 
 fn codes(screen: Screen) -> Vec<String> {
     match screen {
-        Screen::RecordRecoveryCode { codes } => {
+        Screen::RecordRecoveryCode { codes, .. } => {
             codes.iter().map(|c| c.expose_str().to_owned()).collect()
         }
         other => panic!("expected the recovery code window, got {other:?}"),
@@ -319,8 +329,8 @@ fn uri(enrollment: &Enrollment) -> String {
 /// The variant and what it shows, comparable.
 fn render(screen: &Screen) -> String {
     match screen {
-        Screen::ScanQr { enrollment } => format!("qr {}", uri(enrollment)),
-        Screen::RecordRecoveryCode { codes } => {
+        Screen::ScanQr { enrollment, .. } => format!("qr {}", uri(enrollment)),
+        Screen::RecordRecoveryCode { codes, .. } => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose_str()).collect();
             format!("recovery {codes:?}")
         }
@@ -365,7 +375,7 @@ fn owner_2_enter_the_one_time_code_and_continue() {
     assert_eq!(uri(&qr(w.fresh_screen(OWNER))), uri(&phone));
     assert_eq!(w.mfa.status(OWNER).unwrap().failures, 0, "not the factor's");
     // The right one: the recovery code window comes next; no second code.
-    let shown = codes(
+    let shown = issued(
         w.mfa
             .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone))
             .unwrap(),
@@ -386,7 +396,7 @@ fn owner_2_enter_the_one_time_code_and_continue() {
 fn owner_3_recovery_code_shown_and_i_have_safely_recorded_this_number() {
     let w = World::new();
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
-    let shown = codes(
+    let shown = issued(
         w.mfa
             .confirm_enrollment(OWNER, &w.session(OWNER), &w.app(&phone))
             .unwrap(),
@@ -448,8 +458,7 @@ fn owner_4_continue_and_mfa_is_active() {
 #[test]
 fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
     let w = World::new();
-    let members = [OWNER, USER, "uma"];
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER).unwrap();
     assert_eq!(
         preview.unavailable,
         Some(RequirementUnavailable::OwnMfaNotActive)
@@ -461,7 +470,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
         .contains("your own"));
     assert!(matches!(w.require(true, 0), Err(MfaError::OwnMfaRequired)));
     // A user is never allowed.
-    let preview = w.mfa.enforcement_preview(COMPANY, USER, &members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, USER).unwrap();
     assert_eq!(preview.unavailable, Some(RequirementUnavailable::NotOwner));
     // An enrollment waiting for its tick is not active MFA either.
     let phone = w.begin(OWNER, EnrollmentCheck::OneCode).unwrap();
@@ -474,7 +483,7 @@ fn owner_5_force_every_user_is_unavailable_until_the_owners_mfa_is_active() {
         .unwrap();
     // Who would be asked: one user mid-enrollment, one with nothing.
     w.begin("uma", EnrollmentCheck::TwoCodes).unwrap();
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &members).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER).unwrap();
     assert_eq!(preview.unavailable, None);
     assert_eq!(
         preview.members,
@@ -525,7 +534,7 @@ fn owner_6_save_changes_requires_mfa_of_every_user() {
         w.clock.advance(900);
         let _ = w.mfa.verify(OWNER, &mut w.session_mut(OWNER), "000000");
     }
-    let preview = w.mfa.enforcement_preview(COMPANY, OWNER, &[OWNER]).unwrap();
+    let preview = w.mfa.enforcement_preview(COMPANY, OWNER).unwrap();
     assert_eq!(preview.count(MemberMfa::Locked), 1);
 }
 
@@ -541,7 +550,7 @@ fn user_1_password_then_company_account_verification() {
         screen,
         Screen::CompanyAccountVerification { deadline: None }
     ));
-    assert_eq!(screen.title(), "Company Account Verification");
+    assert_eq!(screen.title().english(), "Company Account Verification");
     assert!(screen.for_person().contains("Verify identity"));
     assert_eq!(
         w.mfa.sign_in_requirement(USER, Some(COMPANY)).unwrap(),
@@ -594,8 +603,9 @@ fn user_3_enter_the_one_time_code_and_continue() {
         .confirm_enrollment(USER, &w.session(USER), &w.app(&phone))
         .unwrap();
     // START is 20 s before the next step.
-    assert!(matches!(next, Screen::SecondCode { next_code_in: 20 }));
-    assert!(next.for_person().contains("wait 20 seconds"));
+    assert!(matches!(next, Confirmed::SecondCode { next_code_in: 20 }));
+    let screen = w.screen(USER);
+    assert!(screen.for_person().contains("wait 20 seconds"));
     assert_eq!(
         w.mfa.status(USER).unwrap().enrollment,
         Some(EnrollmentStage::SecondCode)
@@ -634,7 +644,10 @@ fn user_4_enter_a_second_later_code_and_continue() {
     ));
     assert!(matches!(
         w.fresh_screen(USER),
-        Screen::SecondCode { next_code_in: 20 }
+        Screen::SecondCode {
+            next_code_in: 20,
+            ..
+        }
     ));
     // The code before the first one is older: not later either.
     let earlier = common::code_at(&phone, w.clock.now() - 30);
@@ -643,7 +656,7 @@ fn user_4_enter_a_second_later_code_and_continue() {
         Err(MfaError::Replayed { next_code_in: 20 })
     ));
     w.clock.advance(20);
-    let shown = codes(
+    let shown = issued(
         w.mfa
             .confirm_second_code(USER, &w.session(USER), &w.app(&phone))
             .unwrap(),
@@ -769,7 +782,13 @@ fn a_reload_at_every_screen_renders_it_again_from_the_crate_alone() {
         w.clock.advance(5);
         let later = w.screen(USER);
         match at {
-            At::SecondCode => assert!(matches!(later, Screen::SecondCode { next_code_in: 15 })),
+            At::SecondCode => assert!(matches!(
+                later,
+                Screen::SecondCode {
+                    next_code_in: 15,
+                    ..
+                }
+            )),
             _ => assert_eq!(render(&later), first, "{at:?}"),
         }
         assert_eq!(w.bytes(USER), bytes, "{at:?}: a reload wrote nothing");
@@ -790,7 +809,13 @@ fn abandoning_at_every_screen_and_signing_in_again_lands_on_that_screen() {
             At::Verification | At::Qr | At::RecoveryCode => {
                 assert_eq!(render(&again), before, "{at:?}")
             }
-            At::SecondCode => assert!(matches!(again, Screen::SecondCode { next_code_in: 0 })),
+            At::SecondCode => assert!(matches!(
+                again,
+                Screen::SecondCode {
+                    next_code_in: 0,
+                    ..
+                }
+            )),
             At::In => assert!(matches!(again, Screen::EnterCode { .. })),
         }
         // And carries on from there to the end.
@@ -1147,7 +1172,7 @@ fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
     // that waits a day, so that ten throttled guesses fit in its life.)
     let w = World::with(|mfa| mfa.with_enrollment_ttl(24 * 3600)).force();
     w.begin(USER, EnrollmentCheck::OneCode).unwrap();
-    let mut last = Ok(Screen::Continue);
+    let mut last = Ok(Confirmed::SecondCode { next_code_in: 0 });
     for _ in 0..10 {
         w.clock.advance(900);
         last = w.mfa.confirm_enrollment(USER, &w.session(USER), "000000");

@@ -188,9 +188,9 @@ macro_rules! apply {
                 format!(
                     "{}",
                     match result {
-                        Ok(twostep::Screen::ScanQr { enrollment }) =>
+                        Ok(twostep::Screen::ScanQr { enrollment, .. }) =>
                             enrollment.uri().expose_uri().to_string(),
-                        Ok(twostep::Screen::RecordRecoveryCode { codes }) => format!(
+                        Ok(twostep::Screen::RecordRecoveryCode { codes, .. }) => format!(
                             "{:?}",
                             codes
                                 .iter()

@@ -558,10 +558,7 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
         Err(MfaError::OwnMfaRequired)
     ));
     let _ = phone;
-    let preview = w
-        .mfa
-        .enforcement_preview("acme", "olivia", &["olivia"])
-        .unwrap();
+    let preview = w.mfa.enforcement_preview("acme", "olivia").unwrap();
     assert_eq!(preview.count(MemberMfa::NotSetUp), 1);
 }
 

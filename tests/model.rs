@@ -23,8 +23,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, MfaSession, RecordKey, Requirement, SaveOutcome, Screen, Secret, Store, Totp,
+    Acknowledged, Clock, Confirmed, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
+    Mfa, MfaError, MfaSession, RecordKey, Requirement, SaveOutcome, Screen, Secret, Store, Totp,
     TotpParams, Version, Versioned,
 };
 
@@ -255,11 +255,11 @@ fn shown(screen: Screen) -> Shown {
         Screen::CompanyAccountVerification { deadline } => {
             Shown::CompanyAccountVerification(deadline)
         }
-        Screen::ScanQr { enrollment } => {
+        Screen::ScanQr { enrollment, .. } => {
             Shown::ScanQr(enrollment.secret().expose_base32().to_string())
         }
-        Screen::SecondCode { next_code_in } => Shown::SecondCode(next_code_in),
-        Screen::RecordRecoveryCode { codes } => {
+        Screen::SecondCode { next_code_in, .. } => Shown::SecondCode(next_code_in),
+        Screen::RecordRecoveryCode { codes, .. } => {
             Shown::RecordRecoveryCode(codes.iter().map(|c| c.expose_str().to_owned()).collect())
         }
         other => panic!("a screen the model does not know: {other:?}"),
@@ -409,7 +409,16 @@ impl World {
                 };
                 let e =
                     expected(model.enrollment_code(&browser.model, second, &typed, &app, fault));
-                (e, said(answer, |s| Said::Screen(shown(s))))
+                let a = said(answer, |c| {
+                    Said::Screen(match c {
+                        Confirmed::SecondCode { next_code_in } => Shown::SecondCode(next_code_in),
+                        Confirmed::RecordRecoveryCode { codes } => Shown::RecordRecoveryCode(
+                            codes.iter().map(|c| c.expose_str().to_owned()).collect(),
+                        ),
+                        other => panic!("{other:?}"),
+                    })
+                });
+                (e, a)
             }
             Op::Tick(_) => {
                 let answer = mfa.acknowledge_recovery(user, &mut browser.real);

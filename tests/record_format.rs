@@ -157,7 +157,7 @@ fn a_confirmed_enrollment_of_format_2_waits_for_its_tick() {
     let (mfa, _, clock) = service();
     assert!(matches!(
         mfa.current_screen("cory", None, &mfa.start_session("cory").unwrap()).unwrap(),
-        Screen::RecordRecoveryCode { codes } if codes.is_empty()
+        Screen::RecordRecoveryCode { codes, .. } if codes.is_empty()
     ));
     assert!(matches!(
         mfa.verify(

@@ -316,7 +316,7 @@ fn reseal_migrates_eagerly_and_only_once() {
         .unwrap();
     assert!(rotated.reseal("gina").unwrap());
     let key_2_only = service(&store, Keyring::new(2, &KEY_2), &clock);
-    let Screen::RecordRecoveryCode { codes: shown } = key_2_only
+    let twostep::Confirmed::RecordRecoveryCode { codes: shown } = key_2_only
         .confirm_enrollment(
             "gina",
             &key_2_only.start_session("gina").unwrap(),
@@ -346,7 +346,7 @@ fn reseal_migrates_eagerly_and_only_once() {
         .unwrap();
     let ginas = key_2_only.start_session("gina").unwrap();
     for (user, session, codes) in [("gina", &ginas, &shown), ("hank", &hanks, &regenerated)] {
-        let Screen::RecordRecoveryCode { codes: again } =
+        let Screen::RecordRecoveryCode { codes: again, .. } =
             key_2_only.current_screen(user, None, session).unwrap()
         else {
             panic!("{user}: codes to acknowledge")

@@ -38,12 +38,10 @@ fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
     mfa.create_company("acme", &["olivia"]).unwrap();
     mfa.add_member("acme", "umar").unwrap();
 
-    let preview = mfa
-        .enforcement_preview("acme", "olivia", &["olivia", "umar"])
-        .unwrap();
+    let preview = mfa.enforcement_preview("acme", "olivia").unwrap();
     assert_eq!(
         round_trip(&preview),
-        json!({"members": [["olivia", "not_set_up"], ["umar", "not_set_up"]], "unavailable": "own_mfa_not_active"})
+        json!({"members": [["olivia", "not_set_up"], ["umar", "not_set_up"]], "unavailable": "own_mfa_not_active", "required": false})
     );
 
     let mut session = mfa.start_session("olivia").unwrap();

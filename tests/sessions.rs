@@ -238,7 +238,7 @@ fn only_a_session_past_the_second_factor_acknowledges_an_active_factors_codes() 
         Err(MfaError::SecondFactorRequired)
     ));
     assert!(w.mfa.status("umar").unwrap().recovery_unacknowledged);
-    let Screen::RecordRecoveryCode { codes: shown } = w.screen("umar", &session) else {
+    let Screen::RecordRecoveryCode { codes: shown, .. } = w.screen("umar", &session) else {
         panic!("the codes are still there for their owner")
     };
     assert_eq!(shown[0].expose_str(), codes[0].expose_str());

@@ -7,12 +7,13 @@
 use crate::enrollment::Enrollment;
 use crate::event::Event;
 use crate::otp::{Code, Totp, TotpParams, VerifyError};
+use crate::recovery::RecoveryCode;
 use crate::seal::SealedSecret;
 use crate::secret::Secret;
 use crate::session::{MfaSession, SessionCheck};
 use crate::throttle::ThrottlePolicy;
 
-use super::{counted, gate, Context, Factor, MfaRecord, Refusal, Screen, Transition};
+use super::{counted, gate, Context, Factor, MfaRecord, Refusal, Transition};
 
 /// How many one-time codes an enrollment asks for before the recovery code.
 ///
@@ -126,6 +127,24 @@ impl EnrollmentState {
     }
 }
 
+/// What an enrollment's code led to: the next of the help page's screens.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Confirmed {
+    /// "Enter a one-time code from the authenticator app": a code of a later
+    /// step is awaited ([`EnrollmentCheck::TwoCodes`]).
+    SecondCode {
+        /// Seconds until the app shows a code that can follow the first.
+        next_code_in: u64,
+    },
+    /// The codes checked out: the recovery code(s) to record, then the tick
+    /// ([`Mfa::acknowledge_recovery`](crate::Mfa::acknowledge_recovery)).
+    RecordRecoveryCode {
+        /// The codes, shown again by `current_screen` until the tick.
+        codes: Vec<RecoveryCode>,
+    },
+}
+
 /// What "I have safely recorded this number" did.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -194,7 +213,7 @@ impl MfaRecord {
         cx: &Context<'_>,
         session: &MfaSession,
         input: &str,
-    ) -> Transition<Screen> {
+    ) -> Transition<Confirmed> {
         self.enrollment_code(cx, session, EnrollmentStage::FirstCode, input)
     }
 
@@ -204,7 +223,7 @@ impl MfaRecord {
         cx: &Context<'_>,
         session: &MfaSession,
         input: &str,
-    ) -> Transition<Screen> {
+    ) -> Transition<Confirmed> {
         self.enrollment_code(cx, session, EnrollmentStage::SecondCode, input)
     }
 
@@ -218,7 +237,7 @@ impl MfaRecord {
         session: &MfaSession,
         step: EnrollmentStage,
         input: &str,
-    ) -> Transition<Screen> {
+    ) -> Transition<Confirmed> {
         if let Err(refusal) = cx.current_session(self, session) {
             return Transition::refused(refusal);
         }
@@ -277,7 +296,7 @@ impl MfaRecord {
                 enrollment.failures = 0;
             }
             return Transition::changed(
-                Ok(Screen::SecondCode { next_code_in }),
+                Ok(Confirmed::SecondCode { next_code_in }),
                 [Some(Event::EnrollmentFirstCodeAccepted), None],
             );
         }
@@ -294,12 +313,12 @@ impl MfaRecord {
             enrollment.failures = 0;
         }
         self.recovery = Some(recovery);
-        self.show(sealed, None);
+        self.show(sealed, false, None);
         let issued = Event::RecoveryCodesIssued {
             count: codes.len() as u32,
         };
         Transition::changed(
-            Ok(Screen::RecordRecoveryCode { codes }),
+            Ok(Confirmed::RecordRecoveryCode { codes }),
             [Some(Event::EnrollmentConfirmed), Some(issued)],
         )
     }

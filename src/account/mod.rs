@@ -16,6 +16,7 @@ mod enrollment;
 mod format;
 mod screen;
 mod sign_in;
+mod step;
 
 use std::sync::Arc;
 
@@ -30,9 +31,10 @@ use crate::session::{MfaSession, SessionCheck, RETRY_BINDING_LEN};
 use crate::throttle::{Gate, ThrottlePolicy};
 
 pub(crate) use enrollment::Label;
-pub use enrollment::{Acknowledged, EnrollmentCheck, EnrollmentStage};
-pub use screen::Screen;
+pub use enrollment::{Acknowledged, Confirmed, EnrollmentCheck, EnrollmentStage};
+pub use screen::{Button, Form, Input, Screen, ScreenKind};
 pub use sign_in::{Bound, RecoveryUsed};
+pub(crate) use step::Act;
 
 /// What a transition may use besides the record: who, when, under which
 /// rules, with which keys, and fresh randomness drawn by the caller. No IO.
@@ -216,6 +218,9 @@ pub(crate) struct ShownCodes {
     /// until the tick) it signs in once more and shows the same replacement,
     /// so a lost answer cannot leave the person without a way in.
     pub(crate) replaced: Option<ReplacedCode>,
+    /// They replace a recovery code just used (the screen says the used
+    /// one will not work again).
+    pub(crate) replacement: bool,
 }
 
 /// A used single recovery code, kept briefly for one retry by the session
@@ -264,6 +269,8 @@ pub(crate) enum Refusal {
     SessionEnded,
     SecondFactorRequired,
     RecentSecondFactorRequired,
+    NotTicked,
+    RequiredByCompany,
 }
 
 /// At most this many events come from one transition.
@@ -288,7 +295,7 @@ impl<T> Transition<T> {
         }
     }
 
-    fn refused(refusal: Refusal) -> Self {
+    pub(crate) fn refused(refusal: Refusal) -> Self {
         Transition::unchanged(Err(refusal), None)
     }
 
@@ -398,10 +405,12 @@ impl MfaRecord {
     }
 
     /// Shows `codes` until they are acknowledged: kept sealed in the record.
-    fn show(&mut self, sealed: SealedCodes, replaced: Option<ReplacedCode>) {
+    /// `replacement`: they replace a recovery code just used (`replaced`).
+    fn show(&mut self, sealed: SealedCodes, replacement: bool, replaced: Option<ReplacedCode>) {
         self.shown = Some(Box::new(ShownCodes {
             sealed: Some(sealed),
             replaced,
+            replacement,
         }));
     }
 

@@ -7,19 +7,20 @@ use crate::enrollment::Enrollment;
 use crate::policy::{self, CompanyPolicy, MemberMfa, SignInRequirement};
 use crate::recovery::RecoveryCode;
 use crate::throttle::{Gate, ThrottlePolicy};
-use crate::words::seconds_for_people;
+use crate::words::Message;
 
 use super::enrollment::Stage;
-use super::{Context, MfaRecord, Refusal};
+use super::{Context, MfaRecord, Refusal, ShownCodes};
 use crate::session::{MfaSession, SessionCheck};
 
 /// The screen a person is on, decided from the stored state alone by
 /// [`Mfa::current_screen`](crate::Mfa::current_screen), and returned by the
 /// enrollment steps as the screen that comes next.
 ///
-/// Each variant carries what the screen shows, and
-/// [`title`](Screen::title) and [`for_person`](Screen::for_person) give its
-/// default English wording.
+/// Each variant carries what the screen shows; [`title`](Screen::title) and
+/// [`message`](Screen::message) give its words, [`forms`](Screen::forms)
+/// what it asks for and which [`Action`](crate::Action) each button sends,
+/// so one template can draw every screen.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 #[allow(
@@ -58,12 +59,17 @@ pub enum Screen {
         /// The QR code ([`Enrollment::qr`]), the key to type by hand
         /// ([`Enrollment::secret`]) and its parameters.
         enrollment: Enrollment,
+        /// The company account requires MFA of the person: the setup cannot
+        /// be put off ("Not now" is offered only when this is false).
+        required: bool,
     },
     /// "Enter a one-time code from the authenticator app": a code of a later
     /// time step than the first ([`EnrollmentCheck::TwoCodes`](crate::EnrollmentCheck)).
     SecondCode {
         /// Seconds until the app shows a code that can follow the first.
         next_code_in: u64,
+        /// As for [`Screen::ScanQr`].
+        required: bool,
     },
     /// The recovery code window: the code(s) to record, and the "I have
     /// safely recorded this number" tick before Continue
@@ -72,81 +78,202 @@ pub enum Screen {
         /// The codes, the same every time until the tick. Empty only for
         /// codes shown by a `twostep` that kept no copy (record format 2).
         codes: Vec<RecoveryCode>,
+        /// A recovery code was just used to sign in: these replace it, and
+        /// the one used will not work again.
+        replacement: bool,
     },
 }
 
-impl Screen {
-    /// The screen's default English title.
-    pub fn title(&self) -> &'static str {
+/// A [`Screen`]'s variant alone, for comparing and matching without its
+/// contents (some of which are secrets, which have no `==`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScreenKind {
+    /// [`Screen::Continue`]
+    Continue,
+    /// [`Screen::SignInAgain`]
+    SignInAgain,
+    /// [`Screen::EnterCode`]
+    EnterCode,
+    /// [`Screen::CompanyAccountVerification`]
+    CompanyAccountVerification,
+    /// [`Screen::ScanQr`]
+    ScanQr,
+    /// [`Screen::SecondCode`]
+    SecondCode,
+    /// [`Screen::RecordRecoveryCode`]
+    RecordRecoveryCode,
+}
+
+/// One form of a screen: at most one input, and its buttons, the main one
+/// first. A host's template draws `input` as a text field (or the tick)
+/// named `code` (`recorded` for the tick), and each button as
+/// `<button name="action" value="{action}">{label}</button>`; the form's
+/// fields then make an [`Action`](crate::Action) with
+/// [`Action::from_form`](crate::Action::from_form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Form {
+    /// What the person types or ticks, if anything.
+    pub input: Option<Input>,
+    /// The buttons, the main one first.
+    pub buttons: Vec<Button>,
+}
+
+/// What a form asks the person to type or tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Input {
+    /// A one-time code: six digits (`autocomplete="one-time-code"`).
+    Code,
+    /// A recovery code.
+    RecoveryCode,
+    /// The "I have safely recorded this number" checkbox.
+    Tick,
+}
+
+impl Input {
+    /// The field's label (or the tick's text).
+    pub fn label(&self) -> Message {
         match self {
-            Screen::Continue => "Signed in",
-            Screen::SignInAgain => "Sign in again",
-            Screen::EnterCode { .. } => "Multi-Factor Authentication",
-            Screen::CompanyAccountVerification { .. } => "Company Account Verification",
-            Screen::ScanQr { .. } => "Set up Multi-Factor Authentication",
-            Screen::SecondCode { .. } => "Enter a one-time code",
-            Screen::RecordRecoveryCode { .. } => "Copy provided recovery code",
+            Input::Code => Message::FieldCode,
+            Input::RecoveryCode => Message::FieldRecoveryCode,
+            Input::Tick => Message::TickRecorded,
+        }
+    }
+}
+
+/// A button of a form: the words on it, and the action it sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Button {
+    /// The value of the form's `action` field.
+    pub action: &'static str,
+    /// The words on the button.
+    pub label: Message,
+}
+
+impl Button {
+    const fn new(action: &'static str, label: Message) -> Button {
+        Button { action, label }
+    }
+}
+
+impl Screen {
+    /// The variant alone.
+    pub fn kind(&self) -> ScreenKind {
+        match self {
+            Screen::Continue => ScreenKind::Continue,
+            Screen::SignInAgain => ScreenKind::SignInAgain,
+            Screen::EnterCode { .. } => ScreenKind::EnterCode,
+            Screen::CompanyAccountVerification { .. } => ScreenKind::CompanyAccountVerification,
+            Screen::ScanQr { .. } => ScreenKind::ScanQr,
+            Screen::SecondCode { .. } => ScreenKind::SecondCode,
+            Screen::RecordRecoveryCode { .. } => ScreenKind::RecordRecoveryCode,
         }
     }
 
-    /// The screen's default English instruction for the person, with its
-    /// numbers filled in.
-    pub fn for_person(&self) -> String {
+    /// The screen's title.
+    pub fn title(&self) -> Message {
+        match self.kind() {
+            ScreenKind::Continue => Message::TitleSignedIn,
+            ScreenKind::SignInAgain => Message::TitleSignInAgain,
+            ScreenKind::EnterCode => Message::TitleEnterCode,
+            ScreenKind::CompanyAccountVerification => Message::TitleVerification,
+            ScreenKind::ScanQr => Message::TitleScanQr,
+            ScreenKind::SecondCode => Message::TitleSecondCode,
+            ScreenKind::RecordRecoveryCode => Message::TitleRecoveryCode,
+        }
+    }
+
+    /// What the screen tells the person to do, with its numbers.
+    pub fn message(&self) -> Message {
         match self {
-            Screen::Continue => "You are signed in.".into(),
-            Screen::SignInAgain => "Your account's Multi-Factor Authentication changed since you \
-                 signed in. Sign in again to continue."
-                .into(),
+            Screen::Continue => Message::SignedIn,
+            Screen::SignInAgain => Message::SignInAgain,
             Screen::EnterCode {
                 gate: Gate::Locked, ..
-            } => "Too many wrong codes: one-time codes are locked for this account. \
-                  Use a recovery code, or ask an owner of the company account to unlock it."
-                .into(),
+            } => Message::CodesLocked,
             Screen::EnterCode {
                 gate: Gate::Wait { retry_after },
                 ..
-            } => format!(
-                "Too many wrong codes. You can enter a code again in {}.",
-                seconds_for_people(*retry_after)
-            ),
-            Screen::EnterCode { .. } => {
-                "Enter the one-time code from your authenticator app, or use a recovery code."
-                    .into()
-            }
-            Screen::CompanyAccountVerification { deadline: None } => {
-                "Your company account requires Multi-Factor Authentication. \
-                 Select Verify identity to set it up before you continue."
-                    .into()
-            }
+            } => Message::EnterCodeWait {
+                seconds: *retry_after,
+            },
+            Screen::EnterCode { .. } => Message::EnterCode,
+            Screen::CompanyAccountVerification { deadline: None } => Message::VerificationRequired,
             Screen::CompanyAccountVerification { deadline: Some(_) } => {
-                "Your company account requires Multi-Factor Authentication. \
-                 Select Verify identity to set it up now; you can skip it until the deadline."
-                    .into()
+                Message::VerificationSkippable
             }
-            Screen::ScanQr { .. } => "Scan this QR code with your authenticator app, \
-                 then enter the one-time code it shows and select Continue."
-                .into(),
-            Screen::SecondCode { next_code_in: 0 } => {
-                "Enter a one-time code from the authenticator app: the next code it shows, \
-                 not the one you just entered."
-                    .into()
+            Screen::ScanQr { .. } => Message::ScanQr,
+            Screen::SecondCode {
+                next_code_in: 0, ..
+            } => Message::SecondCodeNow,
+            Screen::SecondCode { next_code_in, .. } => Message::SecondCodeWait {
+                seconds: *next_code_in,
+            },
+            Screen::RecordRecoveryCode {
+                replacement: true, ..
+            } => Message::RecordReplacementCode,
+            Screen::RecordRecoveryCode { codes, .. } if codes.len() > 1 => {
+                Message::RecordRecoveryCodes
             }
-            Screen::SecondCode { next_code_in } => format!(
-                "Enter a one-time code from the authenticator app: wait {} for the next code, \
-                 not the one you just entered.",
-                seconds_for_people(*next_code_in)
-            ),
-            Screen::RecordRecoveryCode { codes } if codes.len() > 1 => {
-                "Copy these recovery codes and keep them safe: each signs you in once if you \
-                 lose your phone. Tick \u{201c}I have safely recorded this number\u{201d} to \
-                 continue."
-                    .into()
+            Screen::RecordRecoveryCode { .. } => Message::RecordRecoveryCode,
+        }
+    }
+
+    /// [`message`](Self::message) in English.
+    pub fn for_person(&self) -> String {
+        self.message().english()
+    }
+
+    /// What the screen asks for, as forms whose buttons name the
+    /// [`Action`](crate::Action) they send: none for [`Screen::Continue`]
+    /// and [`Screen::SignInAgain`] (let the person in, or end the
+    /// session); two on the code screen (a one-time code, or a recovery
+    /// code).
+    ///
+    /// ```
+    /// use twostep::{Gate, Input, Screen};
+    /// let screen = Screen::EnterCode { gate: Gate::Open, clock_drift: None };
+    /// let forms = screen.forms();
+    /// assert_eq!(forms[0].input, Some(Input::Code));
+    /// assert_eq!(forms[0].buttons[0].action, "code");
+    /// assert_eq!(forms[1].input, Some(Input::RecoveryCode));
+    /// ```
+    pub fn forms(&self) -> Vec<Form> {
+        let form = |input, buttons: &[Button]| Form {
+            input,
+            buttons: buttons.to_vec(),
+        };
+        let code = Button::new("code", Message::ButtonContinue);
+        let start_again = Button::new("start_again", Message::ButtonStartAgain);
+        let not_now = Button::new("not_now", Message::ButtonNotNow);
+        let recovery = form(
+            Some(Input::RecoveryCode),
+            &[Button::new("recovery_code", Message::ButtonUseRecoveryCode)],
+        );
+        match self {
+            Screen::Continue | Screen::SignInAgain => Vec::new(),
+            Screen::EnterCode {
+                gate: Gate::Locked, ..
+            } => vec![recovery],
+            Screen::EnterCode { .. } => vec![form(Some(Input::Code), &[code]), recovery],
+            Screen::CompanyAccountVerification { .. } => vec![form(
+                None,
+                &[Button::new("set_up", Message::ButtonVerifyIdentity)],
+            )],
+            Screen::ScanQr { required, .. } | Screen::SecondCode { required, .. } => {
+                let mut buttons = vec![code, start_again];
+                if !required {
+                    buttons.push(not_now);
+                }
+                vec![form(Some(Input::Code), &buttons)]
             }
-            Screen::RecordRecoveryCode { .. } => {
-                "Copy this recovery code and keep it safe: it signs you in if you lose your \
-                 phone. Tick \u{201c}I have safely recorded this number\u{201d} to continue."
-                    .into()
-            }
+            Screen::RecordRecoveryCode { .. } => vec![form(
+                Some(Input::Tick),
+                &[Button::new("recorded", Message::ButtonContinue)],
+            )],
         }
     }
 }
@@ -165,6 +292,7 @@ impl MfaRecord {
             SessionCheck::Password => false,
             SessionCheck::SecondFactor { .. } => true,
         };
+        let required = company.is_some_and(CompanyPolicy::requires_mfa);
         if self.factor.is_some() {
             // Nothing kept for the factor's holder (a replacement recovery
             // code) is shown before the second factor is passed.
@@ -174,11 +302,16 @@ impl MfaRecord {
                     clock_drift: self.clock.drift(),
                 });
             }
-            return match self.shown.as_ref().and_then(|s| s.sealed.as_ref()) {
-                Some(sealed) => Ok(Screen::RecordRecoveryCode {
+            return match self.shown.as_deref() {
+                Some(ShownCodes {
+                    sealed: Some(sealed),
+                    replacement,
+                    ..
+                }) => Ok(Screen::RecordRecoveryCode {
                     codes: cx.open_codes(sealed).map_err(Refusal::Seal)?,
+                    replacement: *replacement,
                 }),
-                None => Ok(Screen::Continue),
+                _ => Ok(Screen::Continue),
             };
         }
         if let Some(enrollment) = &self.enrollment {
@@ -186,12 +319,14 @@ impl MfaRecord {
                 Stage::FirstCode { expires_at } if cx.now < expires_at => {
                     return Ok(Screen::ScanQr {
                         enrollment: enrollment.rebuild(cx)?,
+                        required,
                     })
                 }
                 Stage::FirstCode { .. } => {} // expired: as if none was begun
                 Stage::SecondCode { first_step } => {
                     return Ok(Screen::SecondCode {
                         next_code_in: enrollment.next_code_in(first_step, cx.now),
+                        required,
                     })
                 }
                 Stage::RecoveryCode { .. } => {
@@ -200,7 +335,10 @@ impl MfaRecord {
                         Some(sealed) => cx.open_codes(sealed).map_err(Refusal::Seal)?,
                         None => Vec::new(),
                     };
-                    return Ok(Screen::RecordRecoveryCode { codes });
+                    return Ok(Screen::RecordRecoveryCode {
+                        codes,
+                        replacement: false,
+                    });
                 }
             }
         }

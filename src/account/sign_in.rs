@@ -272,7 +272,7 @@ impl MfaRecord {
                     session,
                 });
             self.recovery = Some(state);
-            self.show(sealed, replaced);
+            self.show(sealed, true, replaced);
             // A copy; the vector's own copy is wiped when it drops.
             codes.first().cloned()
         } else {
@@ -337,7 +337,7 @@ impl MfaRecord {
         match cx.issue_recovery() {
             Ok((codes, state, sealed)) => {
                 self.recovery = Some(state);
-                self.show(sealed, None);
+                self.show(sealed, false, None);
                 let issued = Event::RecoveryCodesIssued {
                     count: codes.len() as u32,
                 };

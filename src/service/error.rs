@@ -5,7 +5,7 @@ use crate::account::{EnrollmentStage, Refusal};
 use crate::codec::RecordError;
 use crate::enrollment::EnrollmentError;
 use crate::seal::SealError;
-use crate::words::seconds_for_people;
+use crate::words::Message;
 
 /// Why the service did not accept, or could not answer. `E` is the store's
 /// own error type.
@@ -146,6 +146,10 @@ pub enum MfaError<E> {
     /// [`verify`](crate::Mfa::verify) it, and try again.
     #[error("the second factor was passed too long ago for this")]
     RecentSecondFactorRequired,
+    /// Continue was pressed on the recovery code screen without ticking "I
+    /// have safely recorded this number" ([`AsyncMfa::step`](crate::AsyncMfa::step)).
+    #[error("continue without the tick")]
+    NotTicked,
     /// Other requests for the same user kept changing the record; nothing was
     /// accepted. Retrying later is safe.
     #[error("too much contention on the user's record")]
@@ -160,80 +164,51 @@ pub enum MfaError<E> {
 }
 
 impl<E> MfaError<E> {
-    /// The default English sentence for the person at the screen, with its
-    /// numbers filled in ("That code was just used. Wait 12 seconds for the
-    /// next one."). Infrastructure failures get a sentence that gives
-    /// nothing away. Hosts that translate match on the variant instead.
-    pub fn for_person(&self) -> String {
-        let text = match self {
-            MfaError::Replayed { next_code_in: 0 } => {
-                "That code was just used. Enter the next code your app shows."
-            }
-            MfaError::Replayed { next_code_in } => {
-                return format!(
-                    "That code was just used. Wait {} for the next one.",
-                    seconds_for_people(*next_code_in)
-                )
-            }
-            MfaError::Throttled { retry_after } => {
-                return format!(
-                    "Too many wrong codes. Try again in {}.",
-                    seconds_for_people(*retry_after)
-                )
-            }
-            MfaError::NoFactor => "Multi-Factor Authentication is not set up for this account.",
-            MfaError::FactorExists => {
-                "Multi-Factor Authentication is already active for this account."
-            }
-            MfaError::Malformed => {
-                "That is not a code. Enter the code your authenticator app shows, digits only."
-            }
-            MfaError::Mismatch => "That code is not right. Check your app and try again.",
-            MfaError::Locked => {
-                "Too many wrong codes: one-time codes are locked for this account. \
-                 Use a recovery code, or ask an owner of the company account to unlock it."
-            }
-            MfaError::NoEnrollment | MfaError::EnrollmentExpired => {
-                "This QR code is no longer valid. Start again to get a new one."
-            }
-            MfaError::EnrollmentLocked => {
-                "Too many wrong codes for this QR code. Start again to get a new one."
-            }
+    /// What to tell the person at the screen ([`Message`]: an id, its
+    /// numbers, the default English). Infrastructure failures get a message
+    /// that gives nothing away. For a refusal of a recovery code, or of a
+    /// step of the screens, [`AsyncMfa::step`](crate::AsyncMfa::step) picks
+    /// words that fit what was typed.
+    pub fn message(&self) -> Message {
+        match self {
+            MfaError::Replayed { next_code_in: 0 } => Message::CodeReplayedNow,
+            MfaError::Replayed { next_code_in } => Message::CodeReplayed {
+                seconds: *next_code_in,
+            },
+            MfaError::Throttled { retry_after } => Message::CodesThrottled {
+                seconds: *retry_after,
+            },
+            MfaError::NoFactor => Message::NoFactor,
+            MfaError::FactorExists => Message::FactorExists,
+            MfaError::Malformed => Message::CodeMalformed,
+            MfaError::Mismatch => Message::CodeWrong,
+            MfaError::Locked => Message::CodesLocked,
+            MfaError::NoEnrollment => Message::NoSetup,
+            MfaError::EnrollmentExpired => Message::SetupExpired,
+            MfaError::EnrollmentLocked => Message::SetupLocked,
             MfaError::OutOfOrder {
                 open: EnrollmentStage::FirstCode,
-            } => "Scan the QR code and enter the code from your app first.",
+            } => Message::FirstCodeFirst,
             MfaError::OutOfOrder {
                 open: EnrollmentStage::SecondCode,
-            } => "Enter a second one-time code from your app first.",
+            } => Message::SecondCodeFirst,
             MfaError::OutOfOrder {
                 open: EnrollmentStage::RecoveryCode,
-            } => "Record your recovery code and tick \u{201c}I have safely recorded this number\u{201d} first.",
-            MfaError::NothingToAcknowledge => "There is no recovery code waiting to be confirmed.",
-            MfaError::NoCompany => "This company account does not exist.",
-            MfaError::NotMember => "This user is not a member of the company account.",
-            MfaError::OwnerStaysMember => "An owner stays a member of the company account.",
-            MfaError::CannotResetOwner => {
-                "The MFA of an owner of a company account cannot be reset by an owner."
-            }
-            MfaError::CompanyExists => "A company account with this name exists already.",
-            MfaError::NotOwner => "Only an owner of the company account can do this.",
-            MfaError::OwnMfaRequired => {
-                "Activate Multi-Factor Authentication for your own account first."
-            }
-            MfaError::RequiredByCompany => {
-                "Your company account requires Multi-Factor Authentication, so it stays on."
-            }
-            MfaError::SessionEnded => {
-                "Your account's Multi-Factor Authentication changed since you signed in. \
-                 Sign in again to continue."
-            }
-            MfaError::SecondFactorRequired => {
-                "Enter the one-time code from your authenticator app first."
-            }
-            MfaError::RecentSecondFactorRequired => {
-                "To confirm it's you, enter the one-time code your authenticator app shows now."
-            }
-            MfaError::Contended => "Your account is busy. Please try again in a moment.",
+            } => Message::TickFirst,
+            MfaError::NothingToAcknowledge => Message::NothingToTick,
+            MfaError::NoCompany => Message::NoCompany,
+            MfaError::NotMember => Message::NotMember,
+            MfaError::OwnerStaysMember => Message::OwnerStaysMember,
+            MfaError::CannotResetOwner => Message::CannotResetOwner,
+            MfaError::CompanyExists => Message::CompanyExists,
+            MfaError::NotOwner => Message::NotOwner,
+            MfaError::OwnMfaRequired => Message::OwnMfaRequired,
+            MfaError::RequiredByCompany => Message::RequiredByCompany,
+            MfaError::SessionEnded => Message::SessionEnded,
+            MfaError::SecondFactorRequired => Message::SecondFactorRequired,
+            MfaError::RecentSecondFactorRequired => Message::RecentCodeRequired,
+            MfaError::NotTicked => Message::NotTicked,
+            MfaError::Contended => Message::Busy,
             MfaError::BeforeT0
             | MfaError::Seal(_)
             | MfaError::Enrollment(_)
@@ -242,9 +217,33 @@ impl<E> MfaError<E> {
             | MfaError::TooManyCompanies
             | MfaError::WeakSecret { .. }
             | MfaError::CorruptRecord(_)
-            | MfaError::Store(_) => "Something went wrong on our side. Please try again later.",
-        };
-        text.to_owned()
+            | MfaError::Store(_) => Message::OurSide,
+        }
+    }
+
+    /// [`message`](Self::message) in English, with its numbers filled in
+    /// ("That code was just used. Wait 12 seconds for the next one.").
+    pub fn for_person(&self) -> String {
+        self.message().english()
+    }
+
+    /// Whether this is the infrastructure failing (the store, the keyring,
+    /// a record that does not open, contention, bad configuration) rather
+    /// than an answer about what the person typed or did: a host logs
+    /// these and shows a page that gives nothing away.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(
+            self,
+            MfaError::Store(_)
+                | MfaError::CorruptRecord(_)
+                | MfaError::Seal(_)
+                | MfaError::Enrollment(_)
+                | MfaError::BeforeT0
+                | MfaError::InvalidOwners
+                | MfaError::InvalidCompany
+                | MfaError::TooManyCompanies
+                | MfaError::WeakSecret { .. }
+        )
     }
 }
 
@@ -272,6 +271,8 @@ impl<E> From<Refusal> for MfaError<E> {
             Refusal::SessionEnded => MfaError::SessionEnded,
             Refusal::SecondFactorRequired => MfaError::SecondFactorRequired,
             Refusal::RecentSecondFactorRequired => MfaError::RecentSecondFactorRequired,
+            Refusal::NotTicked => MfaError::NotTicked,
+            Refusal::RequiredByCompany => MfaError::RequiredByCompany,
         }
     }
 }

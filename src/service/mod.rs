@@ -13,6 +13,7 @@ mod core;
 mod drivers;
 mod error;
 mod own_transaction;
+mod step;
 #[cfg(test)]
 mod tests;
 
@@ -22,3 +23,4 @@ pub(crate) use drivers::block_on;
 pub use drivers::{AsyncMfa, Mfa};
 pub use error::MfaError;
 pub use own_transaction::{Prepared, Write, Written};
+pub use step::{Action, Step};

@@ -137,14 +137,6 @@ fn member_state(state: MemberMfa) -> &'static str {
     }
 }
 
-fn everyone(app: &App) -> Vec<&str> {
-    app.directory
-        .accounts()
-        .iter()
-        .map(|a| a.email.as_str())
-        .collect()
-}
-
 pub async fn company(State(app): State<Arc<App>>, visit: Visit) -> Response {
     company_page(&app, &visit, None).await
 }
@@ -155,10 +147,7 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
         Err(response) => return response,
     };
     let company = &app.directory.company_id;
-    let preview = app
-        .mfa
-        .enforcement_preview(company, &owner.email, &everyone(app))
-        .await;
+    let preview = app.mfa.enforcement_preview(company, &owner.email).await;
     let policy = app.mfa.company_policy(company).await;
     let (preview, policy) = match (preview, policy) {
         (Ok(preview), Ok(policy)) => (preview, policy),
@@ -277,11 +266,7 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
         Err(response) => return response,
     };
     let company = &app.directory.company_id;
-    let preview = match app
-        .mfa
-        .enforcement_preview(company, &owner.email, &everyone(app))
-        .await
-    {
+    let preview = match app.mfa.enforcement_preview(company, &owner.email).await {
         Ok(preview) => preview,
         Err(e) => return server_error(&e),
     };
@@ -294,7 +279,12 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
         ),
         escape(&app.directory.company_name)
     );
-    for (account, (_, state)) in app.directory.accounts().iter().zip(&preview.members) {
+    for account in app.directory.accounts() {
+        let state = preview
+            .members
+            .iter()
+            .find(|(member, _)| *member == account.email)
+            .map_or(&MemberMfa::NotSetUp, |(_, state)| state);
         let (role, action) = match account.role {
             Role::Owner => ("Owner", String::new()),
             Role::User if *state == MemberMfa::NotSetUp => ("User", String::new()),

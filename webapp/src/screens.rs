@@ -142,7 +142,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
             "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\">{csrf}<button type=\"submit\" autofocus>Verify identity</button></form>",
             escape(&screen.for_person())
         ),
-        Screen::ScanQr { enrollment } => match scan_qr(&screen.for_person(), enrollment, &csrf) {
+        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment, &csrf) {
             Ok(body) => body,
             Err(e) => return server_error(&e),
         },
@@ -151,7 +151,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
             escape(&screen.for_person()),
             code_field("code", "One-time code")
         ),
-        Screen::RecordRecoveryCode { codes } => {
+        Screen::RecordRecoveryCode { codes, .. } => {
             let codes: Vec<String> = codes.iter().map(|c| escape(c.expose_str())).collect();
             format!(
                 r#"<p>{sentence}</p>
@@ -177,7 +177,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
         StatusCode::OK
     };
     let page = page(
-        screen.title(),
+        &screen.title().english(),
         viewer(app, visit, false).as_ref(),
         notice.as_ref(),
         &body,

@@ -110,6 +110,7 @@ impl MfaRecord {
                         w.array(&replaced.session);
                     }
                 }
+                w.u8(u8::from(shown.replacement));
             }
         }
         w.u16(u16::try_from(self.companies.len()).unwrap_or(u16::MAX));
@@ -292,7 +293,8 @@ fn read_shown(r: &mut Reader<'_>, format: u8) -> Result<ShownCodes, RecordError>
     } else {
         None
     };
-    let replaced = if r.flag("replaced code")? {
+    let had_retry = r.flag("replaced code")?;
+    let replaced = if had_retry {
         let (key_id, code, until) = (r.u32()?, read_code(r)?, r.u64()?);
         // An older retry names no session: it is dropped, not guessed.
         if format >= FORMAT {
@@ -308,7 +310,16 @@ fn read_shown(r: &mut Reader<'_>, format: u8) -> Result<ShownCodes, RecordError>
     } else {
         None
     };
-    Ok(ShownCodes { sealed, replaced })
+    // Before format 6 a used code's replacement was told by its retry.
+    let replacement = match format {
+        FORMAT => r.flag("replacement")?,
+        _ => had_retry,
+    };
+    Ok(ShownCodes {
+        sealed,
+        replaced,
+        replacement,
+    })
 }
 
 /// Format 2's enrollment and acknowledgement flag. A pending enrollment

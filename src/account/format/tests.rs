@@ -54,6 +54,7 @@ fn record() -> MfaRecord {
                 until: 66,
                 session: [9; 16],
             }),
+            replacement: true,
         })),
         clock: ClockEstimate {
             low: -40,

@@ -38,7 +38,14 @@ impl Core {
         let policy = CompanyPolicy::new(owners, self.clock.now());
         let key = RecordKey::Company(company);
         if self.save(access, key, None, &policy.encode()).await? == SaveOutcome::Conflict {
-            return Err(MfaError::CompanyExists);
+            // Made before, with these owners: done (a host calls this at
+            // every start); with others, refused.
+            let existing = self.company_policy(access, company).await?;
+            let same = existing.owners().len() == owners.len()
+                && owners.iter().all(|o| existing.is_owner(o));
+            if !same {
+                return Err(MfaError::CompanyExists);
+            }
         }
         for owner in owners {
             self.update(access, owner, &Actor::Host, |record, _| {
@@ -59,9 +66,38 @@ impl Core {
         company: &str,
         user: &str,
     ) -> Result<(), MfaError<A::Error>> {
-        self.company_policy(access, company).await?;
+        self.change_company(access, company, |policy| policy.list_member(user))
+            .await?;
         self.update(access, user, &Actor::Host, |record, _| record.join(company))
             .await
+    }
+
+    /// Loads `company`'s record, applies `change` (`true`: it changed),
+    /// saves it if it changed, again from a fresh load on a conflict; the
+    /// policy as it then is.
+    pub(crate) async fn change_company<A: Access>(
+        &self,
+        access: &A,
+        company: &str,
+        mut change: impl FnMut(&mut CompanyPolicy) -> bool,
+    ) -> Result<CompanyPolicy, MfaError<A::Error>> {
+        let key = RecordKey::Company(company);
+        for _ in 0..self.max_attempts {
+            let Loaded {
+                record: mut policy,
+                version,
+                ..
+            } = self.load_company(access, company).await?;
+            if !change(&mut policy) {
+                return Ok(policy);
+            }
+            if let SaveOutcome::Saved(version) =
+                self.save(access, key, version, &policy.encode()).await?
+            {
+                return Ok(policy.with_version(version.0));
+            }
+        }
+        Err(MfaError::Contended)
     }
 
     pub(crate) async fn remove_member<A: Access>(
@@ -73,6 +109,8 @@ impl Core {
         if self.company_policy(access, company).await?.is_owner(user) {
             return Err(MfaError::OwnerStaysMember);
         }
+        self.change_company(access, company, |policy| policy.unlist_member(user))
+            .await?;
         self.update(access, user, &Actor::Host, |record, _| {
             record.leave(company)
         })
@@ -130,35 +168,26 @@ impl Core {
             Requirement::Off => (false, 0),
             Requirement::On { grace_period } => (true, grace_period),
         };
-        for _ in 0..self.max_attempts {
-            let now = self.clock.now();
-            let Loaded {
-                record: mut policy,
-                version,
-                ..
-            } = self.load_company(access, company).await?;
-            if !policy.is_owner(owner) {
-                return Err(MfaError::NotOwner);
-            }
-            if !policy.set_requirement(require, grace_period, now) {
-                return Ok(policy);
-            }
-            let key = RecordKey::Company(company);
-            let SaveOutcome::Saved(version) =
-                self.save(access, key, version, &policy.encode()).await?
-            else {
-                continue;
-            };
-            let policy = policy.with_version(version.0);
+        let (mut changed, mut owns) = (false, true);
+        let policy = self
+            .change_company(access, company, |policy| {
+                owns = policy.is_owner(owner);
+                changed = owns && policy.set_requirement(require, grace_period, self.clock.now());
+                changed
+            })
+            .await?;
+        if !owns {
+            return Err(MfaError::NotOwner);
+        }
+        if changed {
             let event = Event::CompanyPolicyChanged {
                 company: company.to_owned(),
                 require_mfa: policy.requires_mfa(),
                 grace_period: policy.grace_period(),
             };
             self.audit(owner, &Actor::Owner(owner.to_owned()), event);
-            return Ok(policy);
         }
-        Err(MfaError::Contended)
+        Ok(policy)
     }
 
     pub(crate) async fn sign_in_requirement<A: Access>(
@@ -285,7 +314,6 @@ impl Core {
         access: &A,
         company: &str,
         owner: &str,
-        members: &[&str],
     ) -> Result<EnforcementPreview, MfaError<A::Error>> {
         let policy = self.company_policy(access, company).await?;
         let unavailable = if !policy.is_owner(owner) {
@@ -295,19 +323,19 @@ impl Core {
         } else {
             None
         };
-        let mut states = Vec::with_capacity(members.len());
-        for member in members {
+        let mut states = Vec::new();
+        for member in policy.members() {
             let state = self
                 .read(access, member, |record, cx| {
-                    member_of(member, record, Some((company, &policy)))?;
                     Ok(record.member_mfa(cx.now, cx.policy))
                 })
                 .await?;
-            states.push(((*member).to_owned(), state));
+            states.push((member.to_owned(), state));
         }
         Ok(EnforcementPreview {
             members: states,
             unavailable,
+            required: policy.requires_mfa(),
         })
     }
 }

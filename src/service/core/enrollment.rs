@@ -1,10 +1,9 @@
 //! The help page's enrollment screens, each a call that stores its step,
 //! the query that says which screen a person is on, and the one-call bind.
 
-use crate::account::{Acknowledged, EnrollmentCheck, Label, Screen};
-use crate::enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
+use crate::account::{Acknowledged, Confirmed, EnrollmentCheck, Label, Screen};
+use crate::enrollment::{Enrollment, EnrollmentBuilder};
 use crate::event::Actor;
-use crate::secret::Secret;
 use crate::session::MfaSession;
 use crate::Bound;
 
@@ -20,11 +19,7 @@ impl Core {
         builder: EnrollmentBuilder,
         check: EnrollmentCheck,
     ) -> Result<Enrollment, MfaError<A::Error>> {
-        let mut bytes = zeroize::Zeroizing::new([0u8; Secret::DEFAULT_LEN]);
-        self.entropy.fill(&mut *bytes).map_err(MfaError::Seal)?;
-        let secret = Secret::from_bytes(&*bytes)
-            .map_err(|e| MfaError::Enrollment(EnrollmentError::Secret(e)))?;
-        let enrollment = builder.with_secret(secret).map_err(MfaError::Enrollment)?;
+        let enrollment = self.new_enrollment(builder)?;
         let label = Label {
             issuer: enrollment.uri().issuer().unwrap_or_default().to_owned(),
             account: enrollment.uri().account().to_owned(),
@@ -44,7 +39,7 @@ impl Core {
         user: &str,
         session: &MfaSession,
         input: &str,
-    ) -> Result<Screen, MfaError<A::Error>> {
+    ) -> Result<Confirmed, MfaError<A::Error>> {
         self.update(access, user, &Actor::User, |record, cx| {
             record.confirm_enrollment(cx, session, input)
         })
@@ -57,7 +52,7 @@ impl Core {
         user: &str,
         session: &MfaSession,
         input: &str,
-    ) -> Result<Screen, MfaError<A::Error>> {
+    ) -> Result<Confirmed, MfaError<A::Error>> {
         self.update(access, user, &Actor::User, |record, cx| {
             record.confirm_second_code(cx, session, input)
         })
@@ -125,5 +120,20 @@ impl Core {
             .await?;
         *session = passed;
         Ok(bound)
+    }
+}
+
+impl Core {
+    pub(crate) async fn cancel_enrollment<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        session: &MfaSession,
+    ) -> Result<(), MfaError<A::Error>> {
+        let required = self.required_anywhere(access, user).await?;
+        self.update(access, user, &Actor::User, |record, cx| {
+            record.cancel_enrollment(cx, session, required)
+        })
+        .await
     }
 }

@@ -17,6 +17,7 @@
 mod company;
 mod enrollment;
 mod sign_in;
+mod step;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub(crate) struct Core {
     pub(crate) enrollment_ttl: u64,
     pub(crate) recovery_retry: u64,
     pub(crate) sudo_window: u64,
+    /// The issuer a new QR code names (`with_issuer`).
+    pub(crate) issuer: String,
     pub(crate) read_legacy: bool,
     pub(crate) max_attempts: u32,
 }
@@ -133,6 +136,7 @@ impl Core {
             enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
             recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
             sudo_window: Self::DEFAULT_SUDO_WINDOW,
+            issuer: String::new(),
             read_legacy: false,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }

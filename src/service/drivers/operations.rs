@@ -1,12 +1,13 @@
 //! Every operation of the service, once: documented for [`Mfa`], generated
 //! for both drivers, each a call of the same `Core` function.
 
-use crate::account::{Acknowledged, EnrollmentCheck, Screen};
+use crate::account::{Acknowledged, Confirmed, EnrollmentCheck, Screen};
 use crate::enrollment::{Enrollment, EnrollmentBuilder};
 use crate::otp::Verified;
 use crate::policy::{CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement};
 use crate::recovery::RecoveryCode;
 use crate::service::core::{MfaStatus, ResealReport};
+use crate::service::step::{Action, Step};
 use crate::service::MfaError;
 use crate::session::MfaSession;
 use crate::store::{AsyncStore, Store};
@@ -164,14 +165,14 @@ operations! {
     ///
     /// ```
     /// # #[cfg(feature = "getrandom")] {
-    /// use twostep::{Enrollment, EnrollmentCheck, Mfa, Screen};
+    /// use twostep::{Confirmed, Enrollment, EnrollmentCheck, Mfa};
     /// let mfa = Mfa::in_memory()?;
     /// let mut session = mfa.start_session("olivia")?; // after the password
     /// // The owner's own "Activate": one code, as the help page asks.
     /// let enrollment = mfa.begin_enrollment("olivia", &session, Enrollment::builder("Acme", "olivia@acme.test"), EnrollmentCheck::OneCode)?;
     /// # let typed = enrollment.totp().generate(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())?.expose().to_string();
     /// match mfa.confirm_enrollment("olivia", &session, &typed)? {
-    ///     Screen::RecordRecoveryCode { codes } => { /* show codes, the tick, Continue */ }
+    ///     Confirmed::RecordRecoveryCode { codes } => { /* show codes, the tick, Continue */ }
     ///     other => unreachable!("{other:?}"),
     /// }
     /// mfa.acknowledge_recovery("olivia", &mut session)?; // "I have safely recorded this number" → Continue
@@ -188,10 +189,12 @@ operations! {
     fn begin_enrollment(user: &str, session: &MfaSession, builder: EnrollmentBuilder, check: EnrollmentCheck) -> Enrollment;
 
     /// The QR screen's Continue: the first code from the person's app. On
-    /// success its step is saved and the next screen returned:
-    /// [`Screen::SecondCode`] for [`EnrollmentCheck::TwoCodes`], otherwise
-    /// [`Screen::RecordRecoveryCode`] with the recovery codes, which stay
-    /// retrievable ([`current_screen`](Mfa::current_screen)) until the tick.
+    /// success its step is saved and what comes next returned:
+    /// [`Confirmed::SecondCode`](crate::Confirmed) for
+    /// [`EnrollmentCheck::TwoCodes`], otherwise
+    /// [`Confirmed::RecordRecoveryCode`](crate::Confirmed) with the recovery
+    /// codes, which stay retrievable ([`current_screen`](Mfa::current_screen))
+    /// until the tick.
     /// A wrong code leaves the step open and counts against the enrollment
     /// (not the factor): throttled, and at the lockout the enrollment is void.
     ///
@@ -203,20 +206,20 @@ operations! {
     /// [`NoEnrollment`](MfaError::NoEnrollment) mean begin again;
     /// [`OutOfOrder`](MfaError::OutOfOrder) when another step is open;
     /// [`FactorExists`](MfaError::FactorExists); or an infrastructure error.
-    fn confirm_enrollment(user: &str, session: &MfaSession, input: &str) -> Screen;
+    fn confirm_enrollment(user: &str, session: &MfaSession, input: &str) -> Confirmed;
 
     /// "Enter a one-time code from the authenticator app" → Continue: the
     /// second code of [`EnrollmentCheck::TwoCodes`], which must be of a later
     /// time step than the first. The same code again is
     /// [`MfaError::Replayed`] with the seconds until the next code (not
     /// counted); a wrong one is counted and leaves the step open. On success
-    /// the recovery codes are issued: [`Screen::RecordRecoveryCode`].
+    /// the recovery codes are issued: [`Confirmed::RecordRecoveryCode`](crate::Confirmed).
     ///
     /// # Errors
     /// As [`confirm_enrollment`](Mfa::confirm_enrollment), and
     /// [`MfaError::Replayed`]; [`OutOfOrder`](MfaError::OutOfOrder) while the
     /// first code is still awaited or once the codes are done.
-    fn confirm_second_code(user: &str, session: &MfaSession, input: &str) -> Screen;
+    fn confirm_second_code(user: &str, session: &MfaSession, input: &str) -> Confirmed;
 
     /// The person ticked "I have safely recorded this number" and pressed
     /// Continue: an enrollment whose codes checked out becomes the active
@@ -387,19 +390,64 @@ operations! {
     fn unlock_member(company: &str, owner: &str, session: &MfaSession, user: &str) -> ();
 
     /// Before "Save changes" of "Force every user to use MFA": who would be
-    /// affected. `members` are the company's user ids (the host knows them);
-    /// each comes back with its MFA state ([`MemberMfa`](crate::MemberMfa)),
-    /// and [`EnforcementPreview::for_person`] says "3 of 12 users will be
-    /// asked to set up MFA at their next sign-in." `unavailable` says why
-    /// `owner` cannot change the setting, if they cannot (not an owner, or
-    /// their own MFA is not active): the reason to show beside the checkbox.
+    /// affected. Each member of `company` (its owners, and whom the host
+    /// added with [`add_member`](Mfa::add_member)) comes back with their MFA
+    /// state ([`MemberMfa`](crate::MemberMfa)), and
+    /// [`EnforcementPreview::for_person`] says "3 of 12 users will be asked
+    /// to set up MFA at their next sign-in." (once saved: "are asked").
+    /// `unavailable` says why `owner` cannot change the setting, if they
+    /// cannot (not an owner, or their own MFA is not active): the reason to
+    /// show beside the checkbox.
     ///
     /// Reads one record per member; changes nothing.
     ///
     /// # Errors
-    /// [`MfaError::NotMember`] for an id that is not a member of `company`,
     /// [`NoCompany`](MfaError::NoCompany), or an infrastructure error.
-    fn enforcement_preview(company: &str, owner: &str, members: &[&str]) -> EnforcementPreview;
+    fn enforcement_preview(company: &str, owner: &str) -> EnforcementPreview;
+
+    /// One call for every screen of the help page: the person's `action`
+    /// ([`Action`], from the button they pressed and what they typed) is
+    /// applied as the screen they are on asks, and the next screen comes
+    /// back with the refusal, if any, in words that fit what was tried, and
+    /// whether `session` just passed the second factor (then keep the
+    /// changed value and renew the session's id). `company` is the company
+    /// account being reached, as for [`current_screen`](Mfa::current_screen).
+    ///
+    /// A code goes to whichever screen asks for one (sign-in, the QR code,
+    /// the second code, or, past the second factor, a fresh one for owner
+    /// actions); [`Action::SetUp`] starts a setup asking two codes where the
+    /// company requires MFA and one where the person chose it; "Not now"
+    /// puts off a setup the person started themselves. One load and one save
+    /// of the person's record (and the company's policy).
+    ///
+    /// ```
+    /// # #[cfg(feature = "getrandom")] {
+    /// use twostep::{Action, Mfa, ScreenKind};
+    /// let mfa = Mfa::in_memory()?.with_issuer("Acme");
+    /// let mut session = mfa.start_session("ada")?;
+    /// let step = mfa.step("ada", None, &mut session, Action::SetUp { account: "ada@acme.test" })?;
+    /// assert_eq!(step.screen.kind(), ScreenKind::ScanQr);
+    /// let step = mfa.step("ada", None, &mut session, Action::Code("000000"))?;
+    /// assert_eq!(step.refused.map(|m| m.id()), Some("code-wrong"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Only the infrastructure's, and [`MfaError::NotMember`] if the user is
+    /// not a member of `company` (a host's mistake): refusals are answers,
+    /// in [`Step::refused`](crate::Step).
+    fn step(user: &str, company: Option<&str>, session: &mut MfaSession, action: Action<'_>) -> Step;
+
+    /// "Not now": puts off a setup the person started themselves (its QR
+    /// code, and any recovery code it issued, are gone), unless a company
+    /// account of theirs requires MFA.
+    ///
+    /// # Errors
+    /// [`MfaError::RequiredByCompany`], [`NoEnrollment`](MfaError::NoEnrollment),
+    /// [`FactorExists`](MfaError::FactorExists),
+    /// [`SessionEnded`](MfaError::SessionEnded), or an infrastructure error.
+    fn cancel_enrollment(user: &str, session: &MfaSession) -> ();
 }
 
 impl<S: Store> Mfa<S> {

@@ -117,6 +117,15 @@ macro_rules! settings {
                 self
             }
 
+            /// Names new QR codes made by [`step`](Self::step) with `issuer`
+            /// (your product's name, as the person's authenticator app lists
+            /// it beside their account name). Required before
+            /// [`Action::SetUp`](crate::Action::SetUp).
+            pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+                self.core.issuer = issuer.into();
+                self
+            }
+
             /// Reads records written before records were authenticated (user
             /// record formats 2 and 3, company format 128) instead of refusing
             /// them, and authenticates each at its next save; `reseal_all` and
