@@ -170,14 +170,63 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
             })
         ));
 
-        // Without WAL, a crash could lose a commit that was answered.
-        let options = SqlxSqliteStore::connect_options(dir.join("delete.db"))
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete);
+        // A journal that is off, or in memory for a file: a crash could
+        // lose a commit that was answered. Refused, naming the setting.
+        for mode in [
+            sqlx::sqlite::SqliteJournalMode::Off,
+            sqlx::sqlite::SqliteJournalMode::Memory,
+        ] {
+            let options = SqlxSqliteStore::connect_options(dir.join("off.db")).journal_mode(mode);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let refused = SqlxSqliteStore::new(pool).migrate().await.unwrap_err();
+            assert!(matches!(refused, SqlStoreError::Unsafe(_)));
+            assert!(refused
+                .to_string()
+                .contains("journal_mode(SqliteJournalMode::Wal)"));
+        }
+        // So is a commit that does not wait for the disk.
+        let options = SqlxSqliteStore::connect_options(dir.join("normal.db"))
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        assert!(matches!(
-            SqlxSqliteStore::new(pool).migrate().await,
-            Err(SqlStoreError::NoWal(_))
-        ));
+        let refused = SqlxSqliteStore::new(pool).migrate().await.unwrap_err();
+        assert!(refused
+            .to_string()
+            .contains("synchronous(SqliteSynchronous::Full)"));
+    });
+}
+
+/// A host's pool as it already is: the default journal, `sqlite::memory:`
+/// in its tests. Both work; a private in-memory database per connection is
+/// refused, naming the setting.
+#[test]
+fn sqlx_sqlite_works_on_a_hosts_default_pool_and_in_memory() {
+    let dir = TempDir::new("sqlx-default");
+    let rt = runtime();
+    let url = format!("sqlite:{}?mode=rwc", dir.join("app.db").display());
+    let pools = rt.block_on(async {
+        let default_pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let memory_pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        [default_pool, memory_pool]
+    });
+    for pool in pools {
+        let store = SqlxSqliteStore::new(pool);
+        rt.block_on(store.migrate()).unwrap();
+        tasks_race_on_one_code(store, &rt);
+    }
+    rt.block_on(async {
+        let private = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .min_connections(2)
+            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().in_memory(true))
+            .await
+            .unwrap();
+        let refused = SqlxSqliteStore::new(private).migrate().await.unwrap_err();
+        assert!(matches!(refused, SqlStoreError::Unsafe(_)));
+        assert!(refused.to_string().contains("sqlite::memory:"));
     });
 }
 

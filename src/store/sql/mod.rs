@@ -74,8 +74,20 @@ pub enum SqlStoreError {
     /// shared memory WAL needs.
     #[cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))]
     #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))))]
-    #[error("sqlite could not use WAL mode (journal mode is {0})")]
+    #[error(
+        "sqlite could not use WAL mode (journal mode is {0}): open the database as \
+         SqlxSqliteStore::connect_options does, with \
+         SqliteConnectOptions::journal_mode(SqliteJournalMode::Wal), on a local filesystem"
+    )]
     NoWal(String),
+    /// A setting of the pool's connections would let a save answered as
+    /// done be lost (`synchronous` below FULL), or would keep records where
+    /// other connections cannot see them (a private in-memory database per
+    /// connection): the message names the setting to use.
+    #[cfg(feature = "sqlx-sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
+    #[error("{0}")]
+    Unsafe(&'static str),
     /// [`PostgresStore::connect`](crate::PostgresStore::connect) refuses to
     /// send records in plain text to a host that is not this machine: use
     /// [`connect_tls`](crate::PostgresStore::connect_tls) (feature

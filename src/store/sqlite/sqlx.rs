@@ -62,12 +62,18 @@ impl SqlxSqliteStore {
             .busy_timeout(Duration::from_secs(5))
     }
 
-    /// Checks the WAL mode and creates the table, or brings a file written
-    /// by an older `twostep` up to date, in one `BEGIN IMMEDIATE`
-    /// transaction.
+    /// Checks that the pool's database keeps what it answers as saved, and
+    /// creates the table or brings a file written by an older `twostep` up
+    /// to date, in one `BEGIN IMMEDIATE` transaction. A host's default pool
+    /// works (the rollback journal, `synchronous = FULL`), WAL
+    /// ([`connect_options`](Self::connect_options)) lets readers and the
+    /// writer work at once; an in-memory database (`sqlite::memory:`, for
+    /// tests) works, shared by the pool's connections as sqlx opens it.
     ///
     /// # Errors
-    /// [`SqlStoreError::NoWal`] if the file is not in WAL mode,
+    /// [`SqlStoreError::Unsafe`], naming the setting to change, for a file
+    /// whose journal is off or in memory, `synchronous` below FULL, or an
+    /// in-memory database each connection has its own of;
     /// [`SqlStoreError::Sqlx`] if it cannot be read or changed,
     /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` wrote it.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
@@ -75,12 +81,71 @@ impl SqlxSqliteStore {
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(SqlStoreError::NoWal(mode));
+        // The main database's file; empty for an in-memory one.
+        let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let in_memory = file.is_empty();
+        match mode.to_ascii_lowercase().as_str() {
+            "wal" | "delete" | "truncate" | "persist" => {}
+            "memory" if in_memory => {}
+            _ => {
+                return Err(SqlStoreError::Unsafe(
+                    "the database's journal is off or in memory, so a crash can lose or \
+                     corrupt a commit answered as done: open the pool with \
+                     SqliteConnectOptions::journal_mode(SqliteJournalMode::Wal) \
+                     (as SqlxSqliteStore::connect_options does), or leave the journal mode \
+                     at its default",
+                ))
+            }
+        }
+        // 2: FULL, 3: EXTRA. Below, a power cut can lose a commit that was
+        // answered, and a code accepted would be accepted again.
+        let synchronous: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        if synchronous < 2 && !in_memory {
+            return Err(SqlStoreError::Unsafe(
+                "PRAGMA synchronous is below FULL, so a commit answered as done can be lost \
+                 at a power cut: open the pool with \
+                 SqliteConnectOptions::synchronous(SqliteSynchronous::Full) \
+                 (as SqlxSqliteStore::connect_options does)",
+            ));
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Self::upgrade(&mut tx).await?;
         tx.commit().await?;
+        if in_memory {
+            self.shared_memory().await?;
+        }
+        Ok(())
+    }
+
+    /// An in-memory database is one per connection unless it is shared (as
+    /// sqlx opens `sqlite::memory:`): then the table exists on one
+    /// connection only. Refused, naming the setting, when another
+    /// connection of the pool does not see it.
+    async fn shared_memory(&self) -> Result<(), SqlStoreError> {
+        if self.pool.options().get_max_connections() < 2 {
+            return Ok(());
+        }
+        let (mut first, mut second) = (self.pool.acquire().await?, self.pool.acquire().await?);
+        for connection in [&mut first, &mut second] {
+            let tables: i64 =
+                sqlx::query("SELECT count(*) FROM sqlite_master WHERE name = 'twostep_records'")
+                    .fetch_one(&mut **connection)
+                    .await?
+                    .try_get(0)?;
+            if tables == 0 {
+                return Err(SqlStoreError::Unsafe(
+                    "each connection of this pool has its own in-memory database, so records \
+                     saved on one are missing on the others: open it as sqlite::memory: \
+                     (shared by the pool), or with max_connections(1)",
+                ));
+            }
+        }
         Ok(())
     }
 }
