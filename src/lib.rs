@@ -123,6 +123,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::RecordError;
 pub use drift::ClockDrift;
 pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use service::StepForm;
 pub use service::{
     Action, AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write, Written,
 };

@@ -394,3 +394,67 @@ fn wrong_recovery_codes_are_never_throttled_nor_count_against_one_time_codes() {
     assert_eq!(step.refused, None);
     assert!(step.passed_second_factor);
 }
+
+#[test]
+fn save_changes_is_a_step_that_asks_a_fresh_code_after_the_sudo_window() {
+    let w = World::new();
+    let (mut owner, phone) = w.activated_owner();
+    let save = |session: &mut MfaSession, code| {
+        w.step(
+            "olivia",
+            session,
+            Action::SaveRequirement {
+                requirement: Requirement::On { grace_period: 0 },
+                code,
+            },
+        )
+    };
+    // Eleven minutes after the last code: the change asks for a new one.
+    w.clock.advance(11 * 60);
+    let step = save(&mut owner, "");
+    assert_eq!(step.refused, Some(Message::RecentCodeRequired));
+    assert!(!w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    let step = save(&mut owner, "000000");
+    assert_eq!(step.refused, Some(Message::CodeWrong));
+    let code = w.code(&phone);
+    let step = save(&mut owner, &code);
+    assert_eq!(step.refused, None);
+    assert!(step.passed_second_factor, "the code renewed the session");
+    assert_eq!(step.screen.kind(), ScreenKind::Continue);
+    assert!(w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    // A user is refused, in words, whatever code they type.
+    let mut umar = w.mfa.start_session("umar").unwrap();
+    let off = Action::SaveRequirement {
+        requirement: Requirement::Off,
+        code: "",
+    };
+    let step = w.step("umar", &mut umar, off);
+    assert_eq!(step.refused, Some(Message::NotOwner));
+    assert!(w.mfa.company_policy(COMPANY).unwrap().requires_mfa());
+    // Another person's session is no session at all.
+    assert_eq!(save(&mut umar, "").refused, Some(Message::SessionEnded));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_posted_form_reads_as_the_action_its_button_names() {
+    let form: twostep::StepForm =
+        serde_json::from_str(r#"{"action": "save_requirement", "code": "123456", "ticked": "on"}"#)
+            .unwrap();
+    assert!(matches!(
+        form.action("a@b.test"),
+        Some(Action::SaveRequirement {
+            requirement: Requirement::On { grace_period: 0 },
+            code: "123456"
+        })
+    ));
+    assert!(
+        !format!("{form:?}").contains("123456"),
+        "the code stays out of logs"
+    );
+    let unticked: twostep::StepForm = serde_json::from_str(r#"{"action": "recorded"}"#).unwrap();
+    assert!(matches!(
+        unticked.action(""),
+        Some(Action::Recorded { ticked: false })
+    ));
+}

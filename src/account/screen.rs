@@ -107,7 +107,7 @@ pub enum ScreenKind {
 
 /// One form of a screen: at most one input, and its buttons, the main one
 /// first. A host's template draws `input` as a text field (or the tick)
-/// named `code` (`recorded` for the tick), and each button as
+/// named `code` (the tick a checkbox named `ticked`), and each button as
 /// `<button name="action" value="{action}">{label}</button>`; the form's
 /// fields then make an [`Action`](crate::Action) with
 /// [`Action::from_form`](crate::Action::from_form).

@@ -23,4 +23,6 @@ pub(crate) use drivers::block_on;
 pub use drivers::{AsyncMfa, Mfa};
 pub use error::MfaError;
 pub use own_transaction::{Prepared, Write, Written};
+#[cfg(feature = "serde")]
+pub use step::StepForm;
 pub use step::{Action, Step};

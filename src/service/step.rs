@@ -2,6 +2,7 @@
 //! what the session must now hold out, with the refusal in words that fit.
 
 use crate::account::Screen;
+use crate::policy::Requirement;
 use crate::words::Message;
 
 /// What a person did on one of the help page's screens: the button they
@@ -35,6 +36,16 @@ pub enum Action<'a> {
     /// "Not now": put off a setup the person started themselves (refused
     /// while a company of theirs requires MFA).
     NotNow,
+    /// "Save changes" on the company profile: an owner switches "Force
+    /// every user to use MFA" on or off. It asks for a second factor passed
+    /// within the sudo window ([`with_sudo_window`](crate::AsyncMfa::with_sudo_window));
+    /// a `code` typed with it (empty: none) is checked first and renews it.
+    SaveRequirement {
+        /// What to save.
+        requirement: Requirement,
+        /// A current one-time code, or empty.
+        code: &'a str,
+    },
 }
 
 impl<'a> Action<'a> {
@@ -42,6 +53,11 @@ impl<'a> Action<'a> {
     /// value ([`Button::action`](crate::Button)), `input` its text field,
     /// `ticked` whether its checkbox was ticked, `account` how a new QR
     /// code names the person. `None` for an action no screen has.
+    ///
+    /// The company profile's form sends `save_requirement`, ticked to
+    /// force every user to use MFA (with no grace period: build
+    /// [`Action::SaveRequirement`] for one), and the owner's current code
+    /// if they typed one.
     ///
     /// ```
     /// use twostep::Action;
@@ -57,6 +73,13 @@ impl<'a> Action<'a> {
             "set_up" => Action::SetUp { account },
             "start_again" => Action::StartAgain,
             "not_now" => Action::NotNow,
+            "save_requirement" => Action::SaveRequirement {
+                requirement: match ticked {
+                    true => Requirement::On { grace_period: 0 },
+                    false => Requirement::Off,
+                },
+                code: input,
+            },
             _ => return None,
         })
     }
@@ -78,4 +101,61 @@ pub struct Step {
     /// recovery code, or the tick that activated MFA): keep the changed
     /// session value and renew the session's id.
     pub passed_second_factor: bool,
+}
+
+/// The fields a form of [`Screen::forms`] posts, as a web framework's form
+/// extractor reads them (feature `serde`): `action`, the value of the
+/// button pressed; `code`, the text field; `ticked`, the checkbox (sent
+/// only when ticked).
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use twostep::{Action, StepForm};
+/// // What axum's `Form<StepForm>` (or serde_urlencoded) makes of a post:
+/// let form = StepForm { action: "code".into(), code: "123456".into(), ticked: None };
+/// assert!(matches!(form.action("ada@acme.test"), Some(Action::Code("123456"))));
+/// # }
+/// ```
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+#[derive(Clone, Default, serde::Deserialize)]
+pub struct StepForm {
+    /// The button's value ([`Button::action`](crate::Button)).
+    #[serde(default)]
+    pub action: String,
+    /// The text field: a one-time code or a recovery code.
+    #[serde(default)]
+    pub code: String,
+    /// The checkbox, present when ticked.
+    #[serde(default)]
+    pub ticked: Option<String>,
+}
+
+#[cfg(feature = "serde")]
+impl StepForm {
+    /// The [`Action`] this form sent ([`Action::from_form`]); `account`
+    /// names the person in a new QR code.
+    pub fn action<'a>(&'a self, account: &'a str) -> Option<Action<'a>> {
+        Action::from_form(&self.action, &self.code, self.ticked.is_some(), account)
+    }
+}
+
+/// The typed code stays out of logs.
+#[cfg(feature = "serde")]
+impl std::fmt::Debug for StepForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepForm")
+            .field("action", &self.action)
+            .field("code", &"<redacted>")
+            .field("ticked", &self.ticked.is_some())
+            .finish()
+    }
+}
+
+/// What was typed (a recovery code among it) does not outlive the request.
+#[cfg(feature = "serde")]
+impl Drop for StepForm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.code);
+    }
 }

@@ -5,6 +5,7 @@
 use crate::account::{Act, Label, Refusal, Transition};
 use crate::enrollment::{Enrollment, EnrollmentError};
 use crate::event::Actor;
+use crate::policy::Requirement;
 use crate::secret::Secret;
 use crate::service::step::{Action, Step};
 use crate::session::MfaSession;
@@ -14,6 +15,68 @@ use super::{Access, Core, MfaError};
 
 impl Core {
     pub(crate) async fn step<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+        company: Option<&str>,
+        session: &mut MfaSession,
+        action: Action<'_>,
+    ) -> Result<Step, MfaError<A::Error>> {
+        match action {
+            Action::SaveRequirement { requirement, code } => {
+                self.save_requirement(access, user, company, session, requirement, code)
+                    .await
+            }
+            action => {
+                self.step_record(access, user, company, session, action)
+                    .await
+            }
+        }
+    }
+
+    /// "Save changes": the owner's code first, if typed (it renews the
+    /// proof the change asks for), then the company's requirement; the
+    /// screen is the owner's as it then is.
+    async fn save_requirement<A: Access>(
+        &self,
+        access: &A,
+        owner: &str,
+        company: Option<&str>,
+        session: &mut MfaSession,
+        requirement: Requirement,
+        code: &str,
+    ) -> Result<Step, MfaError<A::Error>> {
+        let mut passed_second_factor = false;
+        if !code.trim().is_empty() {
+            let step = self
+                .step_record(access, owner, company, session, Action::Code(code))
+                .await?;
+            if step.refused.is_some() {
+                return Ok(step);
+            }
+            passed_second_factor = step.passed_second_factor;
+        }
+        let saved = match company {
+            Some(company) => {
+                self.set_mfa_requirement(access, company, owner, session, requirement)
+                    .await
+            }
+            None => Err(MfaError::NoCompany),
+        };
+        let refused = match saved {
+            Ok(_) => None,
+            Err(e) if e.is_infrastructure() => return Err(e),
+            Err(e) => Some(e.message()),
+        };
+        Ok(Step {
+            screen: self.current_screen(access, owner, company, session).await?,
+            refused,
+            passed_second_factor,
+        })
+    }
+
+    /// One step on the person's own record: one load, one save.
+    async fn step_record<A: Access>(
         &self,
         access: &A,
         user: &str,
