@@ -10,7 +10,7 @@
 //! failure count lowered, an owner added) fails the tag; so does a record
 //! copied to another id or kind. What a tag cannot tell is an older
 //! authentic copy of the same record put back, or a record deleted: see the
-//! README's security section.
+//! security model guide (`src/guide/security_model.md`).
 //!
 //! The key check is 4 bytes of a value derived from the key alone (the
 //! same for every record it tags): a keyring holding another key under the

@@ -4,6 +4,14 @@
 //! of a company account's MFA (activation, "Company Account Verification",
 //! recovery codes, the requirement an owner switches on) stored step by step.
 //!
+//! # The guides
+//!
+//! [Company accounts](guide::company_accounts) (the help page's screens and
+//! the step call), [a web host](guide::web_host), [async hosts](guide::async_hosts)
+//! (sqlx on SQLite and PostgreSQL), [storage](guide::storage), the
+//! [security model](guide::security_model), [compatibility](guide::compatibility)
+//! (authenticator apps, Rust versions, features).
+//!
 //! # Where to start
 //!
 //! | the job | the type |
@@ -11,57 +19,58 @@
 //! | a product with accounts, sync code | [`Mfa`] over a [`Store`] |
 //! | a product with accounts, async code (axum, actix, tokio) | [`AsyncMfa`] over an [`AsyncStore`] |
 //! | what the host keeps in a person's session | [`MfaSession`], from [`Mfa::start_session`] after the password |
-//! | which screen a person is on, after a reload or tomorrow | [`Mfa::current_screen`] → [`Screen`] |
-//! | enrolling, in the help page's order | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`] |
-//! | signing in | [`Mfa::verify`], [`Mfa::use_recovery_code`] |
+//! | which screen a person is on, after a reload or tomorrow | [`Mfa::current_screen`] → [`Screen`], its [`Screen::forms`] |
+//! | every button of every screen | [`Mfa::step`]: an [`Action`] in (from a form: [`Action::from_form`], `StepForm`), a [`Step`] out |
+//! | the same, call by call | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`], [`Mfa::verify`], [`Mfa::use_recovery_code`] |
 //! | company accounts | [`Mfa::create_company`], [`Mfa::add_member`], [`Mfa::set_mfa_requirement`], [`Mfa::enforcement_preview`], [`Mfa::reset_user_mfa`] |
 //! | where records live | [`MemoryStore`]; `SqliteStore`, `PostgresStore` (sync); `SqlxSqliteStore`, `SqlxPgStore` (async, over your sqlx pool); your own [`Store`] or [`AsyncStore`], checked with `testkit` |
 //! | saving in your own transaction | [`Mfa::prepare_verify`] → [`Prepared`] |
 //! | the keys that seal secrets and tag records | [`Keyring`] (kept outside the database) |
 //! | an audit trail | [`EventSink`], [`Event`], [`Actor`] |
-//! | words for the person at the screen | [`MfaError::for_person`], [`Screen::for_person`] |
+//! | words for the person at the screen, in any language | [`words::Message`]: an id, its numbers, the English |
 //! | just the algorithm, no accounts | [`Totp`], [`Hotp`], [`Code`], [`Secret`], [`Enrollment`], [`KeyUri`], `Qr` |
 //!
 //! # A sign-in, in full
 //!
 //! ```
 //! # #[cfg(feature = "getrandom")] {
-//! use twostep::{Confirmed, Enrollment, EnrollmentCheck, Mfa, MfaError, Screen};
+//! use twostep::{Action, Mfa, Screen};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mfa = Mfa::in_memory()?; // a real product: Mfa::new(its store, its keyring)
+//! let mfa = Mfa::in_memory()?.with_issuer("Acme"); // a real product: Mfa::new(its store, its keyring)
 //!
 //! // The password is right: twostep's part of the session, kept by the host.
 //! let mut session = mfa.start_session("ada")?;
-//! // "Multi-Factor Authentication → Activate": the QR code, then the code it shows.
-//! let phone = mfa.begin_enrollment("ada", &session, Enrollment::builder("Acme", "ada@example.com"), EnrollmentCheck::OneCode)?;
+//! // "Multi-Factor Authentication → Activate": the QR code…
+//! let step = mfa.step("ada", None, &mut session, Action::SetUp { account: "ada@example.com" })?;
+//! let Screen::ScanQr { enrollment, .. } = step.screen else { unreachable!() };
 //! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-//! # let code = phone.totp().generate(now)?.expose().to_string();
-//! let Confirmed::RecordRecoveryCode { codes } = mfa.confirm_enrollment("ada", &session, &code)? else { unreachable!() };
-//! // … show `codes`, the "I have safely recorded this number" tick, Continue:
-//! mfa.acknowledge_recovery("ada", &mut session)?;
+//! # let code = enrollment.totp().generate(now)?.expose().to_string();
+//! // …the code it shows, then the recovery code and its tick:
+//! let step = mfa.step("ada", None, &mut session, Action::Code(&code))?;
+//! let Screen::RecordRecoveryCode { codes, .. } = step.screen else { unreachable!() };
+//! let step = mfa.step("ada", None, &mut session, Action::Recorded { ticked: true })?;
+//! assert!(step.passed_second_factor); // keep the changed session, renew its id
 //!
-//! // Every later sign-in, after the password:
+//! // Every later sign-in, after the password: the code screen, a code.
 //! let mut session = mfa.start_session("ada")?;
-//! if let Screen::EnterCode { .. } = mfa.current_screen("ada", None, &session)? {
-//!     match mfa.verify("ada", &mut session, &code) {
-//!         Ok(_) => { /* in: keep the changed session */ }
-//!         Err(refused) => println!("{}", refused.for_person()), // "That code was just used. …"
-//!     }
+//! assert!(matches!(mfa.current_screen("ada", None, &session)?, Screen::EnterCode { .. }));
+//! let step = mfa.step("ada", None, &mut session, Action::Code(&code))?;
+//! if let Some(refused) = step.refused {
+//!     println!("{refused}"); // "That code was just used. Wait 12 seconds for the next one."
 //! }
+//! # let _ = codes;
 //! # Ok(()) }
 //! # main().unwrap();
 //! # }
 //! ```
-//!
-//! The README has the guides: the help page's screens call by call, storage,
-//! async hosts, the security model, compatibility with authenticator apps.
 //!
 //! # Features
 //!
 //! `getrandom` and `qr` by default; `qr-png`; `sqlite`, `postgres`,
 //! `postgres-tls` (sync stores); `sqlx-sqlite`, `sqlx-postgres` (async
 //! stores over the host's sqlx pool); `testkit` (the store contract as
-//! checks); `serde`.
+//! checks); `serde`. [Compatibility](guide::compatibility) says what each
+//! adds and which Rust it needs.
 //!
 //! With `serde`, what a host puts in a session, a JSON API or an audit log
 //! is `Serialize` and `Deserialize`: [`Event`], [`RecordedEvent`], [`Actor`],
@@ -95,6 +104,7 @@ mod drift;
 mod enrollment;
 mod envelope;
 mod event;
+pub mod guide;
 mod key_cache;
 mod otp;
 mod policy;

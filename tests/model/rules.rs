@@ -1,5 +1,5 @@
 //! The rules of twostep as a small state machine, written from the help
-//! page and the README, not from the code: what each call answers, which
+//! page and the guides, not from the code: what each call answers, which
 //! screen a person is on, and what changes. `tests/model.rs` runs random
 //! sequences through the service and this model side by side.
 //!
@@ -27,7 +27,7 @@ const LOCKOUT: u32 = 10;
 
 pub type Refusal = MfaError<String>;
 
-/// The README's throttle: when the next check may be made.
+/// The documented throttle (the security model guide): when the next check may be made.
 pub fn gate(failures: u32, last_failure_at: u64, now: u64) -> Gate {
     if failures >= LOCKOUT {
         return Gate::Locked;

@@ -33,7 +33,7 @@ fn args() -> Result<Args, Box<dyn Error>> {
             "--postgres" => args.database = Database::Postgres(value()?),
             "--key-file" => args.key_file = value()?.into(),
             "--secure-cookies" => args.secure_cookies = true,
-            _ => return Err(format!("unknown argument {flag}; see the README").into()),
+            _ => return Err(format!("unknown argument {flag}; see webapp/README.md").into()),
         }
     }
     Ok(args)

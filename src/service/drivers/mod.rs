@@ -61,19 +61,43 @@ pub struct Mfa<S: Store> {
 /// anything on tokio): the operations of [`Mfa`], as `async fn`s, with the
 /// same rules, answers and guarantees (they run the same code). The futures
 /// are `Send`, so they can be awaited in handlers and `tokio::spawn`ed.
-/// Cloning is cheap: put the service straight into the app's state.
+/// Cloning is cheap: put the service straight into the app's state. Over
+/// the app's own sqlx pool: `SqlxSqliteStore`, `SqlxPgStore`
+/// ([async hosts](crate::guide::async_hosts)).
+///
+/// A sign-in, in full: the owner activates MFA, then signs in again with a
+/// code.
 ///
 /// ```
-/// # #[cfg(feature = "getrandom")]
+/// # #[cfg(feature = "getrandom")] {
+/// use twostep::{Action, AsyncMfa, Keyring, MemoryStore, Screen};
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use twostep::{AsyncMfa, Keyring, MemoryStore, Screen};
-/// let mfa = AsyncMfa::new(MemoryStore::new(), Keyring::new(1, &[7; 32]));
-/// let session = mfa.start_session("user-42").await?; // after the password
-/// match mfa.current_screen("user-42", None, &session).await? {
-///     Screen::EnterCode { .. } => { /* the code form */ }
-///     _ => { /* … */ }
+/// # let key_from_your_secret_manager = [7u8; 32];
+/// let mfa = AsyncMfa::new(MemoryStore::new(), Keyring::new(1, &key_from_your_secret_manager))
+///     .with_issuer("Acme");
+/// mfa.create_company("acme", &["olivia"]).await?;
+///
+/// // After the password: twostep's part of the session, kept by the host.
+/// let mut session = mfa.start_session("olivia").await?;
+/// // Account info → Activate: the QR code, the code it shows, the tick.
+/// let step = mfa.step("olivia", Some("acme"), &mut session, Action::SetUp { account: "olivia@acme.test" }).await?;
+/// let Screen::ScanQr { enrollment, .. } = step.screen else { unreachable!() };
+/// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+/// # let typed = enrollment.totp().generate(now)?.expose().to_string();
+/// mfa.step("olivia", Some("acme"), &mut session, Action::Code(&typed)).await?;
+/// let step = mfa.step("olivia", Some("acme"), &mut session, Action::Recorded { ticked: true }).await?;
+/// assert!(step.passed_second_factor); // keep the changed session, renew its id
+///
+/// // Later, after the password: the code screen.
+/// let session = mfa.start_session("olivia").await?;
+/// match mfa.current_screen("olivia", Some("acme"), &session).await? {
+///     Screen::EnterCode { .. } => { /* the code form: step(…, Action::Code(typed)) */ }
+///     other => unreachable!("{other:?}"),
 /// }
 /// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(demo()).map_err(|e| e.to_string())?;
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AsyncMfa<S: AsyncStore> {
     store: Arc<S>,

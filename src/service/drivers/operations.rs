@@ -34,12 +34,12 @@ macro_rules! operations {
         impl<S: AsyncStore> AsyncMfa<S> {
             $(
                 #[doc = concat!(
-                    "[`Mfa::", stringify!($name), "`] for async hosts: the same rules, ",
-                    "answers and errors (the same code runs)."
+                    "*Async: [`Mfa::", stringify!($name), "`] as an `async fn`, with the same ",
+                    "rules, answers and errors (the same code runs). Examples below that call ",
+                    "`Mfa` read the same here with `.await` after each call.*"
                 )]
                 ///
-                /// # Errors
-                #[doc = concat!("As [`Mfa::", stringify!($name), "`].")]
+                $(#[$doc])*
                 pub async fn $name(&self, $($arg: $ty),*) -> Result<$out, MfaError<S::Error>> {
                     self.core.$name(&*self.store, $($arg),*).await
                 }
