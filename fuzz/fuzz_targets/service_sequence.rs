@@ -17,8 +17,9 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Clock, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, MfaSession, RecoveryMode, Screen, SignInRequirement, ThrottlePolicy,
+    Clock, Confirmed, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock,
+    MemoryStore, Mfa, MfaError, MfaSession, RecoveryMode, Screen, SignInRequirement,
+    ThrottlePolicy,
 };
 
 const USERS: [&str; 2] = ["ann", "bo"];
@@ -140,8 +141,8 @@ fuzz_target!(|ops: Vec<Op>| {
                             assert!(step > first, "second code of step {step} after {first}");
                         }
                         match next {
-                            Screen::SecondCode { .. } => m.first_step = step,
-                            Screen::RecordRecoveryCode { codes } => {
+                            Confirmed::SecondCode { .. } => m.first_step = step,
+                            Confirmed::RecordRecoveryCode { codes } => {
                                 m.recovery =
                                     codes.iter().map(|c| c.expose_str().to_owned()).collect();
                                 m.last_step = step;
@@ -157,7 +158,8 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Acknowledge(who) => {
                 let u = user(who);
                 let m = models.get_mut(u).unwrap();
-                let confirming = mfa.status(u).unwrap().enrollment == Some(EnrollmentStage::RecoveryCode);
+                let confirming =
+                    mfa.status(u).unwrap().enrollment == Some(EnrollmentStage::RecoveryCode);
                 let acknowledged = mfa.acknowledge_recovery(u, sessions.get_mut(u).unwrap());
                 assert_eq!(
                     acknowledged.is_ok() && confirming,
@@ -227,11 +229,16 @@ fuzz_target!(|ops: Vec<Op>| {
                 // Only an owner, in a session past their second factor.
                 let u = user(by_second);
                 let requirement = if require {
-                    twostep::Requirement::On { grace_period: u64::from(grace) }
+                    twostep::Requirement::On {
+                        grace_period: u64::from(grace),
+                    }
                 } else {
                     twostep::Requirement::Off
                 };
-                if mfa.set_mfa_requirement("co", u, &sessions[u], requirement).is_ok() {
+                if mfa
+                    .set_mfa_requirement("co", u, &sessions[u], requirement)
+                    .is_ok()
+                {
                     assert_eq!(u, "ann", "only the owner");
                     assert!(models[u].active.is_some(), "an owner without MFA");
                 }
@@ -260,13 +267,19 @@ fuzz_target!(|ops: Vec<Op>| {
             let screen = mfa.current_screen(u, Some("co"), &fresh).unwrap();
             let expected_stage = match &screen {
                 Screen::EnterCode { .. } => {
-                    assert!(status.factor_bound_at.is_some(), "{u}: a code screen without a factor");
+                    assert!(
+                        status.factor_bound_at.is_some(),
+                        "{u}: a code screen without a factor"
+                    );
                     status.enrollment
                 }
                 Screen::ScanQr { .. } => Some(EnrollmentStage::FirstCode),
                 Screen::SecondCode { .. } => Some(EnrollmentStage::SecondCode),
                 Screen::RecordRecoveryCode { .. } => {
-                    assert!(status.factor_bound_at.is_none(), "{u}: codes shown before the second factor");
+                    assert!(
+                        status.factor_bound_at.is_none(),
+                        "{u}: codes shown before the second factor"
+                    );
                     Some(EnrollmentStage::RecoveryCode)
                 }
                 _ => None,
