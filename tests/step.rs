@@ -48,19 +48,20 @@ impl World {
         code_at(phone, self.clock.now())
     }
 
-    /// The owner activates their own MFA through the step call.
-    fn activated_owner(&self) -> (MfaSession, Enrollment) {
-        let mut owner = self.mfa.start_session("olivia").unwrap();
-        let step = self.step(
-            "olivia",
-            &mut owner,
-            Action::SetUp {
-                account: "olivia@acme.test",
-            },
-        );
+    /// "Activate" (or "Verify identity"): the QR window's enrollment.
+    fn scan_qr(&self, user: &str, session: &mut MfaSession) -> Enrollment {
+        let account = format!("{user}@acme.test");
+        let step = self.step(user, session, Action::SetUp { account: &account });
         let Screen::ScanQr { enrollment, .. } = step.screen else {
             panic!("{:?}", step.screen)
         };
+        enrollment
+    }
+
+    /// The owner activates their own MFA through the step call.
+    fn activated_owner(&self) -> (MfaSession, Enrollment) {
+        let mut owner = self.mfa.start_session("olivia").unwrap();
+        let enrollment = self.scan_qr("olivia", &mut owner);
         let step = self.step("olivia", &mut owner, Action::Code(&self.code(&enrollment)));
         assert_eq!(step.screen.kind(), ScreenKind::RecordRecoveryCode);
         let step = self.step("olivia", &mut owner, Action::Recorded { ticked: true });
@@ -181,16 +182,7 @@ fn a_wrong_recovery_code_is_told_as_a_recovery_code_not_a_one_time_code() {
 fn a_recovery_code_signs_in_and_shows_its_replacement_saying_the_old_one_is_spent() {
     let w = World::new();
     let mut owner = w.mfa.start_session("olivia").unwrap();
-    let step = w.step(
-        "olivia",
-        &mut owner,
-        Action::SetUp {
-            account: "olivia@acme.test",
-        },
-    );
-    let Screen::ScanQr { enrollment, .. } = step.screen else {
-        panic!()
-    };
+    let enrollment = w.scan_qr("olivia", &mut owner);
     let step = w.step("olivia", &mut owner, Action::Code(&w.code(&enrollment)));
     let Screen::RecordRecoveryCode { codes, .. } = step.screen else {
         panic!()
@@ -266,16 +258,7 @@ fn a_session_from_before_a_change_steps_nowhere() {
     let w = World::new();
     let mut stale = w.mfa.start_session("umar").unwrap();
     let mut umar = w.mfa.start_session("umar").unwrap();
-    let step = w.step(
-        "umar",
-        &mut umar,
-        Action::SetUp {
-            account: "umar@acme.test",
-        },
-    );
-    let Screen::ScanQr { enrollment, .. } = step.screen else {
-        panic!()
-    };
+    let enrollment = w.scan_qr("umar", &mut umar);
     let _ = w.step("umar", &mut umar, Action::Code(&w.code(&enrollment)));
     let _ = w.step("umar", &mut umar, Action::Recorded { ticked: true });
     let step = w.step("umar", &mut stale, Action::Code(&w.code(&enrollment)));

@@ -183,18 +183,7 @@ fn server_error(error: &dyn std::fmt::Display) -> Response {
 /// Whether `error` is an answer for the person (a wrong code, a replay, the
 /// wrong order) rather than a failure of the app's infrastructure.
 fn is_answer(error: &Error) -> bool {
-    !matches!(
-        error,
-        MfaError::Store(_)
-            | MfaError::CorruptRecord(_)
-            | MfaError::Seal(_)
-            | MfaError::Enrollment(_)
-            | MfaError::BeforeT0
-            | MfaError::InvalidOwners
-            | MfaError::InvalidCompany
-            | MfaError::TooManyCompanies
-            | MfaError::WeakSecret { .. }
-    )
+    !error.is_infrastructure()
 }
 
 fn forbidden(text: &str) -> Response {
