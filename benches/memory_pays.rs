@@ -20,7 +20,7 @@ mod common;
 use std::time::Duration;
 
 use common::{AsyncBench, Bench};
-use twostep::{AsyncMfa, AsyncStore, Keyring, Mfa, Store};
+use twostep::{AsyncMfa, AsyncStore, Config, Keyring, Mfa, Store};
 
 const ROUNDS: usize = 101;
 const BLOCK: u64 = 100;
@@ -51,7 +51,13 @@ fn report(name: &str, on: &[Duration], off: &[Duration]) {
 fn sync_pair<S: Store + Clone>(name: &str, store: S) {
     let on = Bench::new(store.clone(), &format!("{name}-on-{}", std::process::id()));
     let mut off = Bench::new(store, &format!("{name}-off-{}", std::process::id()));
-    off.mfa = off.mfa.clone().with_key_cache(0);
+    off.mfa = Mfa::with_config(
+        off.mfa.store().clone(),
+        Keyring::new(1, &[7; 32]),
+        Config::default()
+            .with_clock(off.clock.clone())
+            .with_key_cache(0),
+    );
     let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let run = |bench: &Bench<S>| {
@@ -74,7 +80,13 @@ async fn async_pair<S: AsyncStore + Clone>(name: &str, store: S) {
     let mfa = AsyncMfa::new(store, Keyring::new(1, &[7; 32]));
     let on = AsyncBench::new(&mfa, &format!("{name}-on-{}", std::process::id())).await;
     let mut off = AsyncBench::new(&mfa, &format!("{name}-off-{}", std::process::id())).await;
-    off.mfa = off.mfa.clone().with_key_cache(0);
+    off.mfa = AsyncMfa::with_config(
+        off.mfa.store().clone(),
+        Keyring::new(1, &[7; 32]),
+        Config::default()
+            .with_clock(off.clock.clone())
+            .with_key_cache(0),
+    );
     let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let first_on = round % 2 == 0;

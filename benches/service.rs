@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Clock, Code, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret, SetSize,
-    Store, Window,
+    Clock, Code, Config, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret,
+    SetSize, Store, Window,
 };
 
 fn service_verify(c: &mut Criterion) {
@@ -55,7 +55,11 @@ fn service_verify(c: &mut Criterion) {
     });
     // A second server on the same store, with its own memory: each takes
     // every other verify, so every load is a record the other one wrote.
-    let other_server = bench.mfa.clone().with_key_cache(10_000);
+    let other_server = Mfa::with_config(
+        store.clone(),
+        Keyring::new(1, &[7; 32]),
+        Config::default().with_clock(bench.clock.clone()),
+    );
     group.bench_function("two_servers", |b| {
         b.iter_custom(|iters| {
             let (first, codes) = bench.codes(iters);
@@ -190,11 +194,15 @@ fn recovery_verify(c: &mut Criterion) {
         let clock = Arc::new(ManualClock::new(1_700_000_000));
         // One session for the whole run: each regeneration takes the
         // second factor it passed when the factor was bound.
-        let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[7; 32]))
-            .with_clock(clock.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
-            .with_recovery(mode)
-            .with_sudo_window(u64::MAX);
+        let mfa = Mfa::with_config(
+            MemoryStore::new(),
+            Keyring::new(1, &[7; 32]),
+            Config::default()
+                .with_clock(clock.clone())
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
+                .with_recovery(mode)
+                .with_sudo_window(u64::MAX),
+        );
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         let enrollment = Enrollment::builder("Acme", "r")
             .with_secret(secret)

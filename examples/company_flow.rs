@@ -14,8 +14,8 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use twostep::{
-    Action, Clock, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError, MfaSession,
-    Requirement, Screen, ScreenKind, Step, Store, SystemClock,
+    Action, Clock, Config, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
+    MfaSession, Requirement, Screen, ScreenKind, Step, Store, SystemClock,
 };
 
 const COMPANY: &str = "acme";
@@ -148,12 +148,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The application key: from a secret manager in production, never stored
     // with the records. Random here: each run starts a new store.
     let keyring = Keyring::generate_os()?;
+    // The product's name in new QR codes; the person's clock (a real phone's
+    // in --interactive, else one the story moves).
+    let config = Config::default()
+        .with_issuer("Acme")
+        .with_clock(person.clock.clone());
     let args: Vec<String> = std::env::args().collect();
     match args.iter().position(|a| a == "--sqlite") {
-        None => story(Mfa::new(MemoryStore::new(), keyring), &person),
+        None => story(
+            Mfa::with_config(MemoryStore::new(), keyring, config),
+            &person,
+        ),
         Some(at) => {
             let path = args.get(at + 1).ok_or("--sqlite needs a file path")?;
-            story(Mfa::new(sqlite(path)?, keyring), &person)
+            story(Mfa::with_config(sqlite(path)?, keyring, config), &person)
         }
     }
 }
@@ -175,7 +183,6 @@ fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
 
 /// The two sequences and the sign-ins after them, on any store.
 fn story<S: Store>(mfa: Mfa<S>, person: &Person) -> Result<(), Box<dyn Error>> {
-    let mfa = mfa.with_clock(person.clock.clone()).with_issuer("Acme");
     // The host keeps its own users and companies; it tells twostep who
     // belongs to which company account.
     mfa.create_company(COMPANY, &[OWNER])?;

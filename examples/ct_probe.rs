@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Code, Digits, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret,
+    Code, Config, Digits, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret,
     SetSize, Totp, TotpParams, Window,
 };
 
@@ -38,12 +38,16 @@ fn main() {
     // A user with a set of 16 recovery codes, drawn from a seeded generator
     // so that every run sees the same codes.
     let recovery = || {
-        let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[9; 32]))
-            .with_clock(Arc::new(ManualClock::new(NOW)))
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
-            .with_recovery(RecoveryMode::Set(
-                SetSize::new(16).unwrap_or_else(|_| fail("size")),
-            ));
+        let mfa = Mfa::with_config(
+            MemoryStore::new(),
+            Keyring::new(1, &[9; 32]),
+            Config::default()
+                .with_clock(Arc::new(ManualClock::new(NOW)))
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
+                .with_recovery(RecoveryMode::Set(
+                    SetSize::new(16).unwrap_or_else(|_| fail("size")),
+                )),
+        );
         let enrollment = Enrollment::builder("Acme", "probe")
             .with_secret(secret.clone())
             .unwrap_or_else(|_| fail("enrollment"));

@@ -21,8 +21,8 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use twostep::{
-    Enrollment, Keyring, ManualClock, Mfa, MfaError, RecordKey, SaveOutcome, Store, Version,
-    Versioned,
+    Config, Enrollment, Keyring, ManualClock, Mfa, MfaError, RecordKey, SaveOutcome, Store,
+    Version, Versioned,
 };
 
 struct Row {
@@ -98,8 +98,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     // demo; in production: from a secret manager), shared by all servers.
     let keyring = Keyring::generate_os()?;
     // Two "servers" sharing one table.
-    let server_a = Mfa::new(table.clone(), keyring.clone()).with_clock(clock.clone());
-    let server_b = Mfa::new(table.clone(), keyring).with_clock(clock.clone());
+    let server_a = Mfa::with_config(
+        table.clone(),
+        keyring.clone(),
+        Config::default().with_clock(clock.clone()),
+    );
+    let server_b = Mfa::with_config(
+        table.clone(),
+        keyring,
+        Config::default().with_clock(clock.clone()),
+    );
 
     let enrollment = Enrollment::builder("Acme", "alice@example.com").build_os()?;
     let app = |t| -> Result<String, Box<dyn Error>> {

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use sqlx::SqlitePool;
 use twostep::{
-    AsyncMfa, Clock, Enrollment, Keyring, ManualClock, MfaSession, RecordKey, SqlxSqliteStore,
+    AsyncMfa, Clock, Config, Enrollment, Keyring, ManualClock, MfaSession, RecordKey,
+    SqlxSqliteStore,
 };
 
 /// One sign-in's second factor, in `session` (from the password): load the
@@ -74,7 +75,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?;
 
     let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let mfa = AsyncMfa::new(store, Keyring::generate_os()?).with_clock(clock.clone());
+    let mfa = AsyncMfa::with_config(
+        store,
+        Keyring::generate_os()?,
+        Config::default().with_clock(clock.clone()),
+    );
     let phone = Enrollment::builder("Acme", "ada@example.com").build_os()?;
     let code = |clock: &ManualClock| -> Result<String, Box<dyn Error>> {
         Ok(phone.totp().generate(clock.now())?.expose().to_string())

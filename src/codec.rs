@@ -28,7 +28,7 @@ pub enum RecordError {
     Unauthentic,
     /// The record carries no tag: written before records were authenticated
     /// (read it only during a migration, with
-    /// [`Mfa::read_legacy_records`](crate::Mfa::read_legacy_records)), or
+    /// [`Config::read_legacy_records`](crate::Config::read_legacy_records)), or
     /// stripped of its tag.
     #[error("record is not authenticated")]
     NotAuthenticated,

@@ -34,9 +34,9 @@
 //!
 //! ```
 //! # #[cfg(feature = "getrandom")] {
-//! use twostep::{Action, Mfa, Screen};
+//! use twostep::{Action, Config, Mfa, Screen};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mfa = Mfa::in_memory()?.with_issuer("Acme"); // a real product: Mfa::new(its store, its keyring)
+//! let mfa = Mfa::in_memory_with(Config::default().with_issuer("Acme"))?; // a product: Mfa::with_config(its store, its keyring, config)
 //!
 //! // The password is right: twostep's part of the session, kept by the host.
 //! let mut session = mfa.start_session("ada")?;
@@ -137,7 +137,8 @@ pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use service::StepForm;
 pub use service::{
-    Action, AsyncMfa, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write, Written,
+    Action, AsyncMfa, Config, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write,
+    Written,
 };
 pub use session::{MalformedSession, MfaSession};
 #[cfg(feature = "postgres")]

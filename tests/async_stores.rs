@@ -25,8 +25,8 @@ use common::{
     sign_in_async, sqlite_pool, TempDir,
 };
 use twostep::{
-    testkit, AsyncMfa, AsyncStore, Keyring, ManualClock, MemoryStore, Mfa, MfaError, PostgresStore,
-    SqlStoreError, SqliteStore, SqlxPgStore, SqlxSqliteStore,
+    testkit, AsyncMfa, AsyncStore, Config, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
+    PostgresStore, SqlStoreError, SqliteStore, SqlxPgStore, SqlxSqliteStore,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -71,17 +71,15 @@ fn the_postgres_async_store_keeps_the_contract() {
 
 /// Writes through one kind of store, then the other, on one file or
 /// database: each reads and updates what the other wrote.
-fn sync_and_async_take_turns<S, A>(
-    sync: Mfa<S>,
-    asynchronous: AsyncMfa<A>,
-    rt: &tokio::runtime::Runtime,
-) where
+fn sync_and_async_take_turns<S, A>(sync: S, asynchronous: A, rt: &tokio::runtime::Runtime)
+where
     S: twostep::Store,
     A: AsyncStore,
 {
     let clock = Arc::new(ManualClock::new(NOW));
-    let sync = sync.with_clock(clock.clone());
-    let asynchronous = asynchronous.with_clock(clock.clone());
+    let config = Config::default().with_clock(clock.clone());
+    let sync = Mfa::with_config(sync, keyring(), config.clone());
+    let asynchronous = AsyncMfa::with_config(asynchronous, keyring(), config);
     let phone = enrollment(31);
     let mut session = sync.start_session("turns").unwrap();
     sync.bind("turns", &mut session, &phone, &code_at(&phone, NOW))
@@ -115,8 +113,8 @@ fn sqlite_sync_and_async_stores_share_one_file() {
     let rt = runtime();
     // The async store migrates a new file; the sync one opens it as is.
     let store = rt.block_on(migrated_sqlx_sqlite(&path));
-    let sync = Mfa::new(SqliteStore::open(&path).unwrap(), keyring());
-    sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
+    let sync = SqliteStore::open(&path).unwrap();
+    sync_and_async_take_turns(sync, store, &rt);
 }
 
 #[test]
@@ -128,11 +126,11 @@ fn postgres_sync_and_async_stores_share_one_database() {
     let url = postgres_url();
     let params = common::fresh_database(&url, "sqlx_turns");
     // The sync store migrates; the async one finds the schema current.
-    let sync = Mfa::new(PostgresStore::connect(&params).unwrap(), keyring());
+    let sync = PostgresStore::connect(&params).unwrap();
     let rt = runtime();
     let store = rt.block_on(migrated_sqlx_pg(&params));
     assert_eq!(rt.block_on(store.schema_version()).unwrap(), 2);
-    sync_and_async_take_turns(sync, AsyncMfa::new(store, keyring()), &rt);
+    sync_and_async_take_turns(sync, store, &rt);
 }
 
 /// Schema 1 (no `updated_at`), as the first twostep wrote it.
@@ -255,7 +253,11 @@ fn sqlx_postgres_migrates_once_when_servers_start_together() {
 /// Many tasks on one code: one acceptance, the rest replays.
 fn tasks_race_on_one_code<A: AsyncStore>(store: A, rt: &tokio::runtime::Runtime) {
     let clock = Arc::new(ManualClock::new(NOW));
-    let mfa = AsyncMfa::new(store, keyring()).with_clock(clock.clone());
+    let mfa = AsyncMfa::with_config(
+        store,
+        keyring(),
+        Config::default().with_clock(clock.clone()),
+    );
     let phone = enrollment(32);
     rt.block_on(async {
         let mut session = mfa.start_session("racer").await?;

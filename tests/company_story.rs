@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Acknowledged, Actor, Clock, CollectingSink, Confirmed, Enrollment, EnrollmentCheck,
+    Acknowledged, Actor, Clock, CollectingSink, Config, Confirmed, Enrollment, EnrollmentCheck,
     EnrollmentStage, Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError,
     MfaSession, RecordKey, Requirement, RequirementUnavailable, SaveOutcome, Screen,
     SignInRequirement, Store, Version, Versioned,
@@ -84,18 +84,23 @@ struct World {
 
 impl World {
     fn new() -> World {
-        World::with(|mfa| mfa)
+        World::with(|config| config)
     }
 
-    fn with(configure: impl FnOnce(Mfa<Arc<LossyStore>>) -> Mfa<Arc<LossyStore>>) -> World {
+    fn with(configure: impl FnOnce(Config) -> Config) -> World {
         let store = Arc::new(LossyStore::default());
         let clock = Arc::new(ManualClock::new(START));
         let sink = Arc::new(CollectingSink::new());
-        let mfa = Mfa::new(store.clone(), Keyring::new(1, &[3; 32]))
-            .with_clock(clock.clone())
-            .with_events(sink.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(5));
-        let mfa = configure(mfa);
+        let mfa = Mfa::with_config(
+            store.clone(),
+            Keyring::new(1, &[3; 32]),
+            configure(
+                Config::default()
+                    .with_clock(clock.clone())
+                    .with_events(sink.clone())
+                    .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(5)),
+            ),
+        );
         mfa.create_company(COMPANY, &[OWNER]).unwrap();
         for member in [USER, "uma"] {
             mfa.add_member(COMPANY, member).unwrap();
@@ -1170,7 +1175,7 @@ fn wrong_enrollment_codes_never_lock_anyone_out_of_enrolling() {
 
     // At the lockout the enrollment is void, not the person. (A QR code
     // that waits a day, so that ten throttled guesses fit in its life.)
-    let w = World::with(|mfa| mfa.with_enrollment_ttl(24 * 3600)).force();
+    let w = World::with(|config| config.with_enrollment_ttl(24 * 3600)).force();
     w.begin(USER, EnrollmentCheck::OneCode).unwrap();
     let mut last = Ok(Confirmed::SecondCode { next_code_in: 0 });
     for _ in 0..10 {

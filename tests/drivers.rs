@@ -1,5 +1,5 @@
-//! The sync and the async service cannot drift: both are generated from one
-//! list of operations calling the same code, and here one arbitrary
+//! The sync and the async service cannot drift: each method of both is one
+//! call of the same core function, and here one arbitrary
 //! sequence of operations runs through both, in lockstep, on equal stores,
 //! with equal clocks, keys and randomness: every answer, every event and
 //! every stored byte must be the same. The same holds for what a service
@@ -88,12 +88,21 @@ impl Side {
     }
 }
 
+/// A side's settings: its clock, its sink, a seeded generator (shared by
+/// every service made from one value).
+fn config(side: &Side) -> twostep::Config {
+    twostep::Config::default()
+        .with_clock(side.clock.clone())
+        .with_events(side.sink.clone())
+        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(21))
+}
+
 macro_rules! service {
     ($driver:ident, $side:expr) => {
-        $driver::new($side.store.clone(), Keyring::new(1, &[6; 32]))
-            .with_clock($side.clock.clone())
-            .with_events($side.sink.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(21))
+        service!($driver, $side, config(&$side))
+    };
+    ($driver:ident, $side:expr, $config:expr) => {
+        $driver::with_config($side.store.clone(), Keyring::new(1, &[6; 32]), $config)
     };
 }
 
@@ -255,9 +264,12 @@ proptest! {
         // Two servers on one store, sharing the clock and randomness but each
         // with its own memory (the second's one set of four entries holds
         // both users side by side); against one server with none.
-        let first = service!(Mfa, a);
-        let servers = [first.clone(), first.with_key_cache(4)];
-        let forgetful = service!(Mfa, b).with_key_cache(0);
+        let shared = config(&a);
+        let servers = [
+            service!(Mfa, a, shared.clone()),
+            service!(Mfa, a, shared.with_key_cache(4)),
+        ];
+        let forgetful = service!(Mfa, b, config(&b).with_key_cache(0));
         servers[0].create_company("co", &["ann"]).unwrap();
         forgetful.create_company("co", &["ann"]).unwrap();
         servers[1].add_member("co", "bo").unwrap();

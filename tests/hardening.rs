@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use common::{code_at, enrollment};
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Actor, Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemberMfa, MemoryStore,
-    Mfa, MfaError, MfaSession, RecordError, RecordKey, Requirement, SaveOutcome, Screen, Secret,
-    Store, Version, Versioned,
+    Actor, Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemberMfa,
+    MemoryStore, Mfa, MfaError, MfaSession, RecordError, RecordKey, Requirement, SaveOutcome,
+    Screen, Secret, Store, Version, Versioned,
 };
 
 const START: u64 = 1_700_000_000;
@@ -48,7 +48,11 @@ impl World {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(START));
         let sink = Arc::new(CollectingSink::new());
-        let mfa = service(&store, &clock, keyring).with_events(sink.clone());
+        let mfa = Mfa::with_config(
+            store.clone(),
+            keyring,
+            config(&clock).with_events(sink.clone()),
+        );
         World {
             mfa,
             store,
@@ -129,7 +133,12 @@ fn service(
     clock: &Arc<ManualClock>,
     keyring: Keyring,
 ) -> Mfa<Arc<MemoryStore>> {
-    Mfa::new(store.clone(), keyring)
+    Mfa::with_config(store.clone(), keyring, config(clock))
+}
+
+/// The tests' settings: their clock, a seeded generator.
+fn config(clock: &Arc<ManualClock>) -> Config {
+    Config::default()
         .with_clock(clock.clone())
         .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(8))
 }
@@ -272,7 +281,11 @@ fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
         w.mfa.status("u"),
         Err(MfaError::CorruptRecord(RecordError::NotAuthenticated))
     ));
-    let migrating = service(&w.store, &w.clock, Keyring::new(1, &KEY_1)).read_legacy_records();
+    let migrating = Mfa::with_config(
+        w.store.clone(),
+        Keyring::new(1, &KEY_1),
+        config(&w.clock).read_legacy_records(),
+    );
     assert!(migrating.status("u").unwrap().factor_bound_at.is_some());
     assert_eq!(migrating.reseal_all(&["u"]).resealed, 1);
     assert!(w.mfa.status("u").is_ok(), "tagged again");
@@ -286,7 +299,11 @@ fn a_record_stripped_of_its_tag_is_refused_unless_the_host_migrates() {
 #[test]
 fn a_legacy_record_is_read_from_what_was_loaded_not_from_memory() {
     let w = World::new();
-    let migrating = service(&w.store, &w.clock, Keyring::new(1, &KEY_1)).read_legacy_records();
+    let migrating = Mfa::with_config(
+        w.store.clone(),
+        Keyring::new(1, &KEY_1),
+        config(&w.clock).read_legacy_records(),
+    );
     let phone = enrollment(30);
     let mut session = migrating.start_session("u").unwrap();
     migrating
@@ -524,7 +541,7 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
     let other = Arc::new(service(&w.store, &w.clock, Keyring::new(1, &KEY_1)));
     let remover = other.clone();
     let mut removing = w.session("olivia");
-    let this = Mfa::new(
+    let this = Mfa::with_config(
         Interleaved {
             inner: w.store.clone(),
             hook: Mutex::new(Some(Box::new(move || {
@@ -532,8 +549,8 @@ fn an_owner_removing_their_factor_while_requiring_mfa_is_asked_to_enroll() {
             }))),
         },
         Keyring::new(1, &KEY_1),
-    )
-    .with_clock(w.clock.clone());
+        Config::default().with_clock(w.clock.clone()),
+    );
     this.set_mfa_requirement("acme", "olivia", &w.session("olivia"), ON)
         .unwrap();
     // The race left a company requiring MFA and an owner without it. It

@@ -270,9 +270,13 @@ impl World {
     fn new(seed: u64) -> World {
         let store = Arc::new(FlakyStore::default());
         let clock = Arc::new(ManualClock::new(START));
-        let mfa = Mfa::new(store.clone(), Keyring::new(1, &[5; 32]))
-            .with_clock(clock.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        let mfa = Mfa::with_config(
+            store.clone(),
+            Keyring::new(1, &[5; 32]),
+            twostep::Config::default()
+                .with_clock(clock.clone())
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(seed)),
+        );
         mfa.create_company("co", &[OWNER]).unwrap();
         mfa.add_member("co", USERS[1]).unwrap();
         let mut model = Model::new(START);

@@ -24,7 +24,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 use common::{code_at, enrollment};
-use twostep::{Keyring, ManualClock, Mfa, MfaError, RecoveryMode, SetSize, Store};
+use twostep::{Config, Keyring, ManualClock, Mfa, MfaError, RecoveryMode, SetSize, Store};
 
 const NOW: u64 = 1_700_000_000;
 const THREADS: usize = 8;
@@ -95,9 +95,13 @@ impl Db {
 }
 
 fn mfa<S: Store>(store: S, clock: Arc<ManualClock>) -> Mfa<S> {
-    Mfa::new(store, keyring())
-        .with_clock(clock)
-        .with_recovery(RecoveryMode::Set(SetSize::new(16).unwrap()))
+    Mfa::with_config(
+        store,
+        keyring(),
+        Config::default()
+            .with_clock(clock)
+            .with_recovery(RecoveryMode::Set(SetSize::new(16).unwrap())),
+    )
 }
 
 /// The calls the tests make, with the store's error type erased.
@@ -263,9 +267,13 @@ mod async_child {
     }
 
     async fn tasks<S: AsyncStore>(store: S, order: &str, user: &str, input: &str) {
-        let mfa = AsyncMfa::new(store, keyring())
-            .with_clock(ManualClock::new(NOW + 30))
-            .with_recovery(RecoveryMode::Set(SetSize::new(16).unwrap()));
+        let mfa = AsyncMfa::with_config(
+            store,
+            keyring(),
+            Config::default()
+                .with_clock(ManualClock::new(NOW + 30))
+                .with_recovery(RecoveryMode::Set(SetSize::new(16).unwrap())),
+        );
         let start = Arc::new(tokio::sync::Barrier::new(THREADS + 1));
         let handles: Vec<_> = (0..THREADS)
             .map(|_| {

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use common::{code_at, enrollment};
 use twostep::{
-    CollectingSink, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError, MfaSession, RecordKey,
-    SaveOutcome, Store, Version,
+    CollectingSink, Config, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError, MfaSession,
+    RecordKey, SaveOutcome, Store, Version,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -31,9 +31,13 @@ struct Host {
 fn host() -> (Host, twostep::Enrollment) {
     let store = Arc::new(MemoryStore::new());
     let sink = Arc::new(CollectingSink::new());
-    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[8; 32]))
-        .with_clock(ManualClock::new(NOW + 30))
-        .with_events(sink.clone());
+    let mfa = Mfa::with_config(
+        store.clone(),
+        Keyring::new(1, &[8; 32]),
+        Config::default()
+            .with_clock(ManualClock::new(NOW + 30))
+            .with_events(sink.clone()),
+    );
     let phone = enrollment(40);
     let mut session = mfa.start_session("u").unwrap();
     mfa.bind("u", &mut session, &phone, &code_at(&phone, NOW + 30))
@@ -245,14 +249,18 @@ mod two_transactions {
     }
 
     async fn bound<S: twostep::AsyncStore>(store: S) -> (AsyncMfa<S>, MfaSession, String) {
-        let mfa =
-            AsyncMfa::new(store, Keyring::new(1, &[8; 32])).with_clock(ManualClock::new(NOW + 30));
+        let clock = std::sync::Arc::new(ManualClock::new(NOW + 30));
+        let mfa = AsyncMfa::with_config(
+            store,
+            Keyring::new(1, &[8; 32]),
+            Config::default().with_clock(clock.clone()),
+        );
         let phone = enrollment(41);
         let mut session = mfa.start_session("u").await.unwrap();
         mfa.bind("u", &mut session, &phone, &code_at(&phone, NOW + 30))
             .await
             .unwrap();
-        let mfa = mfa.with_clock(ManualClock::new(NOW + 60));
+        clock.advance(30);
         let session = mfa.start_session("u").await.unwrap();
         (mfa, session, code_at(&phone, NOW + 60))
     }

@@ -1,6 +1,6 @@
 //! Records written by an earlier format still load and keep working, when
 //! the host allows records from before records were authenticated
-//! (`Mfa::read_legacy_records`, for a migration); without it they are
+//! (`Config::read_legacy_records`, for a migration); without it they are
 //! refused.
 //!
 //! The bytes below were written by twostep's record format 2 (the format
@@ -22,8 +22,8 @@ mod common;
 use std::sync::Arc;
 
 use twostep::{
-    Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, RecordKey, Screen, Secret, Store,
+    Acknowledged, Clock, Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
+    Mfa, MfaError, RecordKey, Screen, Secret, Store,
 };
 
 const WRITTEN_AT: u64 = 1_700_000_000;
@@ -74,9 +74,13 @@ fn service() -> (Mfa<Arc<MemoryStore>>, Arc<MemoryStore>, Arc<ManualClock>) {
         let _ = store.save(RecordKey::User(user), None, &bytes).unwrap();
     }
     let clock = Arc::new(ManualClock::new(WRITTEN_AT + 3600));
-    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32]))
-        .with_clock(clock.clone())
-        .read_legacy_records();
+    let mfa = Mfa::with_config(
+        store.clone(),
+        Keyring::new(1, &[0x42; 32]),
+        Config::default()
+            .with_clock(clock.clone())
+            .read_legacy_records(),
+    );
     (mfa, store, clock)
 }
 
@@ -107,7 +111,11 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
     // switch is not needed for it any more.
     let saved = store.load(RecordKey::User("ada")).unwrap().unwrap().bytes;
     assert_eq!(&saved[..3], b"2a\x02");
-    let strict = Mfa::new(store.clone(), Keyring::new(1, &[0x42; 32])).with_clock(clock.clone());
+    let strict = Mfa::with_config(
+        store.clone(),
+        Keyring::new(1, &[0x42; 32]),
+        Config::default().with_clock(clock.clone()),
+    );
     assert_eq!(strict.status("ada").unwrap().failures, 0);
     assert!(matches!(
         strict.status("cory"),

@@ -13,8 +13,8 @@ use std::sync::{Arc, Barrier};
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    RecordKey, RecoveryCode, RecoveryMode, SetSize, Store, ThrottlePolicy,
+    Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa,
+    MfaError, RecordKey, RecoveryCode, RecoveryMode, SetSize, Store, ThrottlePolicy,
 };
 
 const START: u64 = 1_700_000_000;
@@ -27,14 +27,29 @@ struct Fixture {
 }
 
 fn fixture(mode: RecoveryMode, throttle: ThrottlePolicy) -> Fixture {
+    fixture_with(mode, throttle, |config| config)
+}
+
+/// A fixture whose settings `configure` changes further.
+fn fixture_with(
+    mode: RecoveryMode,
+    throttle: ThrottlePolicy,
+    configure: impl FnOnce(Config) -> Config,
+) -> Fixture {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(START));
-    let mfa = Mfa::new(store.clone(), Keyring::new(1, &[5; 32]))
-        .with_clock(clock.clone())
-        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(11))
-        .with_recovery(mode)
-        .with_throttle(throttle)
-        .with_max_attempts(64);
+    let mfa = Mfa::with_config(
+        store.clone(),
+        Keyring::new(1, &[5; 32]),
+        configure(
+            Config::default()
+                .with_clock(clock.clone())
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(11))
+                .with_recovery(mode)
+                .with_throttle(throttle)
+                .with_max_attempts(64),
+        ),
+    );
     let enrollment = common::enrollment(12);
     Fixture {
         mfa,
@@ -154,8 +169,9 @@ fn a_used_code_retries_once_and_only_in_the_session_that_used_it() {
 
 #[test]
 fn without_the_retry_window_a_used_single_code_never_works_again() {
-    let mut f = fixture(RecoveryMode::Single, ThrottlePolicy::default());
-    f.mfa = f.mfa.with_recovery_retry(0);
+    let f = fixture_with(RecoveryMode::Single, ThrottlePolicy::default(), |config| {
+        config.with_recovery_retry(0)
+    });
     let codes = f.bind("u");
     f.mfa
         .use_recovery_code(
@@ -297,8 +313,9 @@ fn race_one_recovery_code_is_spent_once() {
 #[test]
 fn a_valid_recovery_code_cannot_be_starved_and_ends_a_lockout() {
     let sink = Arc::new(CollectingSink::new());
-    let mut f = fixture(set(2), ThrottlePolicy::default());
-    f.mfa = f.mfa.with_events(sink.clone());
+    let f = fixture_with(set(2), ThrottlePolicy::default(), |config| {
+        config.with_events(sink.clone())
+    });
     let codes = f.bind("u");
     // Someone with only the password locks the one-time codes...
     while f.mfa.status("u").unwrap().failures < 10 {

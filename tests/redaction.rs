@@ -4,8 +4,8 @@
 
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Algorithm, Digits, Enrollment, Hotp, KeyUri, Keyring, MemoryStore, Mfa, RecoveryMode, Secret,
-    SetSize, Totp, TotpParams,
+    Algorithm, Config, Digits, Enrollment, Hotp, KeyUri, Keyring, MemoryStore, Mfa, RecoveryMode,
+    Secret, SetSize, Totp, TotpParams,
 };
 
 const B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -44,9 +44,13 @@ fn debug_output_hides_secrets_keys_and_codes() {
     let builder = Enrollment::builder("Acme", "bob");
     let enrollment = builder.clone().with_secret(secret.clone()).unwrap();
     let keyring = Keyring::new(1, &KEY).with_previous(0, &[0xB8; 32]).unwrap();
-    let mfa = Mfa::new(MemoryStore::new(), keyring.clone())
-        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
-        .with_recovery(RecoveryMode::Set(SetSize::new(2).unwrap()));
+    let mfa = Mfa::with_config(
+        MemoryStore::new(),
+        keyring.clone(),
+        Config::default()
+            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(1))
+            .with_recovery(RecoveryMode::Set(SetSize::new(2).unwrap())),
+    );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

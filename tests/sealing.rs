@@ -15,8 +15,8 @@ use std::sync::Arc;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::Clock;
 use twostep::{
-    Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError, RecordError,
-    RecordKey, Screen, SealError, Store,
+    Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
+    RecordError, RecordKey, Screen, SealError, Store,
 };
 
 const START: u64 = 1_700_000_000;
@@ -28,9 +28,13 @@ fn service(
     keyring: Keyring,
     clock: &Arc<ManualClock>,
 ) -> Mfa<Arc<MemoryStore>> {
-    Mfa::new(store.clone(), keyring)
-        .with_clock(clock.clone())
-        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(99))
+    Mfa::with_config(
+        store.clone(),
+        keyring,
+        Config::default()
+            .with_clock(clock.clone())
+            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(99)),
+    )
 }
 
 /// What an attacker with write access to the database does: copies one

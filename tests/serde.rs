@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
 use twostep::{
-    Acknowledged, Clock, CollectingSink, Enrollment, EnrollmentCheck, Gate, ManualClock,
+    Acknowledged, Clock, CollectingSink, Config, Enrollment, EnrollmentCheck, Gate, ManualClock,
     MemoryStore, Mfa, Requirement, SignInRequirement,
 };
 
@@ -32,9 +32,13 @@ fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
 fn a_whole_story_of_events_and_answers_round_trips_without_a_secret() {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
     let sink = Arc::new(CollectingSink::new());
-    let mfa = Mfa::new(MemoryStore::new(), twostep::Keyring::new(1, &[9; 32]))
-        .with_clock(clock.clone())
-        .with_events(sink.clone());
+    let mfa = Mfa::with_config(
+        MemoryStore::new(),
+        twostep::Keyring::new(1, &[9; 32]),
+        Config::default()
+            .with_clock(clock.clone())
+            .with_events(sink.clone()),
+    );
     mfa.create_company("acme", &["olivia"]).unwrap();
     mfa.add_member("acme", "umar").unwrap();
 

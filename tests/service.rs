@@ -18,8 +18,8 @@ use proptest::prelude::*;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use twostep::{
-    Clock, CollectingSink, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    RecordKey, SaveOutcome, Store, ThrottlePolicy, Version, Versioned, Window,
+    Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa,
+    MfaError, RecordKey, SaveOutcome, Store, ThrottlePolicy, Version, Versioned, Window,
 };
 
 const START: u64 = 1_700_000_000;
@@ -48,7 +48,11 @@ fn wrong_code(enrollment: &Enrollment, now: u64, start: u32) -> String {
 #[test]
 fn race_same_code_is_accepted_once() {
     let clock = Arc::new(ManualClock::new(START));
-    let mfa = Arc::new(Mfa::new(MemoryStore::new(), keyring()).with_clock(clock.clone()));
+    let mfa = Arc::new(Mfa::with_config(
+        MemoryStore::new(),
+        keyring(),
+        Config::default().with_clock(clock.clone()),
+    ));
     let enrollment = enrollment(1);
     mfa.bind(
         "racer",
@@ -112,10 +116,14 @@ fn counting_parallel_failures_loses_none() {
         .collect();
 
     // A budget larger than the burst: the count must be exactly 50.
-    let mfa = Mfa::new(MemoryStore::new(), keyring())
-        .with_clock(ManualClock::new(START))
-        .with_throttle(ThrottlePolicy::new(60, 1, 1, 100).unwrap())
-        .with_max_attempts(64);
+    let mfa = Mfa::with_config(
+        MemoryStore::new(),
+        keyring(),
+        Config::default()
+            .with_clock(ManualClock::new(START))
+            .with_throttle(ThrottlePolicy::new(60, 1, 1, 100).unwrap())
+            .with_max_attempts(64),
+    );
     mfa.bind(
         "target",
         &mut mfa.start_session("target").unwrap(),
@@ -134,9 +142,13 @@ fn counting_parallel_failures_loses_none() {
 
     // The default budget: 3 free failures, then every other attempt at the
     // same instant is throttled and not counted.
-    let mfa = Mfa::new(MemoryStore::new(), keyring())
-        .with_clock(ManualClock::new(START))
-        .with_max_attempts(64);
+    let mfa = Mfa::with_config(
+        MemoryStore::new(),
+        keyring(),
+        Config::default()
+            .with_clock(ManualClock::new(START))
+            .with_max_attempts(64),
+    );
     mfa.bind(
         "target",
         &mut mfa.start_session("target").unwrap(),
@@ -203,19 +215,24 @@ fn faults_never_turn_into_acceptances() {
     let inner = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(START));
     let sink = Arc::new(CollectingSink::new());
-    let faulty = Mfa::new(
+    let faulty = Mfa::with_config(
         FaultyStore {
             inner: inner.clone(),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(42)),
         },
         keyring(),
-    )
-    .with_clock(clock.clone())
-    .with_events(sink.clone())
-    .with_throttle(ThrottlePolicy::new(99, 1, 1, 100).unwrap())
-    .with_max_attempts(3);
+        Config::default()
+            .with_clock(clock.clone())
+            .with_events(sink.clone())
+            .with_throttle(ThrottlePolicy::new(99, 1, 1, 100).unwrap())
+            .with_max_attempts(3),
+    );
     // The same records through a store that does not fail, to check what was saved.
-    let honest = Mfa::new(inner.clone(), keyring()).with_clock(clock.clone());
+    let honest = Mfa::with_config(
+        inner.clone(),
+        keyring(),
+        Config::default().with_clock(clock.clone()),
+    );
     let enrollment = enrollment(3);
     honest
         .bind(
@@ -296,9 +313,13 @@ fn events_only_for_saved_transitions() {
         }
     }
     let sink = Arc::new(CollectingSink::new());
-    let mfa = Mfa::new(Stubborn(MemoryStore::new()), keyring())
-        .with_clock(ManualClock::new(START))
-        .with_events(sink.clone());
+    let mfa = Mfa::with_config(
+        Stubborn(MemoryStore::new()),
+        keyring(),
+        Config::default()
+            .with_clock(ManualClock::new(START))
+            .with_events(sink.clone()),
+    );
     let enrollment = enrollment(4);
     assert!(matches!(
         mfa.bind(
@@ -345,9 +366,7 @@ proptest! {
         ops in proptest::collection::vec((0u64..100, 0u8..4, any::<u32>()), 1..80)
     ) {
         let clock = Arc::new(ManualClock::new(START));
-        let mfa = Mfa::new(MemoryStore::new(), keyring())
-            .with_clock(clock.clone())
-            .with_window(Window::new(2, 2).unwrap());
+        let mfa = Mfa::with_config(MemoryStore::new(), keyring(), Config::default().with_clock(clock.clone()).with_window(Window::new(2, 2).unwrap()));
         let enrollment = enrollment(5);
         mfa.bind("p", &mut mfa.start_session("p").unwrap(), &enrollment, &code_at(&enrollment, START)).unwrap();
         let mut last = START / 30;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use common::code_at;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::{
-    Acknowledged, Clock, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, MfaSession, Requirement, Screen,
+    Acknowledged, Clock, Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
+    Mfa, MfaError, MfaSession, Requirement, Screen,
 };
 
 const START: u64 = 1_700_000_000;
@@ -29,9 +29,13 @@ struct World {
 impl World {
     fn new() -> World {
         let clock = Arc::new(ManualClock::new(START));
-        let mfa = Mfa::new(Arc::new(MemoryStore::new()), Keyring::new(1, &[2; 32]))
-            .with_clock(clock.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(19));
+        let mfa = Mfa::with_config(
+            Arc::new(MemoryStore::new()),
+            Keyring::new(1, &[2; 32]),
+            Config::default()
+                .with_clock(clock.clone())
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(19)),
+        );
         mfa.create_company(COMPANY, &["olivia"]).unwrap();
         mfa.add_member(COMPANY, "umar").unwrap();
         World { mfa, clock }
@@ -121,7 +125,13 @@ fn a_second_factor_older_than_the_sudo_window_asks_for_a_code() {
         .set_mfa_requirement(COMPANY, "olivia", &owner, off)
         .is_ok());
     // The window is the host's to set.
-    let strict = w.mfa.clone().with_sudo_window(60);
+    let strict = Mfa::with_config(
+        w.mfa.store().clone(),
+        Keyring::new(1, &[2; 32]),
+        Config::default()
+            .with_clock(w.clock.clone())
+            .with_sudo_window(60),
+    );
     w.clock.advance(61);
     assert!(matches!(
         strict.set_mfa_requirement(COMPANY, "olivia", &owner, ON),

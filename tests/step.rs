@@ -16,7 +16,7 @@ use common::code_at;
 use rand_chacha::rand_core::SeedableRng;
 use twostep::words::Message;
 use twostep::{
-    Action, Clock, Enrollment, Input, Keyring, ManualClock, MemoryStore, Mfa, MfaSession,
+    Action, Clock, Config, Enrollment, Input, Keyring, ManualClock, MemoryStore, Mfa, MfaSession,
     Requirement, Screen, ScreenKind, Step,
 };
 
@@ -31,10 +31,14 @@ struct World {
 impl World {
     fn new() -> World {
         let clock = Arc::new(ManualClock::new(START));
-        let mfa = Mfa::new(Arc::new(MemoryStore::new()), Keyring::new(1, &[6; 32]))
-            .with_clock(clock.clone())
-            .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(23))
-            .with_issuer("Acme");
+        let mfa = Mfa::with_config(
+            Arc::new(MemoryStore::new()),
+            Keyring::new(1, &[6; 32]),
+            Config::default()
+                .with_clock(clock.clone())
+                .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(23))
+                .with_issuer("Acme"),
+        );
         mfa.create_company(COMPANY, &["olivia"]).unwrap();
         mfa.add_member(COMPANY, "umar").unwrap();
         World { mfa, clock }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use common::{code_at, enrollment};
 use twostep::{
-    testkit, ManualClock, MemoryStore, Mfa, RecordKey, SaveOutcome, Store, Version, Versioned,
+    testkit, Config, ManualClock, MemoryStore, Mfa, RecordKey, SaveOutcome, Store, Version,
+    Versioned,
 };
 
 #[test]
@@ -117,7 +118,11 @@ fn a_verification_is_one_load_and_one_save() {
     });
     let now = 1_700_000_000;
     let clock = Arc::new(ManualClock::new(now));
-    let mfa = Mfa::new(store.clone(), twostep::Keyring::new(1, &[1; 32])).with_clock(clock.clone());
+    let mfa = Mfa::with_config(
+        store.clone(),
+        twostep::Keyring::new(1, &[1; 32]),
+        Config::default().with_clock(clock.clone()),
+    );
     let factor = enrollment(1);
     mfa.bind(
         "ann",

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use std::sync::Mutex;
 
 use twostep::{
-    AsyncMfa, AsyncStore, Clock, Enrollment, Keyring, ManualClock, Mfa, MfaSession, Secret, Store,
-    Totp, TotpParams,
+    AsyncMfa, AsyncStore, Clock, Config, Enrollment, Keyring, ManualClock, Mfa, MfaSession, Secret,
+    Store, Totp, TotpParams,
 };
 
 #[cfg(feature = "sqlx-postgres")]
@@ -95,7 +95,11 @@ impl<S: Store> Bench<S> {
     pub fn new(store: S, user: &str) -> Bench<S> {
         let phone = Phone::new(user);
         let clock = Arc::new(PaddedClock(ManualClock::new(Phone::FIRST_STEP * PERIOD)));
-        let mfa = Mfa::new(store, Keyring::new(1, &[7; 32])).with_clock(clock.clone());
+        let mfa = Mfa::with_config(
+            store,
+            Keyring::new(1, &[7; 32]),
+            Config::default().with_clock(clock.clone()),
+        );
         let mut session = mfa.start_session(user).unwrap();
         mfa.bind(user, &mut session, &phone.enrollment, &phone.first_code())
             .unwrap();
@@ -144,7 +148,12 @@ impl<S: AsyncStore + Clone> AsyncBench<S> {
     pub async fn new(mfa: &AsyncMfa<S>, user: &str) -> AsyncBench<S> {
         let phone = Phone::new(user);
         let clock = Arc::new(PaddedClock(ManualClock::new(Phone::FIRST_STEP * PERIOD)));
-        let mfa = mfa.clone().with_clock(clock.clone());
+        // The same store and keyring, this bench's own clock.
+        let mfa = AsyncMfa::with_config(
+            mfa.store().clone(),
+            Keyring::new(1, &[7; 32]),
+            Config::default().with_clock(clock.clone()),
+        );
         let mut session = mfa.start_session(user).await.unwrap();
         mfa.bind(user, &mut session, &phone.enrollment, &phone.first_code())
             .await

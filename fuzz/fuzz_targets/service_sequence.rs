@@ -16,7 +16,7 @@ use std::sync::Arc;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
+use twostep::{Config, 
     Clock, Confirmed, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock,
     MemoryStore, Mfa, MfaError, MfaSession, RecoveryMode, Screen, SignInRequirement,
     ThrottlePolicy,
@@ -95,11 +95,7 @@ fn typed(enrollment: Option<&Enrollment>, now: u64, t: Typed) -> String {
 
 fuzz_target!(|ops: Vec<Op>| {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let mfa = Mfa::new(MemoryStore::new(), Keyring::new(1, &[4; 32]))
-        .with_clock(clock.clone())
-        .with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(3))
-        .with_recovery(RecoveryMode::Single)
-        .with_throttle(ThrottlePolicy::new(3, 5, 60, 8).unwrap());
+    let mfa = Mfa::with_config(MemoryStore::new(), Keyring::new(1, &[4; 32]), Config::default().with_clock(clock.clone()).with_rng(rand_chacha::ChaCha8Rng::seed_from_u64(3)).with_recovery(RecoveryMode::Single).with_throttle(ThrottlePolicy::new(3, 5, 60, 8).unwrap()));
     mfa.create_company("co", &["ann"]).unwrap();
     mfa.add_member("co", "bo").unwrap();
     let mut models: HashMap<&str, Model> = USERS.iter().map(|u| (*u, Model::default())).collect();

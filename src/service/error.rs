@@ -141,7 +141,7 @@ pub enum MfaError<E> {
     #[error("the second factor has not been passed in this session")]
     SecondFactorRequired,
     /// This needs a second factor passed within the sudo window
-    /// ([`Mfa::with_sudo_window`](crate::Mfa::with_sudo_window)), and this
+    /// ([`Config::with_sudo_window`](crate::Config::with_sudo_window)), and this
     /// session passed it longer ago: ask for a current code,
     /// [`verify`](crate::Mfa::verify) it, and try again.
     #[error("the second factor was passed too long ago for this")]

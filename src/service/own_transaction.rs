@@ -162,6 +162,7 @@ impl<T> Written<T> {
     pub fn committed(self) -> Result<T, MfaError<Infallible>> {
         for event in self.events {
             self.core
+                .config
                 .events
                 .record(&self.user, self.now, &Actor::User, event);
         }
@@ -195,7 +196,7 @@ impl Core {
         stored: Option<&Versioned>,
         transition: impl FnOnce(&mut MfaRecord, &Context<'_>) -> Transition<(T, MfaSession)>,
     ) -> Result<Prepared<T>, MfaError<Infallible>> {
-        let now = self.clock.now();
+        let now = self.config.clock.now();
         let applied = self.apply(user, stored, now, |loaded, cx| {
             transition(&mut loaded.record, cx)
         })?;

@@ -26,7 +26,7 @@ pub enum Action<'a> {
     /// "Verify identity" (a company requires MFA) or "Activate" (the person
     /// chose it): a new QR code naming the person's account `account` (an
     /// email address, say) at the service's issuer
-    /// ([`with_issuer`](crate::AsyncMfa::with_issuer)).
+    /// ([`with_issuer`](crate::Config::with_issuer)).
     SetUp {
         /// How the authenticator app names the account.
         account: &'a str,
@@ -38,7 +38,7 @@ pub enum Action<'a> {
     NotNow,
     /// "Save changes" on the company profile: an owner switches "Force
     /// every user to use MFA" on or off. It asks for a second factor passed
-    /// within the sudo window ([`with_sudo_window`](crate::AsyncMfa::with_sudo_window));
+    /// within the sudo window ([`with_sudo_window`](crate::Config::with_sudo_window));
     /// a `code` typed with it (empty: none) is checked first and renews it.
     SaveRequirement {
         /// What to save.

@@ -17,9 +17,13 @@ fn setup() -> (
 ) {
     let clock = Arc::new(ManualClock::new(T0));
     let sink = Arc::new(CollectingSink::new());
-    let mfa = Mfa::new(MemoryStore::new(), crate::Keyring::new(1, &[7; 32]))
-        .with_clock(clock.clone())
-        .with_events(sink.clone());
+    let mfa = Mfa::with_config(
+        MemoryStore::new(),
+        crate::Keyring::new(1, &[7; 32]),
+        Config::default()
+            .with_clock(clock.clone())
+            .with_events(sink.clone()),
+    );
     let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
     let enrollment = Enrollment::builder("Acme", "alice")
         .with_secret(secret)

@@ -154,7 +154,11 @@ async fn main() -> Result<(), Failure> {
     let keyring = Keyring::new(1, &[42; 32]);
     let store = AppStore::open(&database).await?;
     // Each person's phone, bound directly through the service.
-    let mfa = AsyncMfa::new(store.clone(), keyring.clone()).with_clock(clock.clone());
+    let mfa = AsyncMfa::with_config(
+        store.clone(),
+        keyring.clone(),
+        twostep::Config::default().with_clock(clock.clone()),
+    );
     let mut phones = Vec::with_capacity(people);
     for email in &emails {
         let enrollment = Enrollment::builder("Acme", email).build_os()?;

@@ -79,7 +79,11 @@ impl App {
 /// # Errors
 /// If the store cannot be reached.
 pub async fn router(config: Config) -> Result<Router, Error> {
-    let mfa = AsyncMfa::new(config.store, config.keyring).with_clock(config.clock);
+    let mfa = AsyncMfa::with_config(
+        config.store,
+        config.keyring,
+        twostep::Config::default().with_clock(config.clock),
+    );
     let directory = config.directory;
     let company = directory.company_id.as_str();
     match mfa.create_company(company, &directory.owners()).await {

@@ -29,7 +29,7 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 use twostep::words::Message; // MFA
-use twostep::{AsyncMfa, Input, Keyring, MfaSession, RequirementUnavailable, Screen}; // MFA
+use twostep::{AsyncMfa, Config, Input, Keyring, MfaSession, RequirementUnavailable, Screen}; // MFA
 use twostep::{SqlxSqliteStore, StepForm}; // MFA
 
 #[cfg(test)]
@@ -67,7 +67,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         _ => return Err("set both DATABASE_URL and MFA_KEY_FILE, or neither for a demo".into()),
     };
-    let mfa = AsyncMfa::new(SqlxSqliteStore::new(db.clone()), keyring); // MFA
+    let config = Config::default().with_issuer("Acme"); // MFA: the name apps list
+    let mfa = AsyncMfa::with_config(SqlxSqliteStore::new(db.clone()), keyring, config); // MFA
     let port = std::env::var("PORT").unwrap_or("3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("http://localhost:{}", listener.local_addr()?.port());
@@ -116,7 +117,6 @@ impl App {
         mfa.store().migrate().await?;
         mfa.create_company(COMPANY, &["olivia@acme.test"]).await?;
         mfa.add_member(COMPANY, "max@acme.test").await?;
-        let mfa = mfa.with_issuer("Acme"); // MFA
         Ok(App { db, mfa })
     }
 }

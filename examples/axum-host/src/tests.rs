@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use twostep::{Clock, Keyring, ManualClock, Secret, Totp, TotpParams};
+use twostep::{Clock, Config, Keyring, ManualClock, Secret, Totp, TotpParams};
 
 use super::*;
 
@@ -34,7 +34,11 @@ impl Host {
             runtime.block_on(async move {
                 let db = SqlitePool::connect(&url).await.unwrap();
                 let store = SqlxSqliteStore::new(db.clone());
-                let mfa = AsyncMfa::new(store, Keyring::new(1, &[7; 32])).with_clock(app_clock);
+                let mfa = AsyncMfa::with_config(
+                    store,
+                    Keyring::new(1, &[7; 32]),
+                    Config::default().with_issuer("Acme").with_clock(app_clock),
+                );
                 let app = App::new(db, mfa).await.unwrap();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();

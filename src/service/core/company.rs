@@ -35,7 +35,7 @@ impl Core {
         {
             return Err(MfaError::InvalidOwners);
         }
-        let policy = CompanyPolicy::new(owners, self.clock.now());
+        let policy = CompanyPolicy::new(owners, self.config.clock.now());
         let key = RecordKey::Company(company);
         if self.save(access, key, None, &policy.encode()).await? == SaveOutcome::Conflict {
             // Made before, with these owners: done (a host calls this at
@@ -82,7 +82,7 @@ impl Core {
         mut change: impl FnMut(&mut CompanyPolicy) -> bool,
     ) -> Result<CompanyPolicy, MfaError<A::Error>> {
         let key = RecordKey::Company(company);
-        for _ in 0..self.max_attempts {
+        for _ in 0..self.config.max_attempts {
             let Loaded {
                 record: mut policy,
                 version,
@@ -172,7 +172,8 @@ impl Core {
         let policy = self
             .change_company(access, company, |policy| {
                 owns = policy.is_owner(owner);
-                changed = owns && policy.set_requirement(require, grace_period, self.clock.now());
+                changed =
+                    owns && policy.set_requirement(require, grace_period, self.config.clock.now());
                 changed
             })
             .await?;

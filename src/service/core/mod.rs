@@ -25,17 +25,13 @@ use std::sync::Arc;
 pub use sign_in::{MfaStatus, ResealReport};
 
 use crate::account::{Context, MfaRecord, Transition};
-use crate::clock::{Clock, SystemClock};
 use crate::envelope::{self, EnvelopeError};
-use crate::event::{Actor, Event, EventSink, NoEvents};
+use crate::event::{Actor, Event};
 use crate::key_cache::KeyCache;
-use crate::otp::Window;
-use crate::recovery::RecoveryMode;
-use crate::seal::{Entropy, Keyring};
+use crate::seal::Keyring;
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
-use crate::throttle::ThrottlePolicy;
 
-use super::MfaError;
+use super::{Config, MfaError};
 
 /// The two calls the logic makes of a store, sync or async.
 pub(crate) trait Access: Sync {
@@ -54,25 +50,14 @@ pub(crate) trait Access: Sync {
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
 }
 
-/// Everything a service holds but its store: keys, rules, clock, sinks,
-/// the prepared keys it remembers. Cheap to clone (shared parts behind `Arc`), so a service is too.
+/// Everything a service holds but its store: the keyring, the settings,
+/// the prepared keys it remembers. Cheap to clone (shared parts behind
+/// `Arc`), so a service is too.
 #[derive(Clone)]
 pub(crate) struct Core {
     pub(crate) keyring: Arc<Keyring>,
-    pub(crate) entropy: Arc<dyn Entropy>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) events: Arc<dyn EventSink>,
-    pub(crate) throttle: ThrottlePolicy,
-    pub(crate) window: Window,
-    pub(crate) recovery_mode: RecoveryMode,
+    pub(crate) config: Config,
     pub(crate) key_cache: Arc<KeyCache>,
-    pub(crate) enrollment_ttl: u64,
-    pub(crate) recovery_retry: u64,
-    pub(crate) sudo_window: u64,
-    /// The issuer a new QR code names (`with_issuer`).
-    pub(crate) issuer: String,
-    pub(crate) read_legacy: bool,
-    pub(crate) max_attempts: u32,
 }
 
 /// A transition applied to a user's record: its result, the version it
@@ -108,37 +93,11 @@ impl<R> Loaded<R> {
 }
 
 impl Core {
-    /// Conflict retries before [`MfaError::Contended`], by default.
-    pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 16;
-    /// Users whose prepared keys are kept in memory, by default.
-    pub(crate) const DEFAULT_KEY_CACHE: usize = 10_000;
-    /// Seconds a pending enrollment waits for its first code, by default.
-    pub(crate) const DEFAULT_ENROLLMENT_TTL: u64 = 10 * 60;
-    /// Seconds a used single recovery code shows its replacement again.
-    pub(crate) const DEFAULT_RECOVERY_RETRY: u64 = 10 * 60;
-    /// Seconds after the second factor in which owner actions and changes
-    /// to one's own MFA need no new code.
-    pub(crate) const DEFAULT_SUDO_WINDOW: u64 = 10 * 60;
-
-    pub(crate) fn new(keyring: Keyring) -> Core {
+    pub(crate) fn new(keyring: Keyring, config: Config) -> Core {
         Core {
             keyring: Arc::new(keyring),
-            #[cfg(feature = "getrandom")]
-            entropy: Arc::new(crate::seal::OsEntropy),
-            #[cfg(not(feature = "getrandom"))]
-            entropy: Arc::new(crate::seal::NoEntropy),
-            clock: Arc::new(SystemClock),
-            events: Arc::new(NoEvents),
-            throttle: ThrottlePolicy::DEFAULT,
-            window: Window::DEFAULT,
-            recovery_mode: RecoveryMode::Single,
-            key_cache: Arc::new(KeyCache::new(Self::DEFAULT_KEY_CACHE)),
-            enrollment_ttl: Self::DEFAULT_ENROLLMENT_TTL,
-            recovery_retry: Self::DEFAULT_RECOVERY_RETRY,
-            sudo_window: Self::DEFAULT_SUDO_WINDOW,
-            issuer: String::new(),
-            read_legacy: false,
-            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            key_cache: Arc::new(KeyCache::new(config.key_cache_users)),
+            config,
         }
     }
 
@@ -147,15 +106,15 @@ impl Core {
         Context {
             user,
             now,
-            policy: &self.throttle,
-            window: self.window,
+            policy: &self.config.throttle,
+            window: self.config.window,
             keyring: &self.keyring,
-            entropy: &*self.entropy,
-            recovery_mode: self.recovery_mode,
+            entropy: &*self.config.entropy,
+            recovery_mode: self.config.recovery_mode,
             keys: &self.key_cache,
-            enrollment_ttl: self.enrollment_ttl,
-            recovery_retry: self.recovery_retry,
-            sudo_window: self.sudo_window,
+            enrollment_ttl: self.config.enrollment_ttl,
+            recovery_retry: self.config.recovery_retry,
+            sudo_window: self.config.sudo_window,
         }
     }
 
@@ -216,12 +175,12 @@ impl Core {
         bytes: &'b [u8],
     ) -> Result<envelope::Opened<'b>, MfaError<E>> {
         let (kind, id) = (key.kind(), key.id());
-        envelope::open(&self.keyring, kind, id, bytes, self.read_legacy).map_err(
-            |error| match error {
+        envelope::open(&self.keyring, kind, id, bytes, self.config.read_legacy).map_err(|error| {
+            match error {
                 EnvelopeError::Record(error) => MfaError::CorruptRecord(error),
                 EnvelopeError::Seal(error) => MfaError::Seal(error),
-            },
-        )
+            }
+        })
     }
 
     /// `record`, stored under `key`, in its envelope under the current key.
@@ -272,7 +231,7 @@ impl Core {
         read: impl FnOnce(&MfaRecord, &Context<'_>) -> Result<T, MfaError<A::Error>>,
     ) -> Result<T, MfaError<A::Error>> {
         let loaded = self.load(access, user).await?;
-        read(&loaded.record, &self.context(user, self.clock.now()))
+        read(&loaded.record, &self.context(user, self.config.clock.now()))
     }
 
     /// Load → transition → save if changed and still at the loaded version →
@@ -300,10 +259,10 @@ impl Core {
         by: &Actor,
         mut transition: impl FnMut(&mut Loaded<MfaRecord>, &Context<'_>) -> Transition<T> + Send,
     ) -> Result<T, MfaError<A::Error>> {
-        for _ in 0..self.max_attempts {
+        for _ in 0..self.config.max_attempts {
             let key = RecordKey::User(user);
             let stored = access.load(key).await.map_err(MfaError::Store)?;
-            let now = self.clock.now();
+            let now = self.config.clock.now();
             let applied = self.apply(user, stored.as_ref(), now, &mut transition)?;
             if let Some(sealed) = &applied.sealed {
                 if self
@@ -316,7 +275,7 @@ impl Core {
             }
             let result = applied.result;
             for event in result.events() {
-                self.events.record(user, now, by, event);
+                self.config.events.record(user, now, by, event);
             }
             return result.outcome.map_err(MfaError::from);
         }
@@ -325,6 +284,8 @@ impl Core {
 
     /// Delivers one event at the clock's time.
     pub(crate) fn audit(&self, user: &str, by: &Actor, event: Event) {
-        self.events.record(user, self.clock.now(), by, event);
+        self.config
+            .events
+            .record(user, self.config.clock.now(), by, event);
     }
 }

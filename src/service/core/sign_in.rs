@@ -58,7 +58,10 @@ impl Core {
         user: &str,
     ) -> Result<MfaSession, MfaError<A::Error>> {
         let mut nonce = [0u8; 16];
-        self.entropy.fill(&mut nonce).map_err(MfaError::Seal)?;
+        self.config
+            .entropy
+            .fill(&mut nonce)
+            .map_err(MfaError::Seal)?;
         let stamp = self.load(access, user).await?.record.stamp;
         Ok(MfaSession::new(&self.keyring, user, nonce, stamp))
     }
@@ -179,7 +182,7 @@ impl Core {
         company: &str,
     ) -> Result<bool, MfaError<A::Error>> {
         let current = self.keyring.current_id();
-        for _ in 0..self.max_attempts {
+        for _ in 0..self.config.max_attempts {
             let loaded = self.load_company(access, company).await?;
             if !loaded.tagged_by_old_key(current) {
                 return Ok(false);

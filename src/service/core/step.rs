@@ -94,10 +94,10 @@ impl Core {
         let fresh = match action {
             Action::SetUp { account } => {
                 // The names are checked as the QR code's URI will carry them.
-                let builder = Enrollment::builder(&self.issuer, account);
+                let builder = Enrollment::builder(&self.config.issuer, account);
                 let enrollment = self.new_enrollment(builder)?;
                 let label = Label {
-                    issuer: self.issuer.clone(),
+                    issuer: self.config.issuer.clone(),
                     account: account.to_owned(),
                 };
                 let params = *enrollment.params();
@@ -158,7 +158,10 @@ impl Core {
     /// A new secret of the default length from the service's randomness.
     fn fresh_secret<E>(&self) -> Result<Secret, MfaError<E>> {
         let mut bytes = zeroize::Zeroizing::new([0u8; Secret::DEFAULT_LEN]);
-        self.entropy.fill(&mut *bytes).map_err(MfaError::Seal)?;
+        self.config
+            .entropy
+            .fill(&mut *bytes)
+            .map_err(MfaError::Seal)?;
         Secret::from_bytes(&*bytes).map_err(|e| MfaError::Enrollment(EnrollmentError::Secret(e)))
     }
 
