@@ -196,109 +196,215 @@ impl<S: AsyncStore> Kit for Futures<'_, S> {
     }
 }
 
-/// Each check once: the function for a [`Store`], with its documentation,
-/// and its `_async` twin for an [`AsyncStore`].
-macro_rules! checks {
-    ($(
-        $(#[$doc:meta])*
-        fn $name:ident / $name_async:ident($($arg:ident: $ty:ty),*);
-    )*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name<S: Store>(store: &S $(, $arg: $ty)*) -> Result<(), ContractViolation> {
-                block_on(checks::$name(&Threads(store) $(, $arg)*))
-            }
-
-            #[doc = concat!("[`", stringify!($name), "`] for an [`AsyncStore`].")]
-            ///
-            /// # Errors
-            /// A [`ContractViolation`] naming what the store did instead.
-            pub async fn $name_async<S: AsyncStore>(
-                store: &S $(, $arg: $ty)*
-            ) -> Result<(), ContractViolation> {
-                checks::$name(&Futures(store) $(, $arg)*).await
-            }
-        )*
-    };
+/// Runs every check below, in order, stopping at the first violation.
+///
+/// # Errors
+/// The first [`ContractViolation`] found.
+pub fn check_all<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::check_all(&Threads(store)))
 }
 
-checks! {
-    /// Runs every check below, in order, stopping at the first violation.
-    ///
-    /// # Errors
-    /// The first [`ContractViolation`] found.
-    fn check_all / check_all_async();
+/// [`check_all`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn check_all_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::check_all(&Futures(store)).await
+}
 
-    /// A record never saved loads as `None`, and a save expecting a version of
-    /// it conflicts instead of creating it.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn unknown_records / unknown_records_async();
+/// A record never saved loads as `None`, and a save expecting a version of
+/// it conflicts instead of creating it.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn unknown_records<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::unknown_records(&Threads(store)))
+}
 
-    /// A record created with `expected = None` loads back with the version
-    /// `Saved` gave; creating it again conflicts and changes nothing.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn create_and_load / create_and_load_async();
+/// [`unknown_records`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn unknown_records_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::unknown_records(&Futures(store)).await
+}
 
-    /// A save at the loaded version writes and gives a version the record
-    /// never had before, and the next load returns it (read your writes).
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn versioned_save / versioned_save_async();
+/// A record created with `expected = None` loads back with the version
+/// `Saved` gave; creating it again conflicts and changes nothing.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn create_and_load<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::create_and_load(&Threads(store)))
+}
 
-    /// A save expecting a version that is no longer stored conflicts and
-    /// writes nothing.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn stale_version_conflicts / stale_version_conflicts_async();
+/// [`create_and_load`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn create_and_load_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::create_and_load(&Futures(store)).await
+}
 
-    /// A user and a company with the same id are two records: writing one
-    /// changes neither the bytes nor the version of the other.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn kinds_kept_apart / kinds_kept_apart_async();
+/// A save at the loaded version writes and gives a version the record
+/// never had before, and the next load returns it (read your writes).
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn versioned_save<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::versioned_save(&Threads(store)))
+}
 
-    /// Ids are kept exactly (quotes, `%`, `_`, backslashes, non-ASCII, 255
-    /// bytes; ids differing only in case or trailing spaces are different
-    /// records) and so are bytes (every byte value, NUL included, and an empty
-    /// record).
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn ids_and_bytes_kept_exactly / ids_and_bytes_kept_exactly_async();
+/// [`versioned_save`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn versioned_save_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::versioned_save(&Futures(store)).await
+}
 
-    /// A record of [`LARGE_RECORD`] bytes comes back whole.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn large_records / large_records_async();
+/// A save expecting a version that is no longer stored conflicts and
+/// writes nothing.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn stale_version_conflicts<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::stale_version_conflicts(&Threads(store)))
+}
 
-    /// `writers` (at least 1) create the same record at the same instant:
-    /// exactly one is `Saved`, and the record holds its bytes.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn concurrent_creates / concurrent_creates_async(writers: usize);
+/// [`stale_version_conflicts`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn stale_version_conflicts_async<S: AsyncStore>(
+    store: &S,
+) -> Result<(), ContractViolation> {
+    checks::stale_version_conflicts(&Futures(store)).await
+}
 
-    /// `writers` (at least 1) save over the same loaded version at the same
-    /// instant — what happens when one code reaches several servers: exactly
-    /// one is `Saved`.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn concurrent_saves_of_one_version / concurrent_saves_of_one_version_async(writers: usize);
+/// A user and a company with the same id are two records: writing one
+/// changes neither the bytes nor the version of the other.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn kinds_kept_apart<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::kinds_kept_apart(&Threads(store)))
+}
 
-    /// `writers` (at least 1) each add 1 to a counter `rounds` times with
-    /// load → save-at-version, retrying on conflict: no increment is lost and
-    /// no version is given twice.
-    ///
-    /// # Errors
-    /// A [`ContractViolation`] naming what the store did instead.
-    fn no_lost_updates / no_lost_updates_async(writers: usize, rounds: u64);
+/// [`kinds_kept_apart`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn kinds_kept_apart_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::kinds_kept_apart(&Futures(store)).await
+}
+
+/// Ids are kept exactly (quotes, `%`, `_`, backslashes, non-ASCII, 255
+/// bytes; ids differing only in case or trailing spaces are different
+/// records) and so are bytes (every byte value, NUL included, and an empty
+/// record).
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn ids_and_bytes_kept_exactly<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::ids_and_bytes_kept_exactly(&Threads(store)))
+}
+
+/// [`ids_and_bytes_kept_exactly`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn ids_and_bytes_kept_exactly_async<S: AsyncStore>(
+    store: &S,
+) -> Result<(), ContractViolation> {
+    checks::ids_and_bytes_kept_exactly(&Futures(store)).await
+}
+
+/// A record of [`LARGE_RECORD`] bytes comes back whole.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn large_records<S: Store>(store: &S) -> Result<(), ContractViolation> {
+    block_on(checks::large_records(&Threads(store)))
+}
+
+/// [`large_records`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn large_records_async<S: AsyncStore>(store: &S) -> Result<(), ContractViolation> {
+    checks::large_records(&Futures(store)).await
+}
+
+/// `writers` (at least 1) create the same record at the same instant:
+/// exactly one is `Saved`, and the record holds its bytes.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn concurrent_creates<S: Store>(store: &S, writers: usize) -> Result<(), ContractViolation> {
+    block_on(checks::concurrent_creates(&Threads(store), writers))
+}
+
+/// [`concurrent_creates`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn concurrent_creates_async<S: AsyncStore>(
+    store: &S,
+    writers: usize,
+) -> Result<(), ContractViolation> {
+    checks::concurrent_creates(&Futures(store), writers).await
+}
+
+/// `writers` (at least 1) save over the same loaded version at the same
+/// instant — what happens when one code reaches several servers: exactly
+/// one is `Saved`.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn concurrent_saves_of_one_version<S: Store>(
+    store: &S,
+    writers: usize,
+) -> Result<(), ContractViolation> {
+    block_on(checks::concurrent_saves_of_one_version(
+        &Threads(store),
+        writers,
+    ))
+}
+
+/// [`concurrent_saves_of_one_version`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn concurrent_saves_of_one_version_async<S: AsyncStore>(
+    store: &S,
+    writers: usize,
+) -> Result<(), ContractViolation> {
+    checks::concurrent_saves_of_one_version(&Futures(store), writers).await
+}
+
+/// `writers` (at least 1) each add 1 to a counter `rounds` times with
+/// load → save-at-version, retrying on conflict: no increment is lost and
+/// no version is given twice.
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub fn no_lost_updates<S: Store>(
+    store: &S,
+    writers: usize,
+    rounds: u64,
+) -> Result<(), ContractViolation> {
+    block_on(checks::no_lost_updates(&Threads(store), writers, rounds))
+}
+
+/// [`no_lost_updates`] for an [`AsyncStore`].
+///
+/// # Errors
+/// A [`ContractViolation`] naming what the store did instead.
+pub async fn no_lost_updates_async<S: AsyncStore>(
+    store: &S,
+    writers: usize,
+    rounds: u64,
+) -> Result<(), ContractViolation> {
+    checks::no_lost_updates(&Futures(store), writers, rounds).await
 }
