@@ -114,13 +114,13 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     sync_pair(
         "sqlite",
-        std::sync::Arc::new(twostep::SqliteStore::open(dir.join("sync.db")).unwrap()),
+        std::sync::Arc::new(twostep_sql::SqliteStore::open(dir.join("sync.db")).unwrap()),
     );
     let url = std::env::var("TWOSTEP_POSTGRES_URL").ok();
     if let Some(url) = &url {
         sync_pair(
             "postgres",
-            std::sync::Arc::new(twostep::PostgresStore::connect(url).unwrap()),
+            std::sync::Arc::new(twostep_sql::PostgresStore::connect(url).unwrap()),
         );
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -133,16 +133,16 @@ fn main() {
             std::sync::Arc::new(twostep::MemoryStore::new()),
         )
         .await;
-        let options = twostep::SqlxSqliteStore::connect_options(dir.join("async.db"));
+        let options = twostep_sqlx::SqlxSqliteStore::connect_options(dir.join("async.db"));
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let store = twostep::SqlxSqliteStore::new(pool);
+        let store = twostep_sqlx::SqlxSqliteStore::new(pool);
         store.migrate().await.unwrap();
         async_pair("sqlx_sqlite", std::sync::Arc::new(store)).await;
         if let Some(url) = &url {
             let pool = sqlx::PgPool::connect_with(common::pg_options(url))
                 .await
                 .unwrap();
-            let store = twostep::SqlxPgStore::new(pool);
+            let store = twostep_sqlx::SqlxPgStore::new(pool);
             store.migrate().await.unwrap();
             async_pair("sqlx_postgres", std::sync::Arc::new(store)).await;
         }

@@ -106,7 +106,7 @@ fn sync_stores(c: &mut Criterion) {
 fn sqlite(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, path: &Path) {
     // The store creates and migrates the file; the raw connection is set up
     // as the store's own connections are.
-    let bench = Bench::new(twostep::SqliteStore::open(path).unwrap(), "user-0");
+    let bench = Bench::new(twostep_sql::SqliteStore::open(path).unwrap(), "user-0");
     let raw = rusqlite::Connection::open(path).unwrap();
     raw.busy_timeout(Duration::from_secs(5)).unwrap();
     raw.pragma_update(None, "synchronous", "FULL").unwrap();
@@ -144,7 +144,7 @@ fn sqlite(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, path
 fn postgres(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, url: &str) {
     let id = format!("bench-{}", std::process::id());
     let raw_id = format!("raw-{}", std::process::id());
-    let bench = Bench::new(twostep::PostgresStore::connect(url).unwrap(), &id);
+    let bench = Bench::new(twostep_sql::PostgresStore::connect(url).unwrap(), &id);
     let mut raw = postgres::Client::connect(url, postgres::NoTls).unwrap();
     raw.execute(PG_INSERT, &[&raw_id, &payload(0)]).unwrap();
     let (load, update) = (
@@ -245,11 +245,11 @@ fn async_stores(c: &mut Criterion) {
     let rt = current_thread();
     let dir = temp_dir();
     {
-        let options = twostep::SqlxSqliteStore::connect_options(dir.join("async.db"));
+        let options = twostep_sqlx::SqlxSqliteStore::connect_options(dir.join("async.db"));
         let pool = rt
             .block_on(sqlx::SqlitePool::connect_with(options))
             .unwrap();
-        let store = twostep::SqlxSqliteStore::new(pool.clone());
+        let store = twostep_sqlx::SqlxSqliteStore::new(pool.clone());
         rt.block_on(store.migrate()).unwrap();
         async_pair!(
             group,
@@ -264,7 +264,7 @@ fn async_stores(c: &mut Criterion) {
         let pool = rt
             .block_on(sqlx::PgPool::connect_with(common::pg_options(&url)))
             .unwrap();
-        let store = twostep::SqlxPgStore::new(pool.clone());
+        let store = twostep_sqlx::SqlxPgStore::new(pool.clone());
         rt.block_on(store.migrate()).unwrap();
         async_pair!(
             group,
@@ -297,7 +297,7 @@ fn concurrent_tasks(c: &mut Criterion) {
                 .connect_with(common::pg_options(&url)),
         )
         .unwrap();
-    let store = twostep::SqlxPgStore::new(pool.clone());
+    let store = twostep_sqlx::SqlxPgStore::new(pool.clone());
     rt.block_on(store.migrate()).unwrap();
     let mfa = twostep::AsyncMfa::new(store, twostep::Keyring::new(1, &[7; 32]));
     let pid = std::process::id();

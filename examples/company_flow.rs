@@ -5,9 +5,9 @@
 //!
 //! Run: `cargo run --example company_flow` (a simulated authenticator app),
 //! or `cargo run --example company_flow -- --interactive` to scan the QR
-//! codes with a real phone and type the codes yourself. Add
-//! `--features sqlite -- --sqlite PATH` to keep the records in a new SQLite
-//! file at PATH (look at it afterwards with `sqlite3 PATH`).
+//! codes with a real phone and type the codes yourself. The records are
+//! in memory here; `story` runs on any store (the crate `twostep-sql` has
+//! SQLite and PostgreSQL).
 
 use std::error::Error;
 use std::io::{BufRead, Write};
@@ -153,32 +153,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let config = Config::default()
         .with_issuer("Acme")
         .with_clock(person.clock.clone());
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--sqlite") {
-        None => story(
-            Mfa::with_config(MemoryStore::new(), keyring, config),
-            &person,
-        ),
-        Some(at) => {
-            let path = args.get(at + 1).ok_or("--sqlite needs a file path")?;
-            story(Mfa::with_config(sqlite(path)?, keyring, config), &person)
-        }
-    }
-}
-
-/// A new SQLite store at `path`.
-#[cfg(feature = "sqlite")]
-fn sqlite(path: &str) -> Result<twostep::SqliteStore, Box<dyn Error>> {
-    if std::path::Path::new(path).exists() {
-        return Err(format!("{path} exists; the story starts from a new file").into());
-    }
-    println!("(records in the SQLite file {path})");
-    Ok(twostep::SqliteStore::open(path)?)
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn sqlite(_: &str) -> Result<MemoryStore, Box<dyn Error>> {
-    Err("--sqlite needs the sqlite feature: cargo run --features sqlite --example company_flow -- --sqlite PATH".into())
+    story(
+        Mfa::with_config(MemoryStore::new(), keyring, config),
+        &person,
+    )
 }
 
 /// The two sequences and the sign-ins after them, on any store.

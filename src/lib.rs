@@ -23,7 +23,7 @@
 //! | every button of every screen | [`Mfa::step`]: an [`Action`] in (from a form: [`Action::from_form`], `StepForm`), a [`Step`] out |
 //! | the same, call by call | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`], [`Mfa::verify`], [`Mfa::use_recovery_code`] |
 //! | company accounts | [`Mfa::create_company`], [`Mfa::add_member`], [`Mfa::set_mfa_requirement`], [`Mfa::enforcement_preview`], [`Mfa::reset_user_mfa`] |
-//! | where records live | [`MemoryStore`]; `SqliteStore`, `PostgresStore` (sync); `SqlxSqliteStore`, `SqlxPgStore` (async, over your sqlx pool); your own [`Store`] or [`AsyncStore`], checked with `testkit` |
+//! | where records live | [`MemoryStore`]; the crates `twostep-sql` (`SqliteStore`, `PostgresStore`) and `twostep-sqlx` (`SqlxSqliteStore`, `SqlxPgStore`, over your sqlx pool); your own [`Store`] or [`AsyncStore`], checked with `testkit` |
 //! | saving in your own transaction | [`Mfa::prepare_verify`] → [`Prepared`] |
 //! | the keys that seal secrets and tag records | [`Keyring`] (kept outside the database) |
 //! | an audit trail | [`EventSink`], [`Event`], [`Actor`] |
@@ -66,10 +66,9 @@
 //!
 //! # Features
 //!
-//! `getrandom` and `qr` by default; `qr-png`; `sqlite`, `postgres`,
-//! `postgres-tls` (sync stores); `sqlx-sqlite`, `sqlx-postgres` (async
-//! stores over the host's sqlx pool); `testkit` (the store contract as
-//! checks); `serde`. [Compatibility](guide::compatibility) says what each
+//! `getrandom` and `qr` by default; `qr-png`; `testkit` (the store contract
+//! as checks); `serde`. The database stores are crates of their own:
+//! `twostep-sql` and `twostep-sqlx`. [Compatibility](guide::compatibility) says what each
 //! adds and which Rust it needs.
 //!
 //! With `serde`, what a host puts in a session, a JSON API or an audit log
@@ -141,34 +140,6 @@ pub use service::{
     Written,
 };
 pub use session::{MalformedSession, MfaSession};
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use store::PostgresStore;
-#[cfg(any(
-    feature = "sqlite",
-    feature = "postgres",
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres"
-))]
-#[cfg_attr(
-    docsrs,
-    doc(cfg(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "sqlx-sqlite",
-        feature = "sqlx-postgres"
-    )))
-)]
-pub use store::SqlStoreError;
-#[cfg(feature = "sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use store::SqliteStore;
-#[cfg(feature = "sqlx-postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
-pub use store::SqlxPgStore;
-#[cfg(feature = "sqlx-sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
-pub use store::SqlxSqliteStore;
 pub use store::{AsyncStore, MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 

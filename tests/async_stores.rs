@@ -26,8 +26,10 @@ use common::{
 };
 use twostep::{
     testkit, AsyncMfa, AsyncStore, Config, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    PostgresStore, SqlStoreError, SqliteStore, SqlxPgStore, SqlxSqliteStore,
 };
+use twostep_sql::schema::SchemaTooNew;
+use twostep_sql::{PostgresStore, SqlStoreError, SqliteStore};
+use twostep_sqlx::{SqlxPgStore, SqlxSqliteStore, SqlxStoreError};
 
 const NOW: u64 = 1_700_000_000;
 
@@ -43,29 +45,12 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// The contract on every async store, races included.
+/// The contract, async, on the memory store (the SQL stores' crates run it
+/// on theirs).
 #[test]
-fn the_memory_and_sqlite_async_stores_keep_the_contract() {
-    let dir = TempDir::new("sqlx-contract");
+fn the_memory_store_keeps_the_async_contract() {
     runtime().block_on(async {
         testkit::check_all_async(&MemoryStore::new()).await.unwrap();
-        let sqlite = migrated_sqlx_sqlite(&dir.join("kit.db")).await;
-        testkit::check_all_async(&sqlite).await.unwrap();
-    });
-}
-
-#[test]
-#[cfg_attr(
-    no_postgres,
-    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
-)]
-fn the_postgres_async_store_keeps_the_contract() {
-    let params = common::fresh_database(&postgres_url(), "sqlx_kit");
-    runtime().block_on(async {
-        let pg = migrated_sqlx_pg(&params).await;
-        testkit::check_all_async(&pg).await.unwrap();
-        // More writers than the pool's 8 connections.
-        testkit::no_lost_updates_async(&pg, 16, 10).await.unwrap();
     });
 }
 
@@ -162,10 +147,10 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
             .unwrap();
         assert!(matches!(
             newer.migrate().await,
-            Err(SqlStoreError::SchemaTooNew {
+            Err(SqlxStoreError::SchemaTooNew(SchemaTooNew {
                 found: 3,
                 supported: 2
-            })
+            }))
         ));
 
         // A journal that is off, or in memory for a file: a crash could
@@ -177,7 +162,7 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
             let options = SqlxSqliteStore::connect_options(dir.join("off.db")).journal_mode(mode);
             let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
             let refused = SqlxSqliteStore::new(pool).migrate().await.unwrap_err();
-            assert!(matches!(refused, SqlStoreError::Unsafe(_)));
+            assert!(matches!(refused, SqlxStoreError::Unsafe(_)));
             assert!(refused
                 .to_string()
                 .contains("journal_mode(SqliteJournalMode::Wal)"));
@@ -223,7 +208,7 @@ fn sqlx_sqlite_works_on_a_hosts_default_pool_and_in_memory() {
             .await
             .unwrap();
         let refused = SqlxSqliteStore::new(private).migrate().await.unwrap_err();
-        assert!(matches!(refused, SqlStoreError::Unsafe(_)));
+        assert!(matches!(refused, SqlxStoreError::Unsafe(_)));
         assert!(refused.to_string().contains("sqlite::memory:"));
     });
 }

@@ -84,10 +84,10 @@ impl Db {
     fn with<R>(&self, clock: Arc<ManualClock>, f: impl FnOnce(&dyn Service) -> R) -> R {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(path, _) => f(&mfa(twostep::SqliteStore::open(path).unwrap(), clock)),
+            Db::Sqlite(path, _) => f(&mfa(twostep_sql::SqliteStore::open(path).unwrap(), clock)),
             #[cfg(feature = "postgres")]
             Db::Postgres(params, _) => f(&mfa(
-                twostep::PostgresStore::connect(params).unwrap(),
+                twostep_sql::PostgresStore::connect(params).unwrap(),
                 clock,
             )),
         }
@@ -255,11 +255,11 @@ mod async_child {
         rt.block_on(async {
             match db {
                 Db::Sqlite(path, _) => {
-                    let store = twostep::SqlxSqliteStore::new(common::sqlite_pool(path).await);
+                    let store = twostep_sqlx::SqlxSqliteStore::new(common::sqlite_pool(path).await);
                     tasks(store, order, user, input).await;
                 }
                 Db::Postgres(params, _) => {
-                    let store = twostep::SqlxPgStore::new(common::pg_pool(params).await);
+                    let store = twostep_sqlx::SqlxPgStore::new(common::pg_pool(params).await);
                     tasks(store, order, user, input).await;
                 }
             }

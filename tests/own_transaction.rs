@@ -285,7 +285,7 @@ mod two_transactions {
             let (mfa, session, code) = bound(store).await;
             let rows = race!(
                 &pool,
-                twostep::SqlxPgStore,
+                twostep_sqlx::SqlxPgStore,
                 &mfa,
                 &session,
                 &code,
@@ -311,7 +311,7 @@ mod two_transactions {
             let (mfa, session, code) = bound(store).await;
             let rows = race!(
                 &pool,
-                twostep::SqlxSqliteStore,
+                twostep_sqlx::SqlxSqliteStore,
                 &mfa,
                 &session,
                 &code,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use twostep::{PostgresStore, SqlStoreError};
+use twostep_sql::{PostgresStore, SqlStoreError};
 
 /// A certificate authority made for this run.
 fn authority() -> CertifiedIssuer<'static, KeyPair> {

@@ -173,14 +173,14 @@ where
 
 /// The error of opening a database a schema-3 `twostep` migrated.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-fn assert_schema_3_refused(err: &twostep::SqlStoreError) {
+fn assert_schema_3_refused(err: &twostep_sql::SqlStoreError) {
     assert!(
         matches!(
             err,
-            twostep::SqlStoreError::SchemaTooNew {
+            twostep_sql::SqlStoreError::SchemaTooNew(twostep_sql::schema::SchemaTooNew {
                 found: 3,
                 supported: 2
-            }
+            })
         ),
         "{err:?}"
     );
@@ -190,13 +190,8 @@ fn assert_schema_3_refused(err: &twostep::SqlStoreError) {
 mod sqlite {
     use super::common::TempDir;
     use super::{assert_schema_1_row_kept, assert_schema_3_refused};
-    use twostep::{testkit, RecordKey, SqlStoreError, SqliteStore, Store, Version};
-
-    #[test]
-    fn keeps_the_contract() {
-        let dir = TempDir::new("sqlite-contract");
-        testkit::check_all(&SqliteStore::open(dir.join("mfa.db")).unwrap()).unwrap();
-    }
+    use twostep::{testkit, RecordKey, Store, Version};
+    use twostep_sql::{SqlStoreError, SqliteStore};
 
     /// Two stores (two pools of connections) on one file are one store.
     #[test]
@@ -363,7 +358,8 @@ mod sqlite {
 mod postgres_store {
     use super::common::{fresh_database, postgres_url};
     use super::{assert_schema_1_row_kept, assert_schema_3_refused};
-    use twostep::{testkit, PostgresStore, SqlStoreError};
+    use twostep::testkit;
+    use twostep_sql::{PostgresStore, SqlStoreError};
 
     /// No server needed: the refusal comes before any connection.
     #[test]
@@ -383,24 +379,6 @@ mod postgres_store {
                 "{params}"
             );
         }
-    }
-
-    #[test]
-    #[cfg_attr(
-        no_postgres,
-        ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
-    )]
-    fn keeps_the_contract() {
-        let url = postgres_url();
-        let store = PostgresStore::connect(&fresh_database(&url, "contract")).unwrap();
-        testkit::check_all(&store).unwrap();
-        // More writers than pooled connections wait for one, and lose nothing.
-        let small = PostgresStore::with_connect(2, {
-            let config: postgres::Config = fresh_database(&url, "small").parse().unwrap();
-            move || config.connect(postgres::NoTls)
-        })
-        .unwrap();
-        testkit::no_lost_updates(&small, 8, 10).unwrap();
     }
 
     #[test]

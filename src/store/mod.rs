@@ -3,34 +3,8 @@
 //! spent recovery codes atomic on any backend.
 
 mod memory;
-#[cfg(any(feature = "postgres", feature = "sqlx-postgres"))]
-mod postgres;
-#[cfg(any(
-    feature = "sqlite",
-    feature = "postgres",
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres"
-))]
-mod sql;
-#[cfg(any(feature = "sqlite", feature = "sqlx-sqlite"))]
-mod sqlite;
 
 pub use memory::MemoryStore;
-#[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
-#[cfg(feature = "sqlx-postgres")]
-pub use postgres::SqlxPgStore;
-#[cfg(any(
-    feature = "sqlite",
-    feature = "postgres",
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres"
-))]
-pub use sql::SqlStoreError;
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
-#[cfg(feature = "sqlx-sqlite")]
-pub use sqlite::SqlxSqliteStore;
 
 /// Which record: a user's MFA record, or a company's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -148,7 +122,7 @@ pub trait Store: Send + Sync {
 /// `tokio::spawn`.
 ///
 /// Implement it with `async fn` over the host's own pool. The crate ships
-/// it for [`MemoryStore`] and, behind features, for sqlx pools.
+/// it for [`MemoryStore`]; the crate `twostep-sqlx` for sqlx pools.
 pub trait AsyncStore: Send + Sync + 'static {
     /// The backend's own error, returned to the host inside
     /// [`MfaError::Store`](crate::MfaError::Store).

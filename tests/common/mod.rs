@@ -112,7 +112,7 @@ pub use pg_options::pg_options;
 pub async fn sqlite_pool(path: &std::path::Path) -> sqlx::SqlitePool {
     sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(twostep::SqlxSqliteStore::connect_options(path))
+        .connect_with(twostep_sqlx::SqlxSqliteStore::connect_options(path))
         .await
         .unwrap()
 }
@@ -129,16 +129,16 @@ pub async fn pg_pool(params: &str) -> sqlx::PgPool {
 
 /// An async store on the SQLite file at `path`, its table migrated.
 #[cfg(feature = "sqlx-sqlite")]
-pub async fn migrated_sqlx_sqlite(path: &std::path::Path) -> twostep::SqlxSqliteStore {
-    let store = twostep::SqlxSqliteStore::new(sqlite_pool(path).await);
+pub async fn migrated_sqlx_sqlite(path: &std::path::Path) -> twostep_sqlx::SqlxSqliteStore {
+    let store = twostep_sqlx::SqlxSqliteStore::new(sqlite_pool(path).await);
     store.migrate().await.unwrap();
     store
 }
 
 /// An async store on the PostgreSQL database `params` names, migrated.
 #[cfg(feature = "sqlx-postgres")]
-pub async fn migrated_sqlx_pg(params: &str) -> twostep::SqlxPgStore {
-    let store = twostep::SqlxPgStore::new(pg_pool(params).await);
+pub async fn migrated_sqlx_pg(params: &str) -> twostep_sqlx::SqlxPgStore {
+    let store = twostep_sqlx::SqlxPgStore::new(pg_pool(params).await);
     store.migrate().await.unwrap();
     store
 }

@@ -34,7 +34,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use twostep::{AsyncMfa, Clock, Keyring, MfaError, SqlStoreError};
+use twostep::{AsyncMfa, Clock, Keyring, MfaError};
+use twostep_sqlx::SqlxStoreError;
 
 pub use directory::{Account, Directory, Role, Seed};
 pub use store::{AppStore, Database};
@@ -58,7 +59,7 @@ pub struct Config {
 }
 
 /// The errors of the service over this app's store.
-pub type Error = MfaError<SqlStoreError>;
+pub type Error = MfaError<SqlxStoreError>;
 
 pub(crate) struct App {
     mfa: AsyncMfa<AppStore>,

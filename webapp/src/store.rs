@@ -4,10 +4,9 @@
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::SqlitePoolOptions;
 use std::str::FromStr;
-use twostep::{
-    AsyncStore, RecordKey, SaveOutcome, SqlStoreError, SqlxPgStore, SqlxSqliteStore, Version,
-    Versioned,
-};
+use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use twostep_sqlx::SqlxStoreError;
+use twostep_sqlx::{SqlxPgStore, SqlxSqliteStore};
 
 /// Where the app keeps twostep's records.
 #[derive(Clone, Debug)]
@@ -34,7 +33,7 @@ impl AppStore {
     ///
     /// # Errors
     /// If the database cannot be reached or migrated.
-    pub async fn open(database: &Database) -> Result<AppStore, SqlStoreError> {
+    pub async fn open(database: &Database) -> Result<AppStore, SqlxStoreError> {
         Ok(match database {
             Database::Sqlite(path) => {
                 let pool = SqlitePoolOptions::new()
@@ -59,9 +58,9 @@ impl AppStore {
 }
 
 impl AsyncStore for AppStore {
-    type Error = SqlStoreError;
+    type Error = SqlxStoreError;
 
-    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
+    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlxStoreError> {
         match self {
             AppStore::Sqlite(store) => store.load(key).await,
             AppStore::Postgres(store) => store.load(key).await,
@@ -73,7 +72,7 @@ impl AsyncStore for AppStore {
         key: RecordKey<'_>,
         expected: Option<Version>,
         bytes: &[u8],
-    ) -> Result<SaveOutcome, SqlStoreError> {
+    ) -> Result<SaveOutcome, SqlxStoreError> {
         match self {
             AppStore::Sqlite(store) => store.save(key, expected, bytes).await,
             AppStore::Postgres(store) => store.save(key, expected, bytes).await,

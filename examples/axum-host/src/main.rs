@@ -29,8 +29,9 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 use twostep::words::Message; // MFA
+use twostep::StepForm;
 use twostep::{AsyncMfa, Config, Input, Keyring, MfaSession, RequirementUnavailable, Screen}; // MFA
-use twostep::{SqlxSqliteStore, StepForm}; // MFA
+use twostep_sqlx::SqlxSqliteStore; // MFA
 
 #[cfg(test)]
 mod tests;

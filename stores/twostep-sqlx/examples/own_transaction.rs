@@ -5,16 +5,14 @@
 //! session row is written from that alone; the answer and the audit events
 //! come once the commit went through.
 //!
-//! Run: `cargo run --features sqlx-sqlite --example own_transaction`
+//! Run: `cargo run -p twostep-sqlx --features sqlite --example own_transaction`
 
 use std::error::Error;
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
-use twostep::{
-    AsyncMfa, Clock, Config, Enrollment, Keyring, ManualClock, MfaSession, RecordKey,
-    SqlxSqliteStore,
-};
+use twostep::{AsyncMfa, Clock, Config, Enrollment, Keyring, ManualClock, MfaSession, RecordKey};
+use twostep_sqlx::SqlxSqliteStore;
 
 /// One sign-in's second factor, in `session` (from the password): load the
 /// record in the transaction, let twostep decide, write its bytes, write the

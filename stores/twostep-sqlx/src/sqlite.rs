@@ -6,16 +6,18 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{
+use twostep_sql::schema::sqlite::{
     CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::store::sql::{sqlx_store, steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
-use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+
+use crate::SqlxStoreError;
+use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 
 /// Keeps records in an SQLite file through the host's sqlx [`SqlitePool`]
-/// (feature `sqlx-sqlite`), for an [`AsyncMfa`](crate::AsyncMfa): the same
+/// (feature `sqlite`), for an [`AsyncMfa`](twostep::AsyncMfa): the same
 /// table, schema versions and statements as the synchronous
-/// [`SqliteStore`](crate::SqliteStore), so either reads and updates what
+/// [`SqliteStore`](https://docs.rs/twostep-sql), so either reads and updates what
 /// the other wrote, even at the same time.
 ///
 /// The pool's connections should be opened as
@@ -26,7 +28,8 @@ use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use twostep::{AsyncMfa, Keyring, SqlxSqliteStore};
+/// use twostep::{AsyncMfa, Keyring};
+/// use twostep_sqlx::SqlxSqliteStore;
 /// let options = SqlxSqliteStore::connect_options("mfa.sqlite3");
 /// let pool = sqlx::SqlitePool::connect_with(options).await?;
 /// let store = SqlxSqliteStore::new(pool);
@@ -50,7 +53,7 @@ impl SqlxSqliteStore {
         &self.pool
     }
 
-    /// Options for the file at `path` as [`SqliteStore`](crate::SqliteStore)
+    /// Options for the file at `path` as [`SqliteStore`](https://docs.rs/twostep-sql)
     /// opens it: created if missing, WAL, `synchronous = FULL` (a commit is
     /// on disk before it is answered), a 5-second busy timeout.
     pub fn connect_options(path: impl AsRef<Path>) -> SqliteConnectOptions {
@@ -71,12 +74,12 @@ impl SqlxSqliteStore {
     /// tests) works, shared by the pool's connections as sqlx opens it.
     ///
     /// # Errors
-    /// [`SqlStoreError::Unsafe`], naming the setting to change, for a file
+    /// [`SqlxStoreError::Unsafe`], naming the setting to change, for a file
     /// whose journal is off or in memory, `synchronous` below FULL, or an
     /// in-memory database each connection has its own of;
-    /// [`SqlStoreError::Sqlx`] if it cannot be read or changed,
-    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` wrote it.
-    pub async fn migrate(&self) -> Result<(), SqlStoreError> {
+    /// [`SqlxStoreError::Sqlx`] if it cannot be read or changed,
+    /// [`SqlxStoreError::SchemaTooNew`] if a newer `twostep` wrote it.
+    pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(&self.pool)
             .await?
@@ -91,7 +94,7 @@ impl SqlxSqliteStore {
             "wal" | "delete" | "truncate" | "persist" => {}
             "memory" if in_memory => {}
             _ => {
-                return Err(SqlStoreError::Unsafe(
+                return Err(SqlxStoreError::Unsafe(
                     "the database's journal is off or in memory, so a crash can lose or \
                      corrupt a commit answered as done: open the pool with \
                      SqliteConnectOptions::journal_mode(SqliteJournalMode::Wal) \
@@ -107,7 +110,7 @@ impl SqlxSqliteStore {
             .await?
             .try_get(0)?;
         if synchronous < 2 && !in_memory {
-            return Err(SqlStoreError::Unsafe(
+            return Err(SqlxStoreError::Unsafe(
                 "PRAGMA synchronous is below FULL, so a commit answered as done can be lost \
                  at a power cut: open the pool with \
                  SqliteConnectOptions::synchronous(SqliteSynchronous::Full) \
@@ -127,7 +130,7 @@ impl SqlxSqliteStore {
     /// sqlx opens `sqlite::memory:`): then the table exists on one
     /// connection only. Refused, naming the setting, when another
     /// connection of the pool does not see it.
-    async fn shared_memory(&self) -> Result<(), SqlStoreError> {
+    async fn shared_memory(&self) -> Result<(), SqlxStoreError> {
         if self.pool.options().get_max_connections() < 2 {
             return Ok(());
         }
@@ -139,7 +142,7 @@ impl SqlxSqliteStore {
                     .await?
                     .try_get(0)?;
             if tables == 0 {
-                return Err(SqlStoreError::Unsafe(
+                return Err(SqlxStoreError::Unsafe(
                     "each connection of this pool has its own in-memory database, so records \
                      saved on one are missing on the others: open it as sqlite::memory: \
                      (shared by the pool), or with max_connections(1)",
@@ -150,5 +153,119 @@ impl SqlxSqliteStore {
     }
 }
 
-// SQLite serializes writers: a conditional update that lost changes no row.
-sqlx_store!(SqlxSqliteStore, Sqlite, SqliteExecutor, |_e| false);
+impl SqlxSqliteStore {
+    /// Creates the tables or brings them to [`SCHEMA_VERSION`], in
+    /// `migrate`'s transaction (locked by then, as each backend
+    /// locks); refuses a newer schema.
+    async fn upgrade(
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> Result<(), SqlxStoreError> {
+        sqlx::raw_sql(SCHEMA_TABLE).execute(&mut **tx).await?;
+        let found: i64 = sqlx::query(READ_SCHEMA)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        let steps = steps_after(&MIGRATIONS, found)?;
+        if found < SCHEMA_VERSION {
+            for step in steps {
+                sqlx::raw_sql(step).execute(&mut **tx).await?;
+            }
+            sqlx::query(CLEAR_SCHEMA).execute(&mut **tx).await?;
+            sqlx::query(WRITE_SCHEMA)
+                .bind(SCHEMA_VERSION)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the database (0 before
+    /// [`migrate`](Self::migrate)).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if it cannot be read.
+    pub async fn schema_version(&self) -> Result<i64, SqlxStoreError> {
+        sqlx::raw_sql(SCHEMA_TABLE).execute(&self.pool).await?;
+        Ok(sqlx::query(READ_SCHEMA)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Loads `key`'s record with `executor`: the pool, a connection,
+    /// or the host's own transaction (the sans-IO path,
+    /// [`AsyncMfa::prepare_verify`](twostep::AsyncMfa::prepare_verify)).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if the query fails.
+    pub async fn load_in<'e>(
+        executor: impl sqlx::SqliteExecutor<'e>,
+        key: RecordKey<'_>,
+    ) -> Result<Option<Versioned>, SqlxStoreError> {
+        let row = sqlx::query(LOAD)
+            .bind(key.kind())
+            .bind(key.id())
+            .fetch_optional(executor)
+            .await?;
+        let row = match row {
+            Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
+            None => None,
+        };
+        Ok(versioned(row)?)
+    }
+
+    /// Saves `bytes` under `key` if the stored version is still
+    /// `expected`, with `executor` (one conditional statement), as
+    /// [`load_in`](Self::load_in).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if the statement fails.
+    pub async fn save_in<'e>(
+        executor: impl sqlx::SqliteExecutor<'e>,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlxStoreError> {
+        let write = Write::at(expected);
+        let done = match write {
+            Write::Create => {
+                sqlx::query(CREATE)
+                    .bind(key.kind())
+                    .bind(key.id())
+                    .bind(bytes)
+                    .execute(executor)
+                    .await
+            }
+            Write::Update(column) => {
+                sqlx::query(UPDATE)
+                    .bind(bytes)
+                    .bind(key.kind())
+                    .bind(key.id())
+                    .bind(column)
+                    .execute(executor)
+                    .await
+            }
+            Write::Conflict => return Ok(SaveOutcome::Conflict),
+        };
+        // SQLite serializes writers: a conditional update that lost changes
+        // no row, and an error is an error.
+        Ok(write.outcome(done?.rows_affected()))
+    }
+}
+
+impl AsyncStore for SqlxSqliteStore {
+    type Error = SqlxStoreError;
+
+    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlxStoreError> {
+        Self::load_in(&self.pool, key).await
+    }
+
+    async fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlxStoreError> {
+        Self::save_in(&self.pool, key, expected, bytes).await
+    }
+}

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{
+use crate::pool::Pool;
+use crate::schema::sqlite::{
     CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::store::sql::pool::Pool;
-use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
-use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use crate::SqlStoreError;
+use twostep::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// The connections one store keeps open at most. SQLite runs one write at
 /// a time per file anyway; more connections let reads proceed beside it.
@@ -37,10 +38,11 @@ const MAX_CONNECTIONS: usize = 16;
 ///   default) for another writer's lock before answering with an error.
 /// - **Files only**: WAL needs a file on a local filesystem; `":memory:"`
 ///   is refused with [`SqlStoreError::NoWal`] (use
-///   [`MemoryStore`](crate::MemoryStore)).
+///   [`MemoryStore`](twostep::MemoryStore)).
 ///
 /// ```
-/// use twostep::{Keyring, Mfa, SqliteStore};
+/// use twostep::{Keyring, Mfa};
+/// use twostep_sql::SqliteStore;
 ///
 /// # let dir = std::env::temp_dir().join(format!("twostep-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
@@ -172,7 +174,7 @@ impl Store for SqliteStore {
                 })
                 .optional()
         })?;
-        versioned(row)
+        Ok(versioned(row)?)
     }
 
     fn save(

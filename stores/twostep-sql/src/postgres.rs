@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls, Statement};
 
-use super::{
+use crate::pool::{Pool, PoolError};
+use crate::schema::postgres::{
     CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
     UPDATE, WRITE_SCHEMA,
 };
-use crate::store::sql::pool::{Pool, PoolError};
-use crate::store::sql::{steps_after, versioned, SqlStoreError, Write, SCHEMA_VERSION};
-use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use crate::SqlStoreError;
+use twostep::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// A connection with its statements prepared once.
 struct Connection {
@@ -60,11 +61,12 @@ impl Connection {
 ///   One round trip for a load, one for a save.
 ///
 /// ```no_run
-/// use twostep::{Keyring, Mfa, PostgresStore};
+/// use twostep::{Keyring, Mfa};
+/// use twostep_sql::PostgresStore;
 ///
 /// let store = PostgresStore::connect("host=/run/postgresql user=app dbname=app")?;
 /// let mfa = Mfa::new(store, Keyring::new(1, &[7; 32]));
-/// # Ok::<(), twostep::SqlStoreError>(())
+/// # Ok::<(), twostep_sql::SqlStoreError>(())
 /// ```
 pub struct PostgresStore {
     pool: Pool<Connection, postgres::Error>,
@@ -120,7 +122,7 @@ impl PostgresStore {
     /// ```no_run
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::sync::Arc;
-    /// use twostep::PostgresStore;
+    /// use twostep_sql::PostgresStore;
     /// let mut roots = rustls::RootCertStore::empty();
     /// # let ca_der: rustls::pki_types::CertificateDer<'static> = Vec::new().into();
     /// roots.add(ca_der)?; // your database's CA, e.g. from a PEM file
@@ -285,7 +287,7 @@ impl Store for PostgresStore {
             Err(PoolError::Database(e)) if e.is_closed() => self.pool.run(load),
             first => first,
         }?;
-        versioned(row)
+        Ok(versioned(row)?)
     }
 
     fn save(

@@ -1,0 +1,68 @@
+//! What the stores of this crate fail with.
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::pool::PoolError;
+use crate::schema::{BadVersion, SchemaTooNew};
+
+/// An error of [`SqliteStore`](crate::SqliteStore) or
+/// [`PostgresStore`](crate::PostgresStore).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlStoreError {
+    /// SQLite failed (busy beyond the timeout, disk full, I/O error, …).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (connection lost, server error, …).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The database was migrated by a newer `twostep`: refusing to write
+    /// records in a layout this build does not know.
+    #[error(transparent)]
+    SchemaTooNew(#[from] SchemaTooNew),
+    /// SQLite could not put the file in WAL mode (it reported this journal
+    /// mode): an in-memory database, or a filesystem without the shared
+    /// memory WAL needs.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[error(
+        "sqlite could not use WAL mode (journal mode is {0}): use a file on a local filesystem"
+    )]
+    NoWal(String),
+    /// [`PostgresStore::connect`](crate::PostgresStore::connect) refuses to
+    /// send records in plain text to a host that is not this machine: use
+    /// [`connect_tls`](crate::PostgresStore::connect_tls) (feature
+    /// `postgres-tls`), or, on a network you trust end to end,
+    /// [`connect_plaintext`](crate::PostgresStore::connect_plaintext).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("refusing plain text to the non-local host {0}: use TLS")]
+    PlaintextToRemoteHost(String),
+    /// The synchronous [`PostgresStore`](crate::PostgresStore) was called on
+    /// a thread that carries a tokio runtime (a worker, or a
+    /// `spawn_blocking` thread), where its blocking client would panic: use
+    /// `SqlxPgStore` (crate `twostep-sqlx`) with an `AsyncMfa`.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("PostgresStore cannot run inside an async runtime: use SqlxPgStore (twostep-sqlx) with AsyncMfa")]
+    InsideAsyncRuntime,
+    /// Every connection of the pool stayed in use for the whole wait.
+    #[error("no database connection became free in time")]
+    PoolTimedOut,
+    /// A stored row holds a version no `twostep` writes.
+    #[error(transparent)]
+    BadVersion(#[from] BadVersion),
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
+    fn from(e: PoolError<E>) -> Self {
+        match e {
+            PoolError::Database(e) => e.into(),
+            PoolError::TimedOut => SqlStoreError::PoolTimedOut,
+        }
+    }
+}

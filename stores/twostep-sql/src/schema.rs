@@ -1,0 +1,202 @@
+//! The SQL the stores share, one copy per dialect: the tables, the
+//! migrations, the statements, and how a save becomes one conditional
+//! statement. `twostep-sqlx` runs the same text over sqlx, so a database
+//! written by one crate is read and updated by the other; a host can read
+//! the tables with it too.
+//!
+//! ```sql
+//! UPDATE twostep_records SET bytes = $1, version = version + 1, updated_at = now()
+//!  WHERE kind = $2 AND id = $3 AND version = $4;           -- 1 row: Saved, 0 rows: Conflict
+//! INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
+//!  VALUES ($2, $3, 1, $1, now()) ON CONFLICT DO NOTHING;   -- 0 rows: Conflict
+//! ```
+
+use twostep::{SaveOutcome, Version, Versioned};
+
+/// The schema version this build writes. Each store migrates an older
+/// database up to it, and refuses a newer one.
+///
+/// 1. `twostep_records (kind, id, version, bytes)`, keyed by kind and id.
+/// 2. adds `updated_at`: when the record was last written, by the
+///    database's clock (find records no one has used in a year, audit a
+///    burst of writes) — never read by `twostep`.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// A database migrated by a newer `twostep` than this build knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the database's twostep schema is version {found}; this build supports up to {supported}")]
+pub struct SchemaTooNew {
+    /// The database's schema version.
+    pub found: i64,
+    /// The newest this build knows.
+    pub supported: i64,
+}
+
+/// A stored row with a version no `twostep` writes (negative).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a stored record has the impossible version {0}")]
+pub struct BadVersion(pub i64);
+
+/// The steps of `migrations` (schema version, SQL) that take a database at
+/// schema `found` to [`SCHEMA_VERSION`], in order.
+///
+/// # Errors
+/// [`SchemaTooNew`] for a database past [`SCHEMA_VERSION`].
+pub fn steps_after<'a>(
+    migrations: &'a [(i64, &'a str)],
+    found: i64,
+) -> Result<impl Iterator<Item = &'a str>, SchemaTooNew> {
+    if found > SCHEMA_VERSION {
+        return Err(SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(migrations
+        .iter()
+        .filter(move |(version, _)| *version > found)
+        .map(|(_, step)| *step))
+}
+
+/// A loaded row (its version column and bytes) as a record.
+///
+/// # Errors
+/// [`BadVersion`] for a negative version.
+pub fn versioned(row: Option<(i64, Vec<u8>)>) -> Result<Option<Versioned>, BadVersion> {
+    row.map(|(version, bytes)| {
+        Ok(Versioned {
+            version: u64::try_from(version)
+                .map(Version)
+                .map_err(|_| BadVersion(version))?,
+            bytes,
+        })
+    })
+    .transpose()
+}
+
+/// A save as one conditional statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// `INSERT … ON CONFLICT DO NOTHING` ([`sqlite::CREATE`],
+    /// [`postgres::CREATE`]): there was no record.
+    Create,
+    /// `UPDATE … WHERE version = ?` ([`sqlite::UPDATE`],
+    /// [`postgres::UPDATE`]) with the expected version as the column holds it.
+    Update(i64),
+    /// No row can hold the expected version: a conflict without a query.
+    Conflict,
+}
+
+impl Write {
+    /// The statement a save at `expected` takes.
+    pub fn at(expected: Option<Version>) -> Write {
+        match expected {
+            None => Write::Create,
+            Some(expected) => i64::try_from(expected.0).map_or(Write::Conflict, Write::Update),
+        }
+    }
+
+    /// The answer, from the rows the statement changed: one is `Saved` at
+    /// the next version, none a conflict.
+    pub fn outcome(&self, rows: u64) -> SaveOutcome {
+        let next = match self {
+            Write::Create => Version(1),
+            Write::Update(column) => Version((*column as u64).wrapping_add(1)),
+            Write::Conflict => return SaveOutcome::Conflict,
+        };
+        if rows == 1 {
+            SaveOutcome::Saved(next)
+        } else {
+            SaveOutcome::Conflict
+        }
+    }
+}
+
+/// SQLite's text (positional `?1`…), for `SqliteStore` and `SqlxSqliteStore`.
+pub mod sqlite {
+    /// The schema steps, each taking the database from the version before.
+    pub const MIGRATIONS: [(i64, &str); 2] = [
+        (
+            1,
+            "CREATE TABLE twostep_records (
+                 kind TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 version INTEGER NOT NULL,
+                 bytes BLOB NOT NULL,
+                 PRIMARY KEY (kind, id)
+             ) WITHOUT ROWID;",
+        ),
+        (
+            2,
+            "ALTER TABLE twostep_records ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;",
+        ),
+    ];
+
+    /// A record and its version, by kind and id.
+    pub const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = ?1 AND id = ?2";
+    /// A new record at version 1, unless one exists (then 0 rows: a conflict).
+    pub const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
+         VALUES (?1, ?2, 1, ?3, unixepoch()) ON CONFLICT DO NOTHING";
+    /// The record at the next version, only if it is still at the expected one.
+    pub const UPDATE: &str = "UPDATE twostep_records
+         SET bytes = ?1, version = version + 1, updated_at = unixepoch()
+         WHERE kind = ?2 AND id = ?3 AND version = ?4";
+
+    /// The schema table: one row, the schema version.
+    pub const SCHEMA_TABLE: &str =
+        "CREATE TABLE IF NOT EXISTS twostep_schema (version INTEGER NOT NULL)";
+    /// The schema version (0 before any migration).
+    pub const READ_SCHEMA: &str = "SELECT COALESCE(MAX(version), 0) FROM twostep_schema";
+    /// Empties the schema table before the new version is written.
+    pub const CLEAR_SCHEMA: &str = "DELETE FROM twostep_schema";
+    /// Writes the schema version.
+    pub const WRITE_SCHEMA: &str = "INSERT INTO twostep_schema (version) VALUES (?1)";
+}
+
+/// PostgreSQL's text (`$1`…), for `PostgresStore` and `SqlxPgStore`.
+pub mod postgres {
+    /// The schema steps, each taking the database from the version before.
+    pub const MIGRATIONS: [(i64, &str); 2] = [
+        (
+            1,
+            "CREATE TABLE twostep_records (
+                 kind text NOT NULL,
+                 id text NOT NULL,
+                 version bigint NOT NULL,
+                 bytes bytea NOT NULL,
+                 PRIMARY KEY (kind, id)
+             );",
+        ),
+        (
+            2,
+            "ALTER TABLE twostep_records
+                 ADD COLUMN updated_at timestamptz NOT NULL DEFAULT 'epoch';",
+        ),
+    ];
+
+    /// Serializes migrations of one database across processes (an arbitrary
+    /// constant: "2step" in ASCII).
+    pub const MIGRATION_LOCK: i64 = 0x32_73_74_65_70;
+
+    /// A record and its version, by kind and id.
+    pub const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = $1 AND id = $2";
+    /// A new record at version 1, unless one exists (then 0 rows: a conflict).
+    pub const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
+         VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING";
+    /// The record at the next version, only if it is still at the expected one.
+    pub const UPDATE: &str = "UPDATE twostep_records
+         SET bytes = $1, version = version + 1, updated_at = now()
+         WHERE kind = $2 AND id = $3 AND version = $4";
+
+    /// The schema table: one row, the schema version.
+    pub const SCHEMA_TABLE: &str =
+        "CREATE TABLE IF NOT EXISTS twostep_schema (version bigint NOT NULL)";
+    /// The schema version (0 before any migration).
+    pub const READ_SCHEMA: &str = "SELECT COALESCE(MAX(version), 0)::bigint FROM twostep_schema";
+    /// Empties the schema table before the new version is written.
+    pub const CLEAR_SCHEMA: &str = "DELETE FROM twostep_schema";
+    /// Writes the schema version.
+    pub const WRITE_SCHEMA: &str = "INSERT INTO twostep_schema (version) VALUES ($1)";
+    /// Takes the migration lock until the transaction ends.
+    pub const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+}

@@ -1,0 +1,205 @@
+//! Records in PostgreSQL through the host's own sqlx pool, for async hosts.
+
+use sqlx::{PgPool, Row};
+
+use twostep_sql::schema::postgres::{
+    CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
+    UPDATE, WRITE_SCHEMA,
+};
+use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+
+use crate::SqlxStoreError;
+use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+
+/// Keeps records in PostgreSQL through the host's sqlx [`PgPool`] (feature
+/// `postgres`), for an [`AsyncMfa`](twostep::AsyncMfa): the same tables,
+/// schema versions and statements as the synchronous
+/// [`PostgresStore`](https://docs.rs/twostep-sql), so either reads and updates
+/// what the other wrote.
+///
+/// - **The host's pool**: no connection of its own; the pool's settings
+///   (size, TLS, timeouts) are the host's. sqlx prepares each statement once
+///   per connection.
+/// - **Schema**: [`migrate`](Self::migrate) creates or upgrades the tables
+///   (one transaction under an advisory lock, so servers starting together
+///   migrate once; a database from a newer `twostep` is refused). Call it
+///   where the application runs its migrations; [`new`](Self::new) touches
+///   nothing.
+/// - **Writes**: one conditional `UPDATE … WHERE version = $4` (or `INSERT …
+///   ON CONFLICT DO NOTHING` for a new record) per save; one `SELECT` per
+///   load. Whatever isolation level the pool's sessions use: a concurrent
+///   update that a stricter level reports as a serialization failure is a
+///   conflict, retried by the service from a fresh load.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use twostep::{AsyncMfa, Keyring};
+/// use twostep_sqlx::SqlxPgStore;
+/// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?; // the app's own pool
+/// let store = SqlxPgStore::new(pool.clone());
+/// store.migrate().await?;
+/// let mfa = AsyncMfa::new(store, Keyring::new(1, &[7; 32]));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SqlxPgStore {
+    pool: PgPool,
+}
+
+impl SqlxPgStore {
+    /// A store over `pool`. Nothing is read or written until it is used.
+    pub fn new(pool: PgPool) -> Self {
+        SqlxPgStore { pool }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates the tables, or brings a database written by an older
+    /// `twostep` up to date, in one transaction.
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if the database cannot be reached or changed,
+    /// [`SqlxStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
+    pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Sees what another server committed while this one waited for the
+        // lock, whatever the session's default.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(LOCK)
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Self::upgrade(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl SqlxPgStore {
+    /// Creates the tables or brings them to [`SCHEMA_VERSION`], in
+    /// `migrate`'s transaction (locked by then, as each backend
+    /// locks); refuses a newer schema.
+    async fn upgrade(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<(), SqlxStoreError> {
+        sqlx::raw_sql(SCHEMA_TABLE).execute(&mut **tx).await?;
+        let found: i64 = sqlx::query(READ_SCHEMA)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        let steps = steps_after(&MIGRATIONS, found)?;
+        if found < SCHEMA_VERSION {
+            for step in steps {
+                sqlx::raw_sql(step).execute(&mut **tx).await?;
+            }
+            sqlx::query(CLEAR_SCHEMA).execute(&mut **tx).await?;
+            sqlx::query(WRITE_SCHEMA)
+                .bind(SCHEMA_VERSION)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the database (0 before
+    /// [`migrate`](Self::migrate)).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if it cannot be read.
+    pub async fn schema_version(&self) -> Result<i64, SqlxStoreError> {
+        sqlx::raw_sql(SCHEMA_TABLE).execute(&self.pool).await?;
+        Ok(sqlx::query(READ_SCHEMA)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Loads `key`'s record with `executor`: the pool, a connection,
+    /// or the host's own transaction (the sans-IO path,
+    /// [`AsyncMfa::prepare_verify`](twostep::AsyncMfa::prepare_verify)).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if the query fails.
+    pub async fn load_in<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        key: RecordKey<'_>,
+    ) -> Result<Option<Versioned>, SqlxStoreError> {
+        let row = sqlx::query(LOAD)
+            .bind(key.kind())
+            .bind(key.id())
+            .fetch_optional(executor)
+            .await?;
+        let row = match row {
+            Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
+            None => None,
+        };
+        Ok(versioned(row)?)
+    }
+
+    /// Saves `bytes` under `key` if the stored version is still
+    /// `expected`, with `executor` (one conditional statement), as
+    /// [`load_in`](Self::load_in).
+    ///
+    /// # Errors
+    /// [`SqlxStoreError::Sqlx`] if the statement fails.
+    pub async fn save_in<'e>(
+        executor: impl sqlx::PgExecutor<'e>,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlxStoreError> {
+        let write = Write::at(expected);
+        let done = match write {
+            Write::Create => {
+                sqlx::query(CREATE)
+                    .bind(key.kind())
+                    .bind(key.id())
+                    .bind(bytes)
+                    .execute(executor)
+                    .await
+            }
+            Write::Update(column) => {
+                sqlx::query(UPDATE)
+                    .bind(bytes)
+                    .bind(key.kind())
+                    .bind(key.id())
+                    .bind(column)
+                    .execute(executor)
+                    .await
+            }
+            Write::Conflict => return Ok(SaveOutcome::Conflict),
+        };
+        match done {
+            Ok(done) => Ok(write.outcome(done.rows_affected())),
+            // Under REPEATABLE READ or SERIALIZABLE a concurrent writer of the
+            // row is reported as a serialization failure: it won, this one did
+            // not write. That is a conflict, not an error.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40001") => {
+                Ok(SaveOutcome::Conflict)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl AsyncStore for SqlxPgStore {
+    type Error = SqlxStoreError;
+
+    async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlxStoreError> {
+        Self::load_in(&self.pool, key).await
+    }
+
+    async fn save(
+        &self,
+        key: RecordKey<'_>,
+        expected: Option<Version>,
+        bytes: &[u8],
+    ) -> Result<SaveOutcome, SqlxStoreError> {
+        Self::save_in(&self.pool, key, expected, bytes).await
+    }
+}

@@ -1,0 +1,83 @@
+//! The store contract (`twostep::testkit`) on this crate's stores: what
+//! proves a store to the core. PostgreSQL needs the test server
+//! (`eval "$(tools/pg-test-cluster start)"` at the repository's root); CI
+//! starts one, and there the test runs or fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use twostep::testkit;
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_keeps_the_contract() {
+    use twostep_sqlx::SqlxSqliteStore;
+    let dir = std::env::temp_dir().join(format!("twostep-sqlx-contract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(SqlxSqliteStore::connect_options(dir.join("mfa.db")))
+        .await
+        .unwrap();
+    let store = SqlxSqliteStore::new(pool);
+    store.migrate().await.unwrap();
+    testkit::check_all_async(&store).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+async fn postgres_keeps_the_contract() {
+    use twostep_sqlx::SqlxPgStore;
+    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
+    let name = format!("twostep_sqlx_contract_{}", std::process::id());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(options(&params).database(&name))
+        .await
+        .unwrap();
+    let store = SqlxPgStore::new(pool);
+    store.migrate().await.unwrap();
+    testkit::check_all_async(&store).await.unwrap();
+    // More writers than the pool's 8 connections.
+    testkit::no_lost_updates_async(&store, 16, 10)
+        .await
+        .unwrap();
+}
+
+/// The test server's `key=value` parameters as sqlx options.
+#[cfg(feature = "postgres")]
+fn options(params: &str) -> sqlx::postgres::PgConnectOptions {
+    let mut options = sqlx::postgres::PgConnectOptions::new();
+    for pair in params.split_whitespace() {
+        let (key, value) = pair.split_once('=').unwrap();
+        options = match key {
+            "host" if value.starts_with('/') => options.socket(value),
+            "host" => options.host(value),
+            "port" => options.port(value.parse().unwrap()),
+            "user" => options.username(value),
+            "dbname" => options.database(value),
+            _ => options,
+        };
+    }
+    options
+}
