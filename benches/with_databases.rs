@@ -43,20 +43,14 @@ use std::time::{Duration, Instant};
 use common::{AsyncBench, Bench};
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
-// The statements of src/store/sqlite/mod.rs and src/store/postgres/mod.rs,
-// and an insert of the raw loops' own row.
+// The stores' own statements (twostep_sql::schema), and an insert of the
+// raw loops' own row.
+use twostep_sql::schema::postgres::{LOAD as PG_LOAD, UPDATE as PG_UPDATE};
+use twostep_sql::schema::sqlite::{LOAD as SQLITE_LOAD, UPDATE as SQLITE_UPDATE};
 const SQLITE_INSERT: &str =
     "INSERT INTO twostep_records (kind, id, version, bytes) VALUES ('user', ?1, 1, ?2)";
-const SQLITE_LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = ?1 AND id = ?2";
-const SQLITE_UPDATE: &str = "UPDATE twostep_records
-     SET bytes = ?1, version = version + 1, updated_at = unixepoch()
-     WHERE kind = ?2 AND id = ?3 AND version = ?4";
 const PG_INSERT: &str =
     "INSERT INTO twostep_records (kind, id, version, bytes) VALUES ('user', $1, 1, $2)";
-const PG_LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = $1 AND id = $2";
-const PG_UPDATE: &str = "UPDATE twostep_records
-     SET bytes = $1, version = version + 1, updated_at = now()
-     WHERE kind = $2 AND id = $3 AND version = $4";
 
 /// About the bench user's stored record (envelope and record).
 const RECORD_LEN: usize = 233;

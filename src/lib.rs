@@ -96,42 +96,30 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The layers, top to bottom (ARCHITECTURE.md; `tools/layer-check` holds
+// each to the ones above it).
 mod account;
-mod clock;
-mod codec;
-mod drift;
-mod enrollment;
-mod envelope;
-mod event;
 pub mod guide;
-mod key_cache;
+mod keys;
+mod material;
 mod otp;
-mod policy;
-#[cfg(feature = "qr")]
-mod qr;
-mod recovery;
-mod seal;
-mod secret;
+mod rules;
 mod service;
-mod session;
-mod shard;
 mod store;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
-mod throttle;
-mod uri;
-mod warning;
 pub mod words;
 
 pub use account::{
-    Acknowledged, Bound, Button, Confirmed, EnrollmentCheck, EnrollmentStage, Form, Input,
-    RecoveryUsed, Screen, ScreenKind,
+    Acknowledged, Bound, Button, Confirmed, EnrollmentCheck, Form, Input, RecoveryUsed, Screen,
+    ScreenKind,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::RecordError;
-pub use drift::ClockDrift;
-pub use event::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
+pub use keys::RecordError;
+pub use keys::{MalformedSession, MfaSession};
+pub use rules::ClockDrift;
+pub use rules::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
+pub use rules::{Gate, ThrottleError, ThrottlePolicy};
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use service::StepForm;
@@ -139,27 +127,26 @@ pub use service::{
     Action, AsyncMfa, Config, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write,
     Written,
 };
-pub use session::{MalformedSession, MfaSession};
+pub use service::{Clock, ManualClock, SystemClock};
 pub use store::{AsyncStore, MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
-pub use throttle::{Gate, ThrottleError, ThrottlePolicy};
 
-pub use enrollment::{Enrollment, EnrollmentBuilder, EnrollmentError};
+pub use keys::{Keyring, SealError};
+pub use material::Warning;
+pub use material::{Enrollment, EnrollmentBuilder, EnrollmentError};
+pub use material::{KeyUri, OtpType, UriError};
+#[cfg(feature = "qr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
+pub use material::{Qr, QrError};
+pub use material::{Secret, SecretError};
 pub use otp::{
     Algorithm, Code, Digits, ExposedCode, Hotp, ParamError, Period, Totp, TotpParams, Verified,
     VerifyError, Window,
 };
-pub use policy::{
-    CompanyPolicy, EnforcementPreview, MemberMfa, Requirement, RequirementUnavailable,
-    SignInRequirement,
+pub use rules::{
+    CompanyPolicy, EnforcementPreview, EnrollmentStage, MemberMfa, Requirement,
+    RequirementUnavailable, SignInRequirement,
 };
-#[cfg(feature = "qr")]
-#[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
-pub use qr::{Qr, QrError};
-pub use recovery::{RecoveryCode, RecoveryError, RecoveryMode, SetSize};
-pub use seal::{Keyring, SealError};
-pub use secret::{Secret, SecretError};
-pub use uri::{KeyUri, OtpType, UriError};
-pub use warning::Warning;
+pub use rules::{RecoveryCode, RecoveryError, RecoveryMode, SetSize};
 
 /// The `rand_core` version this crate's generic RNG parameters use.
 pub use rand_core;

@@ -1,40 +1,45 @@
-//! Layer 4: a user's MFA record and its transitions.
+//! Layer 5: a user's MFA record and its transitions.
 //!
 //! A transition takes `now`, changes the record in memory and says whether
 //! it must be saved and which events it produced. It never touches storage:
 //! the service saves with compare-and-swap and only then reports the outcome.
 //!
-//! - `enrollment.rs`: the help page's steps (QR and first code, a second
+//! - `enrolling.rs`: the help page's steps (QR and first code, a second
 //!   code, the recovery code and its tick), stored stage by stage;
-//! - `sign_in.rs`: codes, recovery codes, regeneration, one-call binding;
-//! - `admin.rs`: resealing, removal, resets, unlocking;
-//! - `screen.rs`: which screen the stored state puts the person on;
-//! - `format.rs`: the record's bytes.
+//! - `signing_in.rs`: codes, recovery codes, regeneration, one-call binding;
+//! - `owner_actions.rs`: resealing, removal, resets, unlocking;
+//! - `screen.rs`: which screen the stored state puts the person on, and
+//!   its forms;
+//! - `screen_step.rs`: an action applied as the screen asks;
+//! - `format/`: the record's bytes.
 
-mod admin;
-mod enrollment;
+mod enrolling;
 mod format;
+mod owner_actions;
 mod screen;
-mod sign_in;
-mod step;
+mod screen_step;
+mod signing_in;
 
 use std::sync::Arc;
 
-use crate::drift::ClockEstimate;
-use crate::event::{Event, RejectReason};
-use crate::key_cache::KeyCache;
+use crate::keys::key_cache::KeyCache;
+use crate::keys::session_proof::{MfaSession, SessionCheck, RETRY_BINDING_LEN};
+use crate::keys::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
+use crate::material::secret::Secret;
 use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
-use crate::recovery::{self, RecoveryCode, RecoveryMode, RecoveryState, StoredCode};
-use crate::seal::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
-use crate::secret::Secret;
-use crate::session::{MfaSession, SessionCheck, RETRY_BINDING_LEN};
-use crate::throttle::{Gate, ThrottlePolicy};
+use crate::rules::clock_drift::ClockEstimate;
+use crate::rules::company_policy::EnrollmentStage;
+use crate::rules::events::{Event, RejectReason};
+use crate::rules::recovery_codes::{
+    self as recovery, RecoveryCode, RecoveryMode, RecoveryState, StoredCode,
+};
+use crate::rules::throttle::{Gate, ThrottlePolicy};
 
-pub(crate) use enrollment::Label;
-pub use enrollment::{Acknowledged, Confirmed, EnrollmentCheck, EnrollmentStage};
+pub(crate) use enrolling::Label;
+pub use enrolling::{Acknowledged, Confirmed, EnrollmentCheck};
 pub use screen::{Button, Form, Input, Screen, ScreenKind};
-pub use sign_in::{Bound, RecoveryUsed};
-pub(crate) use step::Act;
+pub(crate) use screen_step::Act;
+pub use signing_in::{Bound, RecoveryUsed};
 
 /// What a transition may use besides the record: who, when, under which
 /// rules, with which keys, and fresh randomness drawn by the caller. No IO.
@@ -186,7 +191,7 @@ pub(crate) struct MfaRecord {
     pub(crate) recovery: Option<RecoveryState>,
     /// A factor on its way to becoming active. (Boxed, like `shown`: rare
     /// on the sign-in path, and a record is moved by value there.)
-    pub(crate) enrollment: Option<Box<enrollment::EnrollmentState>>,
+    pub(crate) enrollment: Option<Box<enrolling::EnrollmentState>>,
     /// Recovery codes shown (at confirmation, as a replacement, or
     /// regenerated) and not yet acknowledged with "I have safely recorded
     /// this number".
@@ -257,7 +262,7 @@ pub(crate) enum Refusal {
     Locked,
     BeforeT0,
     Seal(SealError),
-    Label(crate::enrollment::EnrollmentError),
+    Label(crate::material::enrollment_builder::EnrollmentError),
     NoEnrollment,
     EnrollmentExpired,
     EnrollmentLocked,

@@ -2,16 +2,16 @@
 //! every step from the crate's state alone: after a reload, in a second
 //! tab, after a lost answer, or when the person signs in again tomorrow.
 
-use crate::drift::ClockDrift;
-use crate::enrollment::Enrollment;
-use crate::policy::{self, CompanyPolicy, MemberMfa, SignInRequirement};
-use crate::recovery::RecoveryCode;
-use crate::throttle::{Gate, ThrottlePolicy};
+use crate::material::enrollment_builder::Enrollment;
+use crate::rules::clock_drift::ClockDrift;
+use crate::rules::company_policy::{self as policy, CompanyPolicy, MemberMfa, SignInRequirement};
+use crate::rules::recovery_codes::RecoveryCode;
+use crate::rules::throttle::{Gate, ThrottlePolicy};
 use crate::words::Message;
 
-use super::enrollment::Stage;
+use super::enrolling::Stage;
 use super::{Context, MfaRecord, Refusal, ShownCodes};
-use crate::session::{MfaSession, SessionCheck};
+use crate::keys::session_proof::{MfaSession, SessionCheck};
 
 /// The screen a person is on, decided from the stored state alone by
 /// [`Mfa::current_screen`](crate::Mfa::current_screen), and returned by the

@@ -12,7 +12,7 @@ pub(crate) use prepared::KEYS_PREPARED;
 
 use prepared::PreparedKey;
 
-use crate::secret::Secret;
+use crate::material::secret::Secret;
 
 /// Why a code was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,16 +7,18 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::account::{Acknowledged, Bound, Confirmed, EnrollmentCheck, RecoveryUsed, Screen};
-use crate::enrollment::{Enrollment, EnrollmentBuilder};
+use crate::keys::session_proof::MfaSession;
+use crate::keys::Keyring;
+use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
 use crate::otp::Verified;
-use crate::policy::{CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement};
-use crate::recovery::RecoveryCode;
-use crate::seal::Keyring;
-use crate::session::MfaSession;
+use crate::rules::company_policy::{
+    CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement,
+};
+use crate::rules::recovery_codes::RecoveryCode;
 use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 
+use super::action::{Action, Step};
 use super::core::{Access, Core, MfaStatus, ResealReport};
-use super::step::{Action, Step};
 use super::{Config, MfaError, Prepared};
 
 /// The MFA service over an [`AsyncStore`], for async hosts (axum, actix,

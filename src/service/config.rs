@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::clock::{Clock, SystemClock};
-use crate::event::{EventSink, NoEvents};
+use crate::keys::{Entropy, RngEntropy};
 use crate::otp::Window;
-use crate::recovery::RecoveryMode;
-use crate::seal::{Entropy, RngEntropy};
-use crate::throttle::ThrottlePolicy;
+use crate::rules::events::{EventSink, NoEvents};
+use crate::rules::recovery_codes::RecoveryMode;
+use crate::rules::throttle::ThrottlePolicy;
+use crate::service::clock::{Clock, SystemClock};
 
 /// A service's settings, each with a public default: start from
 /// [`Config::default`] and change what differs.
@@ -199,9 +199,9 @@ impl Default for Config {
             clock: Arc::new(SystemClock),
             events: Arc::new(NoEvents),
             #[cfg(feature = "getrandom")]
-            entropy: Arc::new(crate::seal::OsEntropy),
+            entropy: Arc::new(crate::keys::OsEntropy),
             #[cfg(not(feature = "getrandom"))]
-            entropy: Arc::new(crate::seal::NoEntropy),
+            entropy: Arc::new(crate::keys::NoEntropy),
         }
     }
 }

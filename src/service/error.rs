@@ -1,10 +1,11 @@
 //! The service's error: what a host matches on, and the default English
 //! sentence for the person at the screen.
 
-use crate::account::{EnrollmentStage, Refusal};
-use crate::codec::RecordError;
-use crate::enrollment::EnrollmentError;
-use crate::seal::SealError;
+use crate::account::Refusal;
+use crate::keys::record_codec::RecordError;
+use crate::keys::SealError;
+use crate::material::enrollment_builder::EnrollmentError;
+use crate::rules::EnrollmentStage;
 use crate::words::Message;
 
 /// Why the service did not accept, or could not answer. `E` is the store's

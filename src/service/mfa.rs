@@ -8,16 +8,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::account::{Acknowledged, Bound, Confirmed, EnrollmentCheck, RecoveryUsed, Screen};
-use crate::enrollment::{Enrollment, EnrollmentBuilder};
+use crate::keys::session_proof::MfaSession;
+use crate::keys::Keyring;
+use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
 use crate::otp::Verified;
-use crate::policy::{CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement};
-use crate::recovery::RecoveryCode;
-use crate::seal::Keyring;
-use crate::session::MfaSession;
+use crate::rules::company_policy::{
+    CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement,
+};
+use crate::rules::recovery_codes::RecoveryCode;
 use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
+use super::action::{Action, Step};
 use super::core::{Access, Core, MfaStatus, ResealReport};
-use super::step::{Action, Step};
 #[cfg(doc)]
 use super::AsyncMfa;
 use super::{Config, MfaError, Prepared};

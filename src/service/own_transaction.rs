@@ -13,9 +13,9 @@
 use std::convert::Infallible;
 
 use crate::account::{Context, MfaRecord, Transition};
-use crate::event::{Actor, Event};
+use crate::keys::session_proof::MfaSession;
 use crate::otp::Verified;
-use crate::session::MfaSession;
+use crate::rules::events::{Actor, Event};
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
 use crate::RecoveryUsed;
 

@@ -1,7 +1,8 @@
-//! Layer 5: where records live. A small trait with one rule — versioned
+//! Layer 6: where records live. A small trait with one rule — versioned
 //! compare-and-swap — that makes the replay guard, the failure count and
 //! spent recovery codes atomic on any backend.
 
+mod lock_shards;
 mod memory;
 
 pub use memory::MemoryStore;

@@ -9,13 +9,15 @@
 //! legacy records), with stamp 0 and no retry of a used recovery code (an
 //! older retry names no session).
 
-use crate::codec::{Reader, RecordError, Writer};
-use crate::drift::ClockEstimate;
+use crate::keys::record_codec::{Reader, RecordError, Writer};
+use crate::keys::{SealedCodes, SealedSecret};
 use crate::otp::{Algorithm, Digits, Period, TotpParams};
-use crate::recovery::{RecoveryMode, RecoveryState, SetSize, StoredCode, HASH_LEN, SALT_LEN};
-use crate::seal::{SealedCodes, SealedSecret};
+use crate::rules::clock_drift::ClockEstimate;
+use crate::rules::recovery_codes::{
+    RecoveryMode, RecoveryState, SetSize, StoredCode, HASH_LEN, SALT_LEN,
+};
 
-use super::enrollment::{EnrollmentState, Label, Stage};
+use super::enrolling::{EnrollmentState, Label, Stage};
 use super::{EnrollmentCheck, Factor, MfaRecord, ReplacedCode, ShownCodes};
 
 /// The format written by this version.
@@ -408,4 +410,4 @@ fn read_sealed(r: &mut Reader<'_>) -> Result<(SealedSecret, TotpParams), RecordE
 }
 
 #[cfg(test)]
-mod tests;
+mod format_tests;

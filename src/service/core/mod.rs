@@ -10,25 +10,26 @@
 //! load → check the tag → decode → transition → encode → tag →
 //! save-if-version → deliver events → answer, again on a conflict.
 //!
-//! - `sign_in.rs`: codes, recovery codes, status, removal, resealing;
-//! - `enrollment.rs`: the help page's enrollment screens and the screen query;
-//! - `company.rs`: company accounts, membership, the requirement, its preview.
+//! - `sign_in_calls.rs`: codes, recovery codes, status, removal, resealing;
+//! - `enrollment_calls.rs`: the help page's enrollment screens and the screen query;
+//! - `company_calls.rs`: company accounts, membership, the requirement, its preview;
+//! - `step_calls.rs`: the one step call.
 
-mod company;
-mod enrollment;
-mod sign_in;
-mod step;
+mod company_calls;
+mod enrollment_calls;
+mod sign_in_calls;
+mod step_calls;
 
 use std::future::Future;
 use std::sync::Arc;
 
-pub use sign_in::{MfaStatus, ResealReport};
+pub use sign_in_calls::{MfaStatus, ResealReport};
 
 use crate::account::{Context, MfaRecord, Transition};
-use crate::envelope::{self, EnvelopeError};
-use crate::event::{Actor, Event};
-use crate::key_cache::KeyCache;
-use crate::seal::Keyring;
+use crate::keys::key_cache::KeyCache;
+use crate::keys::record_tag::{self as envelope, EnvelopeError};
+use crate::keys::Keyring;
+use crate::rules::events::{Actor, Event};
 use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
 
 use super::{Config, MfaError};

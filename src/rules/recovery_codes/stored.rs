@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::{
     crockford, grouped, RecoveryCode, RecoveryMode, Typed, CODE_BYTES, HASH_LEN, SALT_LEN,
 };
-use crate::seal::{hmac_sha256, Entropy, SealError};
+use crate::keys::{hmac_sha256, Entropy, SealError};
 
 /// A stored code: salt, keyed hash, and whether it was spent.
 #[derive(Clone, Debug, PartialEq, Eq)]

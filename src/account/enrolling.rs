@@ -4,14 +4,15 @@
 //! Each step is a stored stage, so a step cannot be skipped or reordered
 //! across requests, reloads or servers.
 
-use crate::enrollment::Enrollment;
-use crate::event::Event;
+use crate::keys::session_proof::{MfaSession, SessionCheck};
+use crate::keys::SealedSecret;
+use crate::material::enrollment_builder::Enrollment;
+use crate::material::secret::Secret;
 use crate::otp::{Code, Totp, TotpParams, VerifyError};
-use crate::recovery::RecoveryCode;
-use crate::seal::SealedSecret;
-use crate::secret::Secret;
-use crate::session::{MfaSession, SessionCheck};
-use crate::throttle::ThrottlePolicy;
+use crate::rules::company_policy::EnrollmentStage;
+use crate::rules::events::Event;
+use crate::rules::recovery_codes::RecoveryCode;
+use crate::rules::throttle::ThrottlePolicy;
 
 use super::{counted, gate, Context, Factor, MfaRecord, Refusal, Transition};
 
@@ -33,21 +34,6 @@ pub enum EnrollmentCheck {
     /// A code after scanning, then a code of a later time step; then the
     /// recovery code.
     TwoCodes,
-}
-
-/// The step of an enrollment that is open: the one the person is asked for.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EnrollmentStage {
-    /// The QR code is shown; the first one-time code is awaited.
-    FirstCode,
-    /// The first code checked out; a code of a later time step is awaited.
-    SecondCode,
-    /// The codes checked out and the recovery code was shown; "I have safely
-    /// recorded this number" is awaited. The factor is not active yet.
-    RecoveryCode,
 }
 
 /// What the QR code names the factor in the person's app.
@@ -181,7 +167,7 @@ impl MfaRecord {
         if self.factor.is_some() {
             return Transition::refused(Refusal::FactorExists);
         }
-        if let Some(weak) = super::sign_in::weak(secret) {
+        if let Some(weak) = super::signing_in::weak(secret) {
             return Transition::refused(weak);
         }
         let sealed = match cx.seal(secret) {

@@ -2,12 +2,12 @@
 //! the query that says which screen a person is on, and the one-call bind.
 
 use crate::account::{Acknowledged, Confirmed, EnrollmentCheck, Label, Screen};
-use crate::enrollment::{Enrollment, EnrollmentBuilder};
-use crate::event::Actor;
-use crate::session::MfaSession;
+use crate::keys::session_proof::MfaSession;
+use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
+use crate::rules::events::Actor;
 use crate::Bound;
 
-use super::company::member_of;
+use super::company_calls::member_of;
 use super::{Access, Core, MfaError};
 
 impl Core {

@@ -3,13 +3,13 @@
 //! follows, with the refusal (if any) kept as an answer rather than an
 //! error, so the next screen is drawn either way.
 
-use crate::event::Event;
+use crate::keys::session_proof::MfaSession;
+use crate::material::secret::Secret;
 use crate::otp::TotpParams;
-use crate::policy::CompanyPolicy;
-use crate::secret::Secret;
-use crate::session::MfaSession;
+use crate::rules::company_policy::CompanyPolicy;
+use crate::rules::events::Event;
 
-use super::enrollment::{Label, Stage};
+use super::enrolling::{Label, Stage};
 use super::{Context, EnrollmentCheck, MfaRecord, Refusal, Screen, Transition};
 
 /// What the person did, as the record's transitions take it.

@@ -3,12 +3,12 @@
 //! the record as saved.
 
 use crate::account::{Act, Label, Refusal, Transition};
-use crate::enrollment::{Enrollment, EnrollmentError};
-use crate::event::Actor;
-use crate::policy::Requirement;
-use crate::secret::Secret;
-use crate::service::step::{Action, Step};
-use crate::session::MfaSession;
+use crate::keys::session_proof::MfaSession;
+use crate::material::enrollment_builder::{Enrollment, EnrollmentError};
+use crate::material::secret::Secret;
+use crate::rules::company_policy::Requirement;
+use crate::rules::events::Actor;
+use crate::service::action::{Action, Step};
 use crate::words::Message;
 
 use super::{Access, Core, MfaError};
@@ -148,7 +148,7 @@ impl Core {
     /// A new enrollment with a fresh secret, its names checked.
     pub(crate) fn new_enrollment<E>(
         &self,
-        builder: crate::enrollment::EnrollmentBuilder,
+        builder: crate::material::enrollment_builder::EnrollmentBuilder,
     ) -> Result<Enrollment, MfaError<E>> {
         builder
             .with_secret(self.fresh_secret()?)

@@ -5,7 +5,7 @@ use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 
 use super::SealError;
-use crate::secret::Secret;
+use crate::material::secret::Secret;
 
 /// The nonce length of XChaCha20-Poly1305: 192 bits, safe to draw at random.
 pub(crate) const NONCE_LEN: usize = 24;

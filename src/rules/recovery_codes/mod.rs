@@ -234,7 +234,7 @@ fn grouped(chars: &[u8]) -> RecoveryCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seal::RngEntropy;
+    use crate::keys::RngEntropy;
     use rand_chacha::rand_core::SeedableRng;
 
     fn entropy() -> RngEntropy<rand_chacha::ChaCha8Rng> {

@@ -5,11 +5,13 @@
 use subtle::Choice;
 
 use super::{Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition, RETRY_BINDING_LEN};
-use crate::event::Event;
+use crate::keys::session_proof::MfaSession;
+use crate::material::secret::Secret;
 use crate::otp::{Code, Totp, TotpParams, Verified};
-use crate::recovery::{self, normalize, RecoveryCode, RecoveryMode, RecoveryState};
-use crate::secret::Secret;
-use crate::session::MfaSession;
+use crate::rules::events::Event;
+use crate::rules::recovery_codes::{
+    self as recovery, normalize, RecoveryCode, RecoveryMode, RecoveryState,
+};
 
 /// A factor bound by [`Mfa::bind`](crate::Mfa::bind).
 #[derive(Debug)]

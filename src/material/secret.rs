@@ -4,7 +4,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::warning::Warning;
+use crate::material::warning::Warning;
 
 /// Why a secret could not be made or read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

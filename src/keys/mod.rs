@@ -1,5 +1,9 @@
-//! Secrets sealed at rest: the application's keyring, AEAD sealing of TOTP
-//! secrets bound to their user, and the pepper for recovery-code hashes.
+//! Layer 3: keys and what they seal and tag: the application's keyring,
+//! AEAD sealing of TOTP secrets bound to their user, the pepper for
+//! recovery-code hashes, the tag on every stored record (`record_tag.rs`),
+//! the proof a session carries (`session_proof.rs`), the records' byte
+//! codec (`record_codec.rs`) and the prepared keys kept in memory
+//! (`key_cache.rs`).
 //!
 //! A stolen database alone gives nothing usable: TOTP secrets are sealed
 //! with XChaCha20-Poly1305 under a key the host keeps outside the database,
@@ -11,11 +15,18 @@ use hmac::digest::FixedOutput;
 use hmac::{Hmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::envelope::KEY_CHECK_LEN;
-use crate::secret::Secret;
+use crate::keys::record_tag::KEY_CHECK_LEN;
+use crate::material::secret::Secret;
 
 mod entropy;
+pub(crate) mod key_cache;
+pub(crate) mod record_codec;
+pub(crate) mod record_tag;
 mod sealed;
+pub(crate) mod session_proof;
+
+pub use record_codec::RecordError;
+pub use session_proof::{MalformedSession, MfaSession};
 
 #[cfg(not(feature = "getrandom"))]
 pub(crate) use entropy::NoEntropy;

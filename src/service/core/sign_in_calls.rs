@@ -1,14 +1,15 @@
 //! Signing in with the factor, what is known of it, and keeping it: codes,
 //! recovery codes, status, removal, unlocking, resealing.
 
-use crate::account::{EnrollmentStage, Resealed};
-use crate::drift::ClockDrift;
-use crate::event::Actor;
+use crate::account::Resealed;
+use crate::keys::session_proof::MfaSession;
 use crate::otp::Verified;
-use crate::recovery::RecoveryCode;
-use crate::session::MfaSession;
+use crate::rules::clock_drift::ClockDrift;
+use crate::rules::events::Actor;
+use crate::rules::recovery_codes::RecoveryCode;
+use crate::rules::throttle::Gate;
+use crate::rules::EnrollmentStage;
 use crate::store::{RecordKey, SaveOutcome};
-use crate::throttle::Gate;
 use crate::RecoveryUsed;
 
 use super::{Access, Core, MfaError};

@@ -2,7 +2,7 @@
 //! what the session must now hold out, with the refusal in words that fit.
 
 use crate::account::Screen;
-use crate::policy::Requirement;
+use crate::rules::company_policy::Requirement;
 use crate::words::Message;
 
 /// What a person did on one of the help page's screens: the button they

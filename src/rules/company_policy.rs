@@ -1,9 +1,23 @@
 //! Company accounts: whether a company requires MFA of every user, and what a
 //! sign-in needs. Pure: the service loads the policy and the user's state.
 
-use crate::account::EnrollmentStage;
-use crate::codec::{Reader, RecordError, Writer};
+use crate::keys::record_codec::{Reader, RecordError, Writer};
 use crate::words::Message;
+
+/// The step of an enrollment that is open: the one the person is asked for.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnrollmentStage {
+    /// The QR code is shown; the first one-time code is awaited.
+    FirstCode,
+    /// The first code checked out; a code of a later time step is awaited.
+    SecondCode,
+    /// The codes checked out and the recovery code was shown; "I have safely
+    /// recorded this number" is awaited. The factor is not active yet.
+    RecoveryCode,
+}
 
 /// A company account's MFA policy, stored versioned like user records.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -22,8 +22,8 @@ use hmac::digest::FixedOutput;
 use hmac::Mac;
 use subtle::ConstantTimeEq;
 
-use crate::codec::{RecordError, MAGIC as RECORD_MAGIC};
-use crate::seal::{Keyring, RecordMac, SealError};
+use crate::keys::record_codec::{RecordError, MAGIC as RECORD_MAGIC};
+use crate::keys::{Keyring, RecordMac, SealError};
 
 const MAGIC: [u8; 2] = *b"2a";
 const VERSION: u8 = 2;

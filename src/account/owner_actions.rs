@@ -1,10 +1,10 @@
 //! Keeping records on the current key, and the administrative changes:
 //! removal, an owner's reset, unlocking.
 
-use crate::event::Event;
+use crate::rules::events::Event;
 
 use super::{Context, MfaRecord, Refusal, Resealed, Transition, MAX_COMPANIES};
-use crate::session::MfaSession;
+use crate::keys::session_proof::MfaSession;
 
 impl MfaRecord {
     /// Reseals everything sealed in the record (the factor's secret, an

@@ -7,11 +7,12 @@
 //! one a caller names.
 
 use crate::account::MfaRecord;
-use crate::event::{Actor, Event};
-use crate::policy::{
-    self, CompanyPolicy, EnforcementPreview, Requirement, RequirementUnavailable, SignInRequirement,
+use crate::keys::session_proof::MfaSession;
+use crate::rules::company_policy::{
+    self as policy, CompanyPolicy, EnforcementPreview, Requirement, RequirementUnavailable,
+    SignInRequirement,
 };
-use crate::session::MfaSession;
+use crate::rules::events::{Actor, Event};
 use crate::store::{RecordKey, SaveOutcome};
 
 use super::{Access, Core, Loaded, MfaError};

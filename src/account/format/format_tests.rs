@@ -1,8 +1,8 @@
 //! The record's bytes: round trips, damage, arbitrary input.
 
 use super::*;
-use crate::seal::{Keyring, NONCE_LEN};
-use crate::secret::Secret;
+use crate::keys::{Keyring, NONCE_LEN};
+use crate::material::secret::Secret;
 
 fn record() -> MfaRecord {
     let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();

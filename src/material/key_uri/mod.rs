@@ -6,9 +6,9 @@
 use core::fmt::Write as _;
 use zeroize::Zeroizing;
 
+use crate::material::secret::{Secret, SecretError};
+use crate::material::warning::Warning;
 use crate::otp::{Algorithm, Digits, ParamError, Period, TotpParams};
-use crate::secret::{Secret, SecretError};
-use crate::warning::Warning;
 
 mod parse;
 

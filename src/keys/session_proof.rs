@@ -18,7 +18,7 @@ use hmac::Mac;
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
-use crate::seal::Keyring;
+use crate::keys::Keyring;
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 16;

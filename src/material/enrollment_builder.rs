@@ -2,13 +2,13 @@
 
 use rand_core::CryptoRng;
 
+use crate::material::key_uri::{KeyUri, UriError};
+#[cfg(feature = "qr")]
+use crate::material::qr::{Qr, QrError};
+use crate::material::secret::{Secret, SecretError};
 use crate::otp::{
     Algorithm, Code, Digits, Period, Totp, TotpParams, Verified, VerifyError, Window,
 };
-#[cfg(feature = "qr")]
-use crate::qr::{Qr, QrError};
-use crate::secret::{Secret, SecretError};
-use crate::uri::{KeyUri, UriError};
 
 /// Why an enrollment could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::keys::{SealedSecret, NONCE_LEN};
 use crate::otp::{Totp, TotpParams};
-use crate::seal::{SealedSecret, NONCE_LEN};
 
 pub(crate) struct KeyCache {
     capacity: usize,
@@ -82,8 +82,8 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seal::Keyring;
-    use crate::secret::Secret;
+    use crate::keys::Keyring;
+    use crate::material::secret::Secret;
 
     fn sealed(keyring: &Keyring, user: &str, nonce: u8) -> (SealedSecret, Arc<Totp>) {
         let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
