@@ -38,10 +38,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    Clock, Code, Config, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret,
-    SetSize, Store, Window,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::otp::{Code, Secret, Window};
+use twostep::recovery::{RecoveryMode, SetSize};
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, Store};
 
 fn service_verify(c: &mut Criterion) {
     let store = Arc::new(MemoryStore::new());
@@ -86,7 +86,7 @@ fn service_verify(c: &mut Criterion) {
     // `two_servers`): check the loaded record's tag and tag the saved one,
     // two HMAC-SHA-256 with a prepared key over the bench user's record.
     let stored = store
-        .load(twostep::RecordKey::User("user-0"))
+        .load(twostep::store::RecordKey::User("user-0"))
         .unwrap()
         .unwrap()
         .bytes;

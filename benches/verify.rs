@@ -25,7 +25,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, KeyInit, Mac};
 use subtle::ConstantTimeEq;
-use twostep::{Algorithm, Code, Digits, Secret, Totp, TotpParams, Window};
+use twostep::otp::{Algorithm, Code, Digits, Secret, Totp, TotpParams, Window};
 
 const NOW: u64 = 1_700_000_000;
 const SECRET: &[u8] = b"12345678901234567890123456789012345678901234567890123456789012345";

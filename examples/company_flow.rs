@@ -13,9 +13,10 @@ use std::error::Error;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
+use twostep::clock::{Clock, ManualClock, SystemClock};
 use twostep::{
-    Action, Clock, Config, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    MfaSession, Requirement, Screen, ScreenKind, Step, Store, SystemClock,
+    Action, Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Requirement,
+    Screen, ScreenKind, Step, Store,
 };
 
 const COMPANY: &str = "acme";

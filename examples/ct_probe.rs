@@ -9,10 +9,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    Code, Config, Digits, Enrollment, Keyring, ManualClock, MemoryStore, Mfa, RecoveryMode, Secret,
-    SetSize, Totp, TotpParams, Window,
-};
+use twostep::clock::ManualClock;
+use twostep::otp::{Code, Digits, Secret, Totp, TotpParams, Window};
+use twostep::recovery::{RecoveryMode, SetSize};
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa};
 
 /// Step 56666666, 20 s before the next one.
 const NOW: u64 = 1_699_999_990;

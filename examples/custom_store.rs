@@ -20,10 +20,9 @@
 use std::error::Error;
 use std::sync::{Arc, Mutex};
 
-use twostep::{
-    Config, Enrollment, Keyring, ManualClock, Mfa, MfaError, RecordKey, SaveOutcome, Store,
-    Version, Versioned,
-};
+use twostep::clock::ManualClock;
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::{Config, Enrollment, Keyring, Mfa, MfaError, Store};
 
 struct Row {
     kind: &'static str,

@@ -20,10 +20,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use twostep::{
-    Algorithm, Code, Digits, Enrollment, Hotp, KeyUri, OtpType, Period, Qr, Secret, Totp,
-    TotpParams, VerifyError, Window,
+use twostep::otp::{
+    Algorithm, Code, Digits, Hotp, KeyUri, OtpType, Period, Qr, Secret, Totp, TotpParams,
+    VerifyError, Window,
 };
+use twostep::Enrollment;
 
 /// A failure: the message and the exit status.
 struct Failure(String, u8);

@@ -6,7 +6,8 @@
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use twostep::{Code, Enrollment, VerifyError, Window};
+use twostep::otp::{Code, VerifyError, Window};
+use twostep::Enrollment;
 
 fn main() -> Result<(), Box<dyn Error>> {
     // 1. Enrollment: a fresh 160-bit secret, its otpauth URI and QR code.

@@ -14,6 +14,10 @@
 //!
 //! # Where to start
 //!
+//! The main types are here at the root; the rest is in a few namespaces:
+//! [`otp`] (the algorithm alone), [`screen`], [`company`], [`recovery`],
+//! [`throttle`], [`event`], [`clock`], [`store`], [`words`].
+//!
 //! | the job | the type |
 //! |---|---|
 //! | a product with accounts, sync code | [`Mfa`] over a [`Store`] |
@@ -24,11 +28,11 @@
 //! | the same, call by call | [`Mfa::begin_enrollment`], [`Mfa::confirm_enrollment`], [`Mfa::confirm_second_code`], [`Mfa::acknowledge_recovery`], [`Mfa::verify`], [`Mfa::use_recovery_code`] |
 //! | company accounts | [`Mfa::create_company`], [`Mfa::add_member`], [`Mfa::set_mfa_requirement`], [`Mfa::enforcement_preview`], [`Mfa::reset_user_mfa`] |
 //! | where records live | [`MemoryStore`]; the crates `twostep-sql` (`SqliteStore`, `PostgresStore`) and `twostep-sqlx` (`SqlxSqliteStore`, `SqlxPgStore`, over your sqlx pool); your own [`Store`] or [`AsyncStore`], checked with `testkit` |
-//! | saving in your own transaction | [`Mfa::prepare_verify`] → [`Prepared`] |
+//! | saving in your own transaction | [`Mfa::prepare_verify`] → [`Prepared`](store::Prepared) |
 //! | the keys that seal secrets and tag records | [`Keyring`] (kept outside the database) |
-//! | an audit trail | [`EventSink`], [`Event`], [`Actor`] |
+//! | an audit trail | [`EventSink`](event::EventSink), [`Event`](event::Event), [`Actor`](event::Actor) |
 //! | words for the person at the screen, in any language | [`words::Message`]: an id, its numbers, the English |
-//! | just the algorithm, no accounts | [`Totp`], [`Hotp`], [`Code`], [`Secret`], [`Enrollment`], [`KeyUri`], `Qr` |
+//! | just the algorithm, no accounts | [`otp`]: `Totp`, `Hotp`, `Code`, `Secret`, `KeyUri`, `Qr`; [`Enrollment`] |
 //!
 //! # A sign-in, in full
 //!
@@ -72,16 +76,16 @@
 //! adds and which Rust it needs.
 //!
 //! With `serde`, what a host puts in a session, a JSON API or an audit log
-//! is `Serialize` and `Deserialize`: [`Event`], [`RecordedEvent`], [`Actor`],
-//! [`SignInRequirement`], [`MfaStatus`], [`Gate`], [`EnrollmentStage`],
-//! [`Acknowledged`], [`ClockDrift`], [`CompanyPolicy`], [`Requirement`],
-//! [`EnforcementPreview`], [`MemberMfa`]; enums in `snake_case`, those with
+//! is `Serialize` and `Deserialize`: [`Event`](event::Event), [`RecordedEvent`](event::RecordedEvent), [`Actor`](event::Actor),
+//! [`SignInRequirement`](company::SignInRequirement), [`MfaStatus`](screen::MfaStatus), [`Gate`](throttle::Gate), [`EnrollmentStage`](screen::EnrollmentStage),
+//! [`Acknowledged`](screen::Acknowledged), [`ClockDrift`](screen::ClockDrift), [`CompanyPolicy`](company::CompanyPolicy), [`Requirement`],
+//! [`EnforcementPreview`](company::EnforcementPreview), [`MemberMfa`](company::MemberMfa); enums in `snake_case`, those with
 //! fields tagged `"kind"`; and [`MfaSession`], as its token string:
 //!
 //! ```
 //! # #[cfg(feature = "serde")] {
 //! # fn json<T: serde::Serialize>(_: &T) {}
-//! json(&twostep::Gate::Wait { retry_after: 15 }); // {"kind":"wait","retry_after":15}
+//! json(&twostep::throttle::Gate::Wait { retry_after: 15 }); // {"kind":"wait","retry_after":15}
 //! # }
 //! ```
 //!
@@ -90,7 +94,7 @@
 //!
 //! ```compile_fail
 //! fn json<T: serde::Serialize>(_: &T) {}
-//! json(&twostep::Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap());
+//! json(&twostep::otp::Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap());
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -99,54 +103,94 @@
 // The layers, top to bottom (ARCHITECTURE.md; `tools/layer-check` holds
 // each to the ones above it).
 mod account;
+mod codes;
 pub mod guide;
 mod keys;
 mod material;
-mod otp;
 mod rules;
 mod service;
-mod store;
+mod storage;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 pub mod words;
 
-pub use account::{
-    Acknowledged, Bound, Button, Confirmed, EnrollmentCheck, Form, Input, RecoveryUsed, Screen,
-    ScreenKind,
-};
-pub use keys::RecordError;
-pub use keys::{MalformedSession, MfaSession};
-pub use rules::ClockDrift;
-pub use rules::{Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason};
-pub use rules::{Gate, ThrottleError, ThrottlePolicy};
+// What a host uses every day, at the root; the rest in a few namespaces.
+pub use account::{Screen, ScreenKind};
+pub use keys::{Keyring, MalformedSession, MfaSession, SealError};
+pub use material::Enrollment;
+pub use rules::Requirement;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use service::StepForm;
-pub use service::{
-    Action, AsyncMfa, Config, Mfa, MfaError, MfaStatus, Prepared, ResealReport, Step, Write,
-    Written,
-};
-pub use service::{Clock, ManualClock, SystemClock};
-pub use store::{AsyncStore, MemoryStore, RecordKey, SaveOutcome, Store, Version, Versioned};
+pub use service::{Action, AsyncMfa, Config, Mfa, MfaError, Step};
+pub use storage::{AsyncStore, MemoryStore, Store};
 
-pub use keys::{Keyring, SealError};
-pub use material::Warning;
-pub use material::{Enrollment, EnrollmentBuilder, EnrollmentError};
-pub use material::{KeyUri, OtpType, UriError};
-#[cfg(feature = "qr")]
-#[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
-pub use material::{Qr, QrError};
-pub use material::{Secret, SecretError};
-pub use otp::{
-    Algorithm, Code, Digits, ExposedCode, Hotp, ParamError, Period, Totp, TotpParams, Verified,
-    VerifyError, Window,
-};
-pub use rules::{
-    CompanyPolicy, EnforcementPreview, EnrollmentStage, MemberMfa, Requirement,
-    RequirementUnavailable, SignInRequirement,
-};
-pub use rules::{RecoveryCode, RecoveryError, RecoveryMode, SetSize};
+/// One-time passwords alone (RFC 4226, RFC 6238) and what a phone is given:
+/// codes, their parameters and check, secrets, otpauth URIs, QR codes, the
+/// [`Enrollment`] builder.
+pub mod otp {
+    pub use crate::codes::{
+        Algorithm, Code, Digits, ExposedCode, Hotp, ParamError, Period, Totp, TotpParams, Verified,
+        VerifyError, Window,
+    };
+    pub use crate::material::{
+        EnrollmentBuilder, EnrollmentError, KeyUri, OtpType, Secret, SecretError, UriError, Warning,
+    };
+    #[cfg(feature = "qr")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "qr")))]
+    pub use crate::material::{Qr, QrError};
+}
+
+/// What the screens carry and what the call-by-call operations answer:
+/// forms and their buttons, the answers of the enrollment steps, the
+/// user's MFA state.
+pub mod screen {
+    pub use crate::account::{
+        Acknowledged, Bound, Button, Confirmed, EnrollmentCheck, Form, Input, RecoveryUsed,
+    };
+    pub use crate::rules::{ClockDrift, EnrollmentStage};
+    pub use crate::service::{MfaStatus, ResealReport};
+}
+
+/// Company accounts: the policy an owner sets, what a sign-in requires,
+/// and the enforcement preview.
+pub mod company {
+    pub use crate::rules::{
+        CompanyPolicy, EnforcementPreview, MemberMfa, RequirementUnavailable, SignInRequirement,
+    };
+}
+
+/// Recovery codes and how they are issued.
+pub mod recovery {
+    pub use crate::rules::{RecoveryCode, RecoveryError, RecoveryMode, SetSize};
+}
+
+/// The failure budget: how many wrong codes, how long to wait, when to lock.
+pub mod throttle {
+    pub use crate::rules::{Gate, ThrottleError, ThrottlePolicy};
+}
+
+/// The audit trail: what happened, who did it, where it goes.
+pub mod event {
+    pub use crate::rules::{
+        Actor, CollectingSink, Event, EventSink, NoEvents, RecordedEvent, RejectReason,
+    };
+}
+
+/// Time as the service reads it: the system's, or one a test moves.
+pub mod clock {
+    pub use crate::service::{Clock, ManualClock, SystemClock};
+}
+
+/// What a store keeps and answers, for a host writing its own
+/// [`Store`], and the sans-IO path for saving in the host's
+/// own transaction.
+pub mod store {
+    pub use crate::keys::RecordError;
+    pub use crate::service::{Prepared, Write, Written};
+    pub use crate::storage::{RecordKey, SaveOutcome, Version, Versioned};
+}
 
 /// The `rand_core` version this crate's generic RNG parameters use.
 pub use rand_core;

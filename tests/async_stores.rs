@@ -24,9 +24,8 @@ use common::{
     code_at, enrollment, migrated_sqlx_pg, migrated_sqlx_sqlite, pg_pool, postgres_url, sign_in,
     sign_in_async, sqlite_pool, TempDir,
 };
-use twostep::{
-    testkit, AsyncMfa, AsyncStore, Config, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-};
+use twostep::clock::ManualClock;
+use twostep::{testkit, AsyncMfa, AsyncStore, Config, Keyring, MemoryStore, Mfa, MfaError};
 use twostep_sql::schema::SchemaTooNew;
 use twostep_sql::{PostgresStore, SqlStoreError, SqliteStore};
 use twostep_sqlx::{SqlxPgStore, SqlxSqliteStore, SqlxStoreError};
@@ -133,7 +132,7 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
         sqlx::raw_sql(SCHEMA_1).execute(old.pool()).await.unwrap();
         old.migrate().await.unwrap();
         assert_eq!(old.schema_version().await.unwrap(), 2);
-        let kept = AsyncStore::load(&old, twostep::RecordKey::User("old"))
+        let kept = AsyncStore::load(&old, twostep::store::RecordKey::User("old"))
             .await
             .unwrap()
             .unwrap();
@@ -309,7 +308,7 @@ fn the_sync_postgres_store_refuses_to_run_inside_a_runtime() {
     let url = postgres_url();
     let params = common::fresh_database(&url, "in_runtime");
     let store = Arc::new(PostgresStore::connect(&params).unwrap());
-    let key = twostep::RecordKey::User("nobody");
+    let key = twostep::store::RecordKey::User("nobody");
     let rt = runtime();
     let inside = rt.block_on({
         let store = store.clone();
@@ -325,8 +324,8 @@ fn the_sync_postgres_store_refuses_to_run_inside_a_runtime() {
         let (store, params) = (store_there, params_there);
         tokio::task::spawn_blocking(move || {
             let connect = PostgresStore::connect(&params).map(|_| ());
-            let load =
-                twostep::Store::load(&*store, twostep::RecordKey::User("nobody")).map(|_| ());
+            let load = twostep::Store::load(&*store, twostep::store::RecordKey::User("nobody"))
+                .map(|_| ());
             (connect, load)
         })
         .await

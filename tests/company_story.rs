@@ -18,11 +18,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
+use twostep::clock::{Clock, ManualClock};
+use twostep::company::{MemberMfa, RequirementUnavailable, SignInRequirement};
+use twostep::event::{Actor, CollectingSink, Event};
+use twostep::screen::{Acknowledged, Confirmed, EnrollmentCheck, EnrollmentStage};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::throttle::Gate;
 use twostep::{
-    Acknowledged, Actor, Clock, CollectingSink, Config, Confirmed, Enrollment, EnrollmentCheck,
-    EnrollmentStage, Event, Gate, Keyring, ManualClock, MemberMfa, MemoryStore, Mfa, MfaError,
-    MfaSession, RecordKey, Requirement, RequirementUnavailable, SaveOutcome, Screen,
-    SignInRequirement, Store, Version, Versioned,
+    Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Requirement, Screen, Store,
 };
 
 const START: u64 = 1_700_000_020; // 20 s before the next step
@@ -130,7 +133,11 @@ impl World {
     /// The owner, at the next step, passes the code their app shows (if
     /// they have one), then ticks or unticks "Force every user to use MFA"
     /// and saves.
-    fn require(&self, on: bool, grace: u64) -> Result<twostep::CompanyPolicy, MfaError<Lost>> {
+    fn require(
+        &self,
+        on: bool,
+        grace: u64,
+    ) -> Result<twostep::company::CompanyPolicy, MfaError<Lost>> {
         self.next_step();
         let phone = self.owner_phone.borrow().clone();
         if let Some(phone) = phone {
@@ -670,7 +677,7 @@ fn user_4_enter_a_second_later_code_and_continue() {
     let events: Vec<_> = w.sink.take().into_iter().map(|e| e.event).collect();
     assert!(events.contains(&Event::EnrollmentFirstCodeAccepted));
     assert!(events.contains(&Event::Rejected {
-        reason: twostep::RejectReason::Mismatch,
+        reason: twostep::event::RejectReason::Mismatch,
         failures: 1
     }));
 }

@@ -19,10 +19,11 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    AsyncMfa, Clock, CollectingSink, Enrollment, EnrollmentCheck, Keyring, ManualClock,
-    MemoryStore, Mfa, MfaSession, RecordKey, Requirement, Store,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::event::CollectingSink;
+use twostep::screen::EnrollmentCheck;
+use twostep::store::RecordKey;
+use twostep::{AsyncMfa, Enrollment, Keyring, MemoryStore, Mfa, MfaSession, Requirement, Store};
 
 const NOW: u64 = 1_700_000_000;
 const USERS: [&str; 2] = ["ann", "bo"];

@@ -18,10 +18,13 @@ use std::sync::{Arc, Mutex};
 
 use common::{code_at, enrollment};
 use rand_chacha::rand_core::SeedableRng;
+use twostep::clock::{Clock, ManualClock};
+use twostep::company::MemberMfa;
+use twostep::event::{Actor, CollectingSink, Event};
+use twostep::otp::Secret;
+use twostep::store::{RecordError, RecordKey, SaveOutcome, Version, Versioned};
 use twostep::{
-    Actor, Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemberMfa,
-    MemoryStore, Mfa, MfaError, MfaSession, RecordError, RecordKey, Requirement, SaveOutcome,
-    Screen, Secret, Store, Version, Versioned,
+    Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Requirement, Screen, Store,
 };
 
 const START: u64 = 1_700_000_000;
@@ -626,7 +629,8 @@ fn the_requirement_changes_only_in_a_session_past_the_owners_second_factor_recen
 fn a_factor_under_128_bits_is_refused_but_can_be_imported() {
     let w = World::new();
     // GitHub hands out 80-bit secrets: readable, inspectable, never bound.
-    let uri = twostep::KeyUri::parse("otpauth://totp/GitHub:u?secret=JBSWY3DPEHPK3PXP").unwrap();
+    let uri =
+        twostep::otp::KeyUri::parse("otpauth://totp/GitHub:u?secret=JBSWY3DPEHPK3PXP").unwrap();
     let short = Enrollment::builder("GitHub", "u")
         .with_secret(uri.secret().clone())
         .unwrap();

@@ -22,10 +22,12 @@ use model::rules::{self, Fault, Model, Refusal, Said, Session, Shown, OWNER, USE
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rand_chacha::rand_core::SeedableRng;
+use twostep::clock::{Clock, ManualClock};
+use twostep::otp::{Secret, Totp, TotpParams};
+use twostep::screen::{Acknowledged, Confirmed, EnrollmentCheck};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::{
-    Acknowledged, Clock, Confirmed, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
-    Mfa, MfaError, MfaSession, RecordKey, Requirement, SaveOutcome, Screen, Secret, Store, Totp,
-    TotpParams, Version, Versioned,
+    Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Requirement, Screen, Store,
 };
 
 const START: u64 = 1_700_000_000;

@@ -24,7 +24,9 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 use common::{code_at, enrollment};
-use twostep::{Config, Keyring, ManualClock, Mfa, MfaError, RecoveryMode, SetSize, Store};
+use twostep::clock::ManualClock;
+use twostep::recovery::{RecoveryMode, SetSize};
+use twostep::{Config, Keyring, Mfa, MfaError, Store};
 
 const NOW: u64 = 1_700_000_000;
 const THREADS: usize = 8;
@@ -244,7 +246,8 @@ fn child() {
 ))]
 mod async_child {
     use super::*;
-    use twostep::{AsyncMfa, AsyncStore, RecoveryMode, SetSize};
+    use twostep::recovery::{RecoveryMode, SetSize};
+    use twostep::{AsyncMfa, AsyncStore};
 
     pub(super) fn race(db: &Db, order: &str, user: &str, input: &str) {
         let rt = tokio::runtime::Builder::new_multi_thread()

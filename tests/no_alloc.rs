@@ -15,7 +15,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use twostep::{Algorithm, Code, Secret, Totp, TotpParams, Window};
+use twostep::otp::{Algorithm, Code, Secret, Totp, TotpParams, Window};
 
 struct Counting;
 

@@ -14,10 +14,10 @@ mod common;
 use std::sync::Arc;
 
 use common::{code_at, enrollment};
-use twostep::{
-    CollectingSink, Config, Event, Keyring, ManualClock, MemoryStore, Mfa, MfaError, MfaSession,
-    RecordKey, SaveOutcome, Store, Version,
-};
+use twostep::clock::ManualClock;
+use twostep::event::{CollectingSink, Event};
+use twostep::store::{RecordKey, SaveOutcome, Version};
+use twostep::{Config, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Store};
 
 const NOW: u64 = 1_700_000_000;
 
@@ -106,7 +106,7 @@ fn a_code_is_accepted_only_once_its_write_is_reported() {
     assert!(row && accepted.is_ok());
     assert!(matches!(
         host.sink.take()[..],
-        [twostep::RecordedEvent {
+        [twostep::event::RecordedEvent {
             event: Event::Verified { .. },
             ..
         }]
@@ -144,7 +144,7 @@ fn a_wrong_code_is_counted_through_the_hosts_write_and_events_wait_for_the_commi
     assert!(matches!(written.committed(), Err(MfaError::Mismatch)));
     assert!(matches!(
         host.sink.take()[..],
-        [twostep::RecordedEvent {
+        [twostep::event::RecordedEvent {
             event: Event::Rejected { .. },
             ..
         }]

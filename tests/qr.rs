@@ -8,7 +8,8 @@
 //! Every QR rendering decodes (with the rqrr decoder) to exactly the URI.
 #![cfg(feature = "qr")]
 
-use twostep::{Enrollment, Qr};
+use twostep::otp::Qr;
+use twostep::Enrollment;
 
 /// Decodes a module grid (true = dark), drawn at 4 pixels per module.
 fn decode(size: usize, dark: impl Fn(usize, usize) -> bool) -> String {
@@ -152,7 +153,7 @@ fn png_rendering_decodes_to_the_uri() {
 #[test]
 fn an_absurd_png_scale_is_an_error_not_a_panic() {
     let qr = Qr::new("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP").unwrap();
-    assert_eq!(qr.to_png(u32::MAX).unwrap_err(), twostep::QrError::Png);
+    assert_eq!(qr.to_png(u32::MAX).unwrap_err(), twostep::otp::QrError::Png);
     assert!(qr.to_png(0).is_ok());
 }
 

@@ -21,10 +21,11 @@ mod common;
 
 use std::sync::Arc;
 
-use twostep::{
-    Acknowledged, Clock, Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
-    Mfa, MfaError, RecordKey, Screen, Secret, Store,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::otp::Secret;
+use twostep::screen::{Acknowledged, EnrollmentCheck};
+use twostep::store::RecordKey;
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, Screen, Store};
 
 const WRITTEN_AT: u64 = 1_700_000_000;
 
@@ -120,7 +121,7 @@ fn an_active_factor_keeps_its_failures_codes_and_unacknowledged_replacement() {
     assert!(matches!(
         strict.status("cory"),
         Err(MfaError::CorruptRecord(
-            twostep::RecordError::NotAuthenticated
+            twostep::store::RecordError::NotAuthenticated
         ))
     ));
     assert_eq!(

@@ -12,10 +12,12 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, RecordKey, RecoveryCode, RecoveryMode, SetSize, Store, ThrottlePolicy,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::event::{CollectingSink, Event};
+use twostep::recovery::{RecoveryCode, RecoveryMode, SetSize};
+use twostep::store::RecordKey;
+use twostep::throttle::ThrottlePolicy;
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, Store};
 
 const START: u64 = 1_700_000_000;
 

@@ -3,10 +3,9 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{
-    Algorithm, Config, Digits, Enrollment, Hotp, KeyUri, Keyring, MemoryStore, Mfa, RecoveryMode,
-    Secret, SetSize, Totp, TotpParams,
-};
+use twostep::otp::{Algorithm, Digits, Hotp, KeyUri, Secret, Totp, TotpParams};
+use twostep::recovery::{RecoveryMode, SetSize};
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa};
 
 const B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const KEY: [u8; 32] = [0xA7; 32];

@@ -7,7 +7,7 @@
 )]
 //! Known-answer tests quoted from the RFCs.
 
-use twostep::{Algorithm, Code, Digits, Hotp, Period, Secret, Totp, TotpParams, Window};
+use twostep::otp::{Algorithm, Code, Digits, Hotp, Period, Secret, Totp, TotpParams, Window};
 
 /// RFC 4226 Appendix D: "Secret = 0x3132333435363738393031323334353637383930"
 /// (ASCII "12345678901234567890"), HOTP-SHA-1, 6 digits.

@@ -13,11 +13,11 @@ use common::{code_at as code, enrollment, sign_in};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::Clock;
-use twostep::{
-    Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore, Mfa, MfaError,
-    RecordError, RecordKey, Screen, SealError, Store,
-};
+use twostep::clock::Clock;
+use twostep::clock::ManualClock;
+use twostep::screen::EnrollmentCheck;
+use twostep::store::{RecordError, RecordKey};
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, Screen, SealError, Store};
 
 const START: u64 = 1_700_000_000;
 const KEY_1: [u8; 32] = [1; 32];
@@ -44,7 +44,7 @@ fn copy_record(store: &MemoryStore, from: &str, to: &str) {
     let saved = store
         .save(RecordKey::User(to), Some(version), &record(store, from))
         .unwrap();
-    assert!(matches!(saved, twostep::SaveOutcome::Saved(_)));
+    assert!(matches!(saved, twostep::store::SaveOutcome::Saved(_)));
 }
 
 fn record(store: &MemoryStore, user: &str) -> Vec<u8> {
@@ -320,7 +320,7 @@ fn reseal_migrates_eagerly_and_only_once() {
         .unwrap();
     assert!(rotated.reseal("gina").unwrap());
     let key_2_only = service(&store, Keyring::new(2, &KEY_2), &clock);
-    let twostep::Confirmed::RecordRecoveryCode { codes: shown } = key_2_only
+    let twostep::screen::Confirmed::RecordRecoveryCode { codes: shown } = key_2_only
         .confirm_enrollment(
             "gina",
             &key_2_only.start_session("gina").unwrap(),

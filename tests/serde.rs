@@ -13,10 +13,12 @@ use common::code_at;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
-use twostep::{
-    Acknowledged, Clock, CollectingSink, Config, Enrollment, EnrollmentCheck, Gate, ManualClock,
-    MemoryStore, Mfa, Requirement, SignInRequirement,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::company::SignInRequirement;
+use twostep::event::CollectingSink;
+use twostep::screen::{Acknowledged, EnrollmentCheck};
+use twostep::throttle::Gate;
+use twostep::{Config, Enrollment, MemoryStore, Mfa, Requirement};
 
 /// `value` to JSON and back: equal, and the JSON it made.
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(

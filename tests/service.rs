@@ -17,10 +17,12 @@ use std::sync::{Arc, Barrier, Mutex};
 use proptest::prelude::*;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use twostep::{
-    Clock, CollectingSink, Config, Enrollment, Event, Keyring, ManualClock, MemoryStore, Mfa,
-    MfaError, RecordKey, SaveOutcome, Store, ThrottlePolicy, Version, Versioned, Window,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::event::{CollectingSink, Event};
+use twostep::otp::Window;
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::throttle::ThrottlePolicy;
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, Store};
 
 const START: u64 = 1_700_000_000;
 
@@ -90,7 +92,7 @@ fn race_same_code_is_accepted_once() {
 fn concurrent_wrong_codes(
     mfa: &Mfa<MemoryStore>,
     wrong: &[String],
-) -> Vec<Result<twostep::Verified, MfaError<std::convert::Infallible>>> {
+) -> Vec<Result<twostep::otp::Verified, MfaError<std::convert::Infallible>>> {
     let barrier = Barrier::new(wrong.len());
     std::thread::scope(|s| {
         let handles: Vec<_> = wrong

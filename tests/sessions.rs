@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use common::code_at;
 use rand_chacha::rand_core::SeedableRng;
+use twostep::clock::{Clock, ManualClock};
+use twostep::screen::{Acknowledged, EnrollmentCheck};
 use twostep::{
-    Acknowledged, Clock, Config, Enrollment, EnrollmentCheck, Keyring, ManualClock, MemoryStore,
-    Mfa, MfaError, MfaSession, Requirement, Screen,
+    Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Requirement, Screen,
 };
 
 const START: u64 = 1_700_000_000;

@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use common::code_at;
 use rand_chacha::rand_core::SeedableRng;
+use twostep::clock::{Clock, ManualClock};
+use twostep::screen::Input;
 use twostep::words::Message;
 use twostep::{
-    Action, Clock, Config, Enrollment, Input, Keyring, ManualClock, MemoryStore, Mfa, MfaSession,
-    Requirement, Screen, ScreenKind, Step,
+    Action, Config, Enrollment, Keyring, MemoryStore, Mfa, MfaSession, Requirement, Screen,
+    ScreenKind, Step,
 };
 
 const START: u64 = 1_700_000_020; // 20 s before the next step
@@ -297,7 +299,7 @@ fn actions_come_from_a_forms_fields() {
     // Every button of every screen names an action that exists.
     let screens = [
         Screen::EnterCode {
-            gate: twostep::Gate::Open,
+            gate: twostep::throttle::Gate::Open,
             clock_drift: None,
         },
         Screen::CompanyAccountVerification { deadline: None },

@@ -16,10 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{code_at, enrollment};
-use twostep::{
-    testkit, Config, ManualClock, MemoryStore, Mfa, RecordKey, SaveOutcome, Store, Version,
-    Versioned,
-};
+use twostep::clock::ManualClock;
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::{testkit, Config, MemoryStore, Mfa, Store};
 
 #[test]
 fn memory_store_keeps_the_contract() {
@@ -190,7 +189,8 @@ fn assert_schema_3_refused(err: &twostep_sql::SqlStoreError) {
 mod sqlite {
     use super::common::TempDir;
     use super::{assert_schema_1_row_kept, assert_schema_3_refused};
-    use twostep::{testkit, RecordKey, Store, Version};
+    use twostep::store::{RecordKey, Version};
+    use twostep::{testkit, Store};
     use twostep_sql::{SqlStoreError, SqliteStore};
 
     /// Two stores (two pools of connections) on one file are one store.
@@ -201,17 +201,17 @@ mod sqlite {
         let b = SqliteStore::open(dir.join("mfa.db")).unwrap();
         let id = "shared";
         let v1 = match a.save(RecordKey::User(id), None, b"a").unwrap() {
-            twostep::SaveOutcome::Saved(v) => v,
+            twostep::store::SaveOutcome::Saved(v) => v,
             other => panic!("{other:?}"),
         };
         assert_eq!(b.load(RecordKey::User(id)).unwrap().unwrap().bytes, b"a");
         assert!(matches!(
             b.save(RecordKey::User(id), Some(v1), b"b").unwrap(),
-            twostep::SaveOutcome::Saved(_)
+            twostep::store::SaveOutcome::Saved(_)
         ));
         assert_eq!(
             a.save(RecordKey::User(id), Some(v1), b"stale").unwrap(),
-            twostep::SaveOutcome::Conflict
+            twostep::store::SaveOutcome::Conflict
         );
         // Racing writers split over both stores.
         let both = Both(a, b);
@@ -223,7 +223,10 @@ mod sqlite {
     struct Both(SqliteStore, SqliteStore);
     impl Store for Both {
         type Error = SqlStoreError;
-        fn load(&self, key: RecordKey<'_>) -> Result<Option<twostep::Versioned>, SqlStoreError> {
+        fn load(
+            &self,
+            key: RecordKey<'_>,
+        ) -> Result<Option<twostep::store::Versioned>, SqlStoreError> {
             if pick() {
                 self.0.load(key)
             } else {
@@ -235,7 +238,7 @@ mod sqlite {
             key: RecordKey<'_>,
             expected: Option<Version>,
             bytes: &[u8],
-        ) -> Result<twostep::SaveOutcome, SqlStoreError> {
+        ) -> Result<twostep::store::SaveOutcome, SqlStoreError> {
             if pick() {
                 self.0.save(key, expected, bytes)
             } else {

@@ -8,7 +8,7 @@
 //! otpauth Key URIs: strict writing, lenient reading, typed errors.
 
 use proptest::prelude::*;
-use twostep::{
+use twostep::otp::{
     Algorithm, Digits, KeyUri, OtpType, ParamError, Period, Secret, SecretError, TotpParams,
     UriError, Warning,
 };

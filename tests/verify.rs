@@ -7,7 +7,9 @@
 )]
 //! The window, the replay guard and bad input, as a host relies on them.
 
-use twostep::{Algorithm, Code, Digits, Period, Secret, Totp, TotpParams, VerifyError, Window};
+use twostep::otp::{
+    Algorithm, Code, Digits, Period, Secret, Totp, TotpParams, VerifyError, Window,
+};
 
 fn factor(params: TotpParams) -> Totp {
     let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use std::sync::Mutex;
 
-use twostep::{
-    AsyncMfa, AsyncStore, Clock, Config, Enrollment, Keyring, ManualClock, Mfa, MfaSession, Secret,
-    Store, Totp, TotpParams,
-};
+use twostep::clock::{Clock, ManualClock};
+use twostep::otp::{Secret, Totp, TotpParams};
+use twostep::{AsyncMfa, AsyncStore, Config, Enrollment, Keyring, Mfa, MfaSession, Store};
 
 #[cfg(feature = "sqlx-postgres")]
 #[path = "../../tests/common/pg_options.rs"]

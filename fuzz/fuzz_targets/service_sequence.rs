@@ -16,11 +16,12 @@ use std::sync::Arc;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{Config, 
-    Clock, Confirmed, Enrollment, EnrollmentCheck, EnrollmentStage, Keyring, ManualClock,
-    MemoryStore, Mfa, MfaError, MfaSession, RecoveryMode, Screen, SignInRequirement,
-    ThrottlePolicy,
-};
+use twostep::{Config, Enrollment, Keyring, MemoryStore, Mfa, MfaError, MfaSession, Screen};
+use twostep::clock::{Clock, ManualClock};
+use twostep::company::SignInRequirement;
+use twostep::recovery::RecoveryMode;
+use twostep::screen::{Confirmed, EnrollmentCheck, EnrollmentStage};
+use twostep::throttle::ThrottlePolicy;
 
 const USERS: [&str; 2] = ["ann", "bo"];
 
@@ -159,7 +160,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let acknowledged = mfa.acknowledge_recovery(u, sessions.get_mut(u).unwrap());
                 assert_eq!(
                     acknowledged.is_ok() && confirming,
-                    matches!(acknowledged, Ok(twostep::Acknowledged::FactorActivated)),
+                    matches!(acknowledged, Ok(twostep::screen::Acknowledged::FactorActivated)),
                 );
                 if acknowledged.is_ok() && confirming {
                     m.active = m.app.clone();

@@ -6,7 +6,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use twostep::{Algorithm, Code, Digits, Period, Secret, Totp, TotpParams, VerifyError, Window};
+use twostep::otp::{Algorithm, Code, Digits, Period, Secret, Totp, TotpParams, VerifyError, Window};
 
 #[derive(Arbitrary, Debug)]
 struct Input {

@@ -4,11 +4,11 @@
 //! Each step is a stored stage, so a step cannot be skipped or reordered
 //! across requests, reloads or servers.
 
+use crate::codes::{Code, Totp, TotpParams, VerifyError};
 use crate::keys::session_proof::{MfaSession, SessionCheck};
 use crate::keys::SealedSecret;
 use crate::material::enrollment_builder::Enrollment;
 use crate::material::secret::Secret;
-use crate::otp::{Code, Totp, TotpParams, VerifyError};
 use crate::rules::company_policy::EnrollmentStage;
 use crate::rules::events::Event;
 use crate::rules::recovery_codes::RecoveryCode;

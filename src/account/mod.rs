@@ -22,11 +22,11 @@ mod signing_in;
 
 use std::sync::Arc;
 
+use crate::codes::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::keys::key_cache::KeyCache;
 use crate::keys::session_proof::{MfaSession, SessionCheck, RETRY_BINDING_LEN};
 use crate::keys::{Entropy, Keyring, SealError, SealedCodes, SealedSecret, NONCE_LEN};
 use crate::material::secret::Secret;
-use crate::otp::{Totp, TotpParams, Verified, VerifyError, Window};
 use crate::rules::clock_drift::ClockEstimate;
 use crate::rules::company_policy::EnrollmentStage;
 use crate::rules::events::{Event, RejectReason};

@@ -64,7 +64,7 @@ pub enum Screen {
         required: bool,
     },
     /// "Enter a one-time code from the authenticator app": a code of a later
-    /// time step than the first ([`EnrollmentCheck::TwoCodes`](crate::EnrollmentCheck)).
+    /// time step than the first ([`EnrollmentCheck::TwoCodes`](crate::screen::EnrollmentCheck)).
     SecondCode {
         /// Seconds until the app shows a code that can follow the first.
         next_code_in: u64,
@@ -234,7 +234,9 @@ impl Screen {
     /// code).
     ///
     /// ```
-    /// use twostep::{Gate, Input, Screen};
+    /// use twostep::Screen;
+    /// use twostep::screen::Input;
+    /// use twostep::throttle::Gate;
     /// let screen = Screen::EnterCode { gate: Gate::Open, clock_drift: None };
     /// let forms = screen.forms();
     /// assert_eq!(forms[0].input, Some(Input::Code));

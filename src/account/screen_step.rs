@@ -3,9 +3,9 @@
 //! follows, with the refusal (if any) kept as an answer rather than an
 //! error, so the next screen is drawn either way.
 
+use crate::codes::TotpParams;
 use crate::keys::session_proof::MfaSession;
 use crate::material::secret::Secret;
-use crate::otp::TotpParams;
 use crate::rules::company_policy::CompanyPolicy;
 use crate::rules::events::Event;
 

@@ -5,9 +5,9 @@
 use subtle::Choice;
 
 use super::{Context, Factor, MfaRecord, Refusal, ReplacedCode, Transition, RETRY_BINDING_LEN};
+use crate::codes::{Code, Totp, TotpParams, Verified};
 use crate::keys::session_proof::MfaSession;
 use crate::material::secret::Secret;
-use crate::otp::{Code, Totp, TotpParams, Verified};
 use crate::rules::events::Event;
 use crate::rules::recovery_codes::{
     self as recovery, normalize, RecoveryCode, RecoveryMode, RecoveryState,
@@ -42,7 +42,7 @@ pub struct RecoveryUsed {
 
 /// The refusal of a secret too short for a factor: under 128 bits (RFC
 /// 4226 §4 R6; NIST asks for 112). Such secrets can still be imported and
-/// inspected ([`Secret`], [`KeyUri`](crate::KeyUri)), never bound.
+/// inspected ([`Secret`], [`KeyUri`](crate::otp::KeyUri)), never bound.
 pub(crate) fn weak(secret: &Secret) -> Option<Refusal> {
     (secret.len() < Secret::MIN_GENERATED_LEN).then_some(Refusal::WeakSecret {
         bits: secret.len() * 8,

@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::codes::{Totp, TotpParams};
 use crate::keys::{SealedSecret, NONCE_LEN};
-use crate::otp::{Totp, TotpParams};
 
 pub(crate) struct KeyCache {
     capacity: usize,
@@ -102,7 +102,7 @@ mod tests {
         assert!(cache.get("b", &a, &params).is_none());
         let (resealed, _) = sealed(&keyring, "a", 2);
         assert!(cache.get("a", &resealed, &params).is_none());
-        let other = params.with_digits(crate::Digits::new(8).unwrap());
+        let other = params.with_digits(crate::otp::Digits::new(8).unwrap());
         assert!(cache.get("a", &a, &other).is_none());
         for user in ["b", "c", "d"] {
             let (s, t) = sealed(&keyring, user, 3);

@@ -2,13 +2,13 @@
 
 use rand_core::CryptoRng;
 
+use crate::codes::{
+    Algorithm, Code, Digits, Period, Totp, TotpParams, Verified, VerifyError, Window,
+};
 use crate::material::key_uri::{KeyUri, UriError};
 #[cfg(feature = "qr")]
 use crate::material::qr::{Qr, QrError};
 use crate::material::secret::{Secret, SecretError};
-use crate::otp::{
-    Algorithm, Code, Digits, Period, Totp, TotpParams, Verified, VerifyError, Window,
-};
 
 /// Why an enrollment could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +87,8 @@ impl EnrollmentBuilder {
 ///
 /// ```
 /// use rand_core::UnwrapErr;
-/// use twostep::{Code, Enrollment};
+/// use twostep::Enrollment;
+/// use twostep::otp::Code;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # #[cfg(feature = "getrandom")] {
 /// let enrollment = Enrollment::builder("Acme", "alice@example.com").build_os()?;

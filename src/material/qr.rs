@@ -25,12 +25,12 @@ pub enum QrError {
 /// [`Qr::QUIET_ZONE`] modules, as ISO/IEC 18004 requires.
 ///
 /// ```
-/// use twostep::Qr;
+/// use twostep::otp::Qr;
 /// let qr = Qr::new("otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme")?;
 /// let svg = qr.to_svg();
 /// assert!(svg.starts_with("<svg"));
 /// let img = format!(r#"<img src="{}" alt="QR code">"#, qr.to_data_uri());
-/// # Ok::<(), twostep::QrError>(())
+/// # Ok::<(), twostep::otp::QrError>(())
 /// ```
 pub struct Qr {
     /// Row-major, `true` is dark.

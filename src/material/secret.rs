@@ -54,7 +54,7 @@ pub enum SecretError {
 /// [`expose_base32`](Secret::expose_base32) methods.
 ///
 /// ```
-/// use twostep::Secret;
+/// use twostep::otp::Secret;
 /// # #[cfg(feature = "getrandom")] {
 /// let secret = Secret::generate_os()?;
 /// assert_eq!(secret.expose_base32().len(), 32); // 160 bits
@@ -64,7 +64,7 @@ pub enum SecretError {
 /// let github = Secret::from_base32("jbsw y3dp ehpk 3pxp")?;
 /// assert_eq!(github.expose_base32().as_str(), "JBSWY3DPEHPK3PXP");
 /// assert!(github.warning().is_some()); // 80 bits: accepted, with a warning
-/// # Ok::<(), twostep::SecretError>(())
+/// # Ok::<(), twostep::otp::SecretError>(())
 /// ```
 // Only `ZeroizeOnDrop`: a public `Zeroize` would let a caller empty a
 // `Secret` in place and keep using it as an empty key.
@@ -209,10 +209,10 @@ impl Secret {
     /// does [`Secret::from_base32`]. Zeroized when dropped.
     ///
     /// ```
-    /// # use twostep::Secret;
+    /// # use twostep::otp::Secret;
     /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
     /// assert_eq!(*secret.expose_base32_grouped(), "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ");
-    /// # Ok::<(), twostep::SecretError>(())
+    /// # Ok::<(), twostep::otp::SecretError>(())
     /// ```
     pub fn expose_base32_grouped(&self) -> Zeroizing<String> {
         let plain = self.expose_base32();

@@ -9,7 +9,7 @@
 //! Nobody is told anything until codes keep matching a neighbouring step:
 //! two accepted codes in a row off the current step, on the same side.
 
-use crate::otp::TotpParams;
+use crate::codes::TotpParams;
 use crate::words::Message;
 
 /// Consecutive accepted codes off the current step, on one side, before the
@@ -18,13 +18,13 @@ const STREAK_TO_REPORT: i8 = 2;
 
 /// A person's authenticator clock, as it seems from their recent codes: how
 /// many seconds it is ahead of the server's (positive: fast) or behind
-/// (negative: slow). Reported by [`MfaStatus::clock_drift`](crate::MfaStatus)
+/// (negative: slow). Reported by [`MfaStatus::clock_drift`](crate::screen::MfaStatus)
 /// and [`Screen::EnterCode`](crate::Screen::EnterCode) once the person's codes
 /// keep matching a neighbouring time step, so the screen can say so before
 /// the drift outgrows the window.
 ///
 /// ```
-/// # use twostep::ClockDrift;
+/// # use twostep::screen::ClockDrift;
 /// # fn show(drift: ClockDrift) {
 /// println!("{}", drift.for_person());
 /// // "Your authenticator app's clock seems to be about 40 seconds fast. …"

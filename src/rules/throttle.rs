@@ -77,7 +77,7 @@ pub enum Gate {
 /// The failure budget of a factor. Validated when made.
 ///
 /// ```
-/// use twostep::{Gate, ThrottlePolicy};
+/// use twostep::throttle::{Gate, ThrottlePolicy};
 /// let policy = ThrottlePolicy::default();
 /// assert_eq!(policy.gate(2, 1_000, 1_000), Gate::Open);
 /// assert_eq!(policy.gate(3, 1_000, 1_005), Gate::Wait { retry_after: 10 });

@@ -50,7 +50,7 @@ pub enum Action<'a> {
 
 impl<'a> Action<'a> {
     /// The action a form of [`Screen::forms`] sent: `action` is its button's
-    /// value ([`Button::action`](crate::Button)), `input` its text field,
+    /// value ([`Button::action`](crate::screen::Button)), `input` its text field,
     /// `ticked` whether its checkbox was ticked, `account` how a new QR
     /// code names the person. `None` for an action no screen has.
     ///
@@ -120,7 +120,7 @@ pub struct Step {
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 #[derive(Clone, Default, serde::Deserialize)]
 pub struct StepForm {
-    /// The button's value ([`Button::action`](crate::Button)).
+    /// The button's value ([`Button::action`](crate::screen::Button)).
     #[serde(default)]
     pub action: String,
     /// The text field: a one-time code or a recovery code.

@@ -7,15 +7,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::account::{Acknowledged, Bound, Confirmed, EnrollmentCheck, RecoveryUsed, Screen};
+use crate::codes::Verified;
 use crate::keys::session_proof::MfaSession;
 use crate::keys::Keyring;
 use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
-use crate::otp::Verified;
 use crate::rules::company_policy::{
     CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement,
 };
 use crate::rules::recovery_codes::RecoveryCode;
-use crate::store::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use crate::storage::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
 
 use super::action::{Action, Step};
 use super::core::{Access, Core, MfaStatus, ResealReport};
@@ -103,7 +103,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     /// saves it in its own transaction (with its session row, say): the
     /// write comes from [`Prepared::write`], whether the code was accepted
     /// only from [`Prepared::written`] with what the write did, the answer
-    /// and the events from [`Written::committed`](crate::Written::committed)
+    /// and the events from [`Written::committed`](crate::store::Written::committed)
     /// after the commit. The same rules as [`verify`](Self::verify).
     ///
     /// # Errors
@@ -238,7 +238,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     }
 
     /// The host removes the user's factor in its own name (an
-    /// administrator's decision; audited with [`Actor::Host`](crate::Actor::Host)). It does not
+    /// administrator's decision; audited with [`Actor::Host`](crate::event::Actor::Host)). It does not
     /// ask the user's companies: people use
     /// [`remove_own_factor`](Self::remove_own_factor), owners
     /// [`reset_user_mfa`](Self::reset_user_mfa).
@@ -250,7 +250,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     }
 
     /// The host clears the user's failure count in its own name, ending a
-    /// lockout (audited with [`Actor::Host`](crate::Actor::Host)). Owners
+    /// lockout (audited with [`Actor::Host`](crate::event::Actor::Host)). Owners
     /// use [`unlock_member`](Self::unlock_member).
     ///
     /// # Errors
@@ -298,7 +298,8 @@ impl<S: AsyncStore> AsyncMfa<S> {
     ///
     /// ```
     /// # #[cfg(feature = "getrandom")] {
-    /// use twostep::{AsyncMfa, Confirmed, Enrollment, EnrollmentCheck};
+    /// use twostep::{AsyncMfa, Enrollment};
+    /// use twostep::screen::{Confirmed, EnrollmentCheck};
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let mfa = AsyncMfa::in_memory()?;
     /// let mut session = mfa.start_session("olivia").await?; // after the password
@@ -337,9 +338,9 @@ impl<S: AsyncStore> AsyncMfa<S> {
 
     /// The QR screen's Continue: the first code from the person's app. On
     /// success its step is saved and what comes next returned:
-    /// [`Confirmed::SecondCode`](crate::Confirmed) for
+    /// [`Confirmed::SecondCode`](crate::screen::Confirmed) for
     /// [`EnrollmentCheck::TwoCodes`], otherwise
-    /// [`Confirmed::RecordRecoveryCode`](crate::Confirmed) with the recovery
+    /// [`Confirmed::RecordRecoveryCode`](crate::screen::Confirmed) with the recovery
     /// codes, which stay retrievable ([`current_screen`](Self::current_screen))
     /// until the tick.
     /// A wrong code leaves the step open and counts against the enrollment
@@ -369,7 +370,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     /// time step than the first. The same code again is
     /// [`MfaError::Replayed`] with the seconds until the next code (not
     /// counted); a wrong one is counted and leaves the step open. On success
-    /// the recovery codes are issued: [`Confirmed::RecordRecoveryCode`](crate::Confirmed).
+    /// the recovery codes are issued: [`Confirmed::RecordRecoveryCode`](crate::screen::Confirmed).
     ///
     /// # Errors
     /// As [`confirm_enrollment`](Self::confirm_enrollment), and
@@ -596,7 +597,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     /// within the sudo window, resets the MFA of one of its members: the
     /// member's factor and recovery codes are removed, every session of the
     /// member is over, and they sign in with their password again and
-    /// enroll ([`Event::FactorReset`](crate::Event::FactorReset), the owner
+    /// enroll ([`Event::FactorReset`](crate::event::Event::FactorReset), the owner
     /// as actor).
     ///
     /// Refused for a user who is not a member of `company`, for any owner
@@ -650,7 +651,7 @@ impl<S: AsyncStore> AsyncMfa<S> {
     /// Before "Save changes" of "Force every user to use MFA": who would be
     /// affected. Each member of `company` (its owners, and whom the host
     /// added with [`add_member`](Self::add_member)) comes back with their MFA
-    /// state ([`MemberMfa`](crate::MemberMfa)), and
+    /// state ([`MemberMfa`](crate::company::MemberMfa)), and
     /// [`EnforcementPreview::for_person`] says "3 of 12 users will be asked
     /// to set up MFA at their next sign-in." (once saved: "are asked").
     /// `unavailable` says why `owner` cannot change the setting, if they

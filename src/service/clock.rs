@@ -32,7 +32,7 @@ impl Clock for SystemClock {
 /// A clock that moves only when told to, for tests: time is an input.
 ///
 /// ```
-/// use twostep::{Clock, ManualClock};
+/// use twostep::clock::{Clock, ManualClock};
 /// let clock = ManualClock::new(1_700_000_000);
 /// clock.advance(30);
 /// assert_eq!(clock.now(), 1_700_000_030);

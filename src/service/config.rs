@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::codes::Window;
 use crate::keys::{Entropy, RngEntropy};
-use crate::otp::Window;
 use crate::rules::events::{EventSink, NoEvents};
 use crate::rules::recovery_codes::RecoveryMode;
 use crate::rules::throttle::ThrottlePolicy;
@@ -16,7 +16,8 @@ use crate::service::clock::{Clock, SystemClock};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use twostep::{AsyncMfa, Config, Keyring, ManualClock, MemoryStore};
+/// use twostep::{AsyncMfa, Config, Keyring, MemoryStore};
+/// use twostep::clock::ManualClock;
 /// let clock = Arc::new(ManualClock::new(1_800_000_000));
 /// let config = Config::default()
 ///     .with_issuer("Acme")        // the product's name in new QR codes
@@ -101,7 +102,7 @@ impl Config {
     /// For `seconds` after a sign-in with a single recovery code
     /// ([`DEFAULT_RECOVERY_RETRY`](Self::DEFAULT_RECOVERY_RETRY)), and only
     /// until its replacement is acknowledged, the same code signs in again
-    /// and shows the same replacement ([`RecoveryUsed::retried`](crate::RecoveryUsed)).
+    /// and shows the same replacement ([`RecoveryUsed::retried`](crate::screen::RecoveryUsed)).
     ///
     /// This keeps a lost answer (a save that happened, but whose answer was
     /// an error or never reached the browser) from leaving the person with
@@ -154,13 +155,13 @@ impl Config {
     /// `reseal_company` do it eagerly. For a migration only: while it is
     /// on, anyone who can write the table can also write an
     /// unauthenticated record. Default: off, and such a record is
-    /// [`RecordError::NotAuthenticated`](crate::RecordError::NotAuthenticated).
+    /// [`RecordError::NotAuthenticated`](crate::store::RecordError::NotAuthenticated).
     pub fn read_legacy_records(mut self) -> Self {
         self.read_legacy = true;
         self
     }
 
-    /// Reads time from `clock` (a [`ManualClock`](crate::ManualClock) in
+    /// Reads time from `clock` (a [`ManualClock`](crate::clock::ManualClock) in
     /// tests). Default: the system clock.
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::account::{Acknowledged, Bound, Confirmed, EnrollmentCheck, RecoveryUsed, Screen};
+use crate::codes::Verified;
 use crate::keys::session_proof::MfaSession;
 use crate::keys::Keyring;
 use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
-use crate::otp::Verified;
 use crate::rules::company_policy::{
     CompanyPolicy, EnforcementPreview, Requirement, SignInRequirement,
 };
 use crate::rules::recovery_codes::RecoveryCode;
-use crate::store::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use crate::storage::{RecordKey, SaveOutcome, Store, Version, Versioned};
 
 use super::action::{Action, Step};
 use super::core::{Access, Core, MfaStatus, ResealReport};
@@ -99,7 +99,7 @@ impl<S: Store> Mfa<S> {
     /// saves it in its own transaction (with its session row, say): the
     /// write comes from [`Prepared::write`], whether the code was accepted
     /// only from [`Prepared::written`] with what the write did, the answer
-    /// and the events from [`Written::committed`](crate::Written::committed)
+    /// and the events from [`Written::committed`](crate::store::Written::committed)
     /// after the commit. The same rules as [`verify`](Self::verify).
     ///
     /// # Errors

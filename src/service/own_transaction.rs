@@ -13,11 +13,11 @@
 use std::convert::Infallible;
 
 use crate::account::{Context, MfaRecord, Transition};
+use crate::codes::Verified;
 use crate::keys::session_proof::MfaSession;
-use crate::otp::Verified;
 use crate::rules::events::{Actor, Event};
-use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
-use crate::RecoveryUsed;
+use crate::screen::RecoveryUsed;
+use crate::storage::{RecordKey, SaveOutcome, Version, Versioned};
 
 use super::core::Core;
 use super::MfaError;
@@ -36,7 +36,8 @@ use super::MfaError;
 ///
 /// ```
 /// # #[cfg(feature = "getrandom")] {
-/// use twostep::{Mfa, MemoryStore, RecordKey, Store};
+/// use twostep::{Mfa, MemoryStore, Store};
+/// use twostep::store::RecordKey;
 /// # let mfa = Mfa::in_memory()?;
 /// # let store = MemoryStore::new();
 /// # let session = mfa.start_session("u")?;

@@ -1,10 +1,14 @@
 //! The service's own tests: throttling, replays, binding and removal.
 
 use super::*;
-use crate::otp::{Window, KEYS_PREPARED};
-use crate::store::{RecordKey, Store};
-use crate::Clock;
-use crate::{CollectingSink, Enrollment, Event, Gate, ManualClock, MemoryStore, Secret};
+use crate::clock::Clock;
+use crate::clock::ManualClock;
+use crate::codes::{Window, KEYS_PREPARED};
+use crate::event::{CollectingSink, Event};
+use crate::otp::Secret;
+use crate::storage::{RecordKey, Store};
+use crate::throttle::Gate;
+use crate::{Enrollment, MemoryStore};
 use std::sync::Arc;
 
 const T0: u64 = 1_700_000_020; // 20 s before the next step
@@ -56,7 +60,7 @@ fn throttle_follows_the_schedule_and_refuses_without_hmac() {
         .totp()
         .verify(
             T0 + 10_000,
-            &crate::Code::parse(wrong, crate::Digits::SIX).unwrap(),
+            &crate::otp::Code::parse(wrong, crate::otp::Digits::SIX).unwrap(),
             Window::new(10, 10).unwrap(),
             None
         )
@@ -177,7 +181,7 @@ fn malformed_input_counts_as_a_failure() {
     assert_eq!(
         sink.take()[0].event,
         Event::Rejected {
-            reason: crate::RejectReason::Malformed,
+            reason: crate::event::RejectReason::Malformed,
             failures: 1
         }
     );

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::{ContractViolation, Kit, DEFAULT_WRITERS, LARGE_RECORD};
-use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
+use crate::storage::{RecordKey, SaveOutcome, Version, Versioned};
 
 pub(super) async fn check_all<K: Kit>(kit: &K) -> Result<(), ContractViolation> {
     unknown_records(kit).await?;

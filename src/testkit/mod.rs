@@ -30,7 +30,7 @@ use std::sync::Barrier;
 use std::task::Poll;
 
 use crate::service::block_on;
-use crate::store::{AsyncStore, RecordKey, SaveOutcome, Store, Version, Versioned};
+use crate::storage::{AsyncStore, RecordKey, SaveOutcome, Store, Version, Versioned};
 
 /// What broke, and in which check.
 #[derive(Debug, thiserror::Error)]

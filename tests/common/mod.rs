@@ -8,7 +8,8 @@
 )]
 
 use rand_chacha::rand_core::SeedableRng;
-use twostep::{AsyncMfa, AsyncStore, Enrollment, Mfa, MfaError, Store, Verified};
+use twostep::otp::Verified;
+use twostep::{AsyncMfa, AsyncStore, Enrollment, Mfa, MfaError, Store};
 
 /// A factor with a secret drawn from a seeded generator.
 pub fn enrollment(seed: u64) -> Enrollment {

@@ -9,7 +9,9 @@
 //! recovery codes the service draws at random are learnt from its answers
 //! and screens, never predicted.
 
-use twostep::{EnrollmentStage, Gate, MfaError};
+use twostep::screen::EnrollmentStage;
+use twostep::throttle::Gate;
+use twostep::MfaError;
 
 /// Seconds per step; codes of the current step and one on each side count.
 pub const PERIOD: u64 = 30;

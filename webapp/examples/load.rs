@@ -13,7 +13,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use twostep::{AsyncMfa, Clock, Enrollment, Keyring, ManualClock, SystemClock};
+use twostep::clock::{Clock, ManualClock, SystemClock};
+use twostep::{AsyncMfa, Enrollment, Keyring};
 use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
 
 #[path = "../tests/support/http.rs"]

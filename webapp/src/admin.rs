@@ -8,7 +8,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use twostep::{MemberMfa, MfaSession, Requirement, Screen};
+use twostep::company::MemberMfa;
+use twostep::{MfaSession, Requirement, Screen};
 
 use crate::directory::Account;
 use crate::extract::{CheckedForm, Posted};

@@ -34,7 +34,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use twostep::{AsyncMfa, Clock, Keyring, MfaError};
+use twostep::clock::Clock;
+use twostep::{AsyncMfa, Keyring, MfaError};
 use twostep_sqlx::SqlxStoreError;
 
 pub use directory::{Account, Directory, Role, Seed};

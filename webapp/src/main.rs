@@ -7,7 +7,8 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use twostep::{Keyring, SystemClock};
+use twostep::clock::SystemClock;
+use twostep::Keyring;
 use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
 
 struct Args {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use twostep::{Acknowledged, Enrollment, EnrollmentCheck, Gate, Screen};
+use twostep::screen::{Acknowledged, EnrollmentCheck};
+use twostep::throttle::Gate;
+use twostep::{Enrollment, Screen};
 
 use crate::extract::{CheckedForm, Posted};
 use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
@@ -191,7 +193,7 @@ fn scan_qr(
     sentence: &str,
     enrollment: &Enrollment,
     csrf: &str,
-) -> Result<String, twostep::QrError> {
+) -> Result<String, twostep::otp::QrError> {
     let qr = enrollment.qr()?;
     let key = enrollment.secret().expose_base32_grouped();
     let params = enrollment.params();

@@ -4,7 +4,8 @@
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::SqlitePoolOptions;
 use std::str::FromStr;
-use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::AsyncStore;
 use twostep_sqlx::SqlxStoreError;
 use twostep_sqlx::{SqlxPgStore, SqlxSqliteStore};
 

@@ -28,9 +28,11 @@ use serde::Deserialize;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
+use twostep::company::RequirementUnavailable;
+use twostep::screen::Input; // MFA
 use twostep::words::Message; // MFA
 use twostep::StepForm;
-use twostep::{AsyncMfa, Config, Input, Keyring, MfaSession, RequirementUnavailable, Screen}; // MFA
+use twostep::{AsyncMfa, Config, Keyring, MfaSession, Screen};
 use twostep_sqlx::SqlxSqliteStore; // MFA
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use twostep::{Clock, Config, Keyring, ManualClock, Secret, Totp, TotpParams};
+use twostep::clock::{Clock, ManualClock};
+use twostep::otp::{Secret, Totp, TotpParams};
+use twostep::{Config, Keyring};
 
 use super::*;
 

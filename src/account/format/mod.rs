@@ -9,9 +9,9 @@
 //! legacy records), with stamp 0 and no retry of a used recovery code (an
 //! older retry names no session).
 
+use crate::codes::{Algorithm, Digits, Period, TotpParams};
 use crate::keys::record_codec::{Reader, RecordError, Writer};
 use crate::keys::{SealedCodes, SealedSecret};
-use crate::otp::{Algorithm, Digits, Period, TotpParams};
 use crate::rules::clock_drift::ClockEstimate;
 use crate::rules::recovery_codes::{
     RecoveryMode, RecoveryState, SetSize, StoredCode, HASH_LEN, SALT_LEN,

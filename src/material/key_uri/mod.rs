@@ -6,9 +6,9 @@
 use core::fmt::Write as _;
 use zeroize::Zeroizing;
 
+use crate::codes::{Algorithm, Digits, ParamError, Period, TotpParams};
 use crate::material::secret::{Secret, SecretError};
 use crate::material::warning::Warning;
-use crate::otp::{Algorithm, Digits, ParamError, Period, TotpParams};
 
 mod parse;
 
@@ -89,7 +89,7 @@ pub enum OtpType {
 /// An otpauth Key URI: what an authenticator app scans from a QR code.
 ///
 /// ```
-/// use twostep::{KeyUri, Secret, TotpParams};
+/// use twostep::otp::{KeyUri, Secret, TotpParams};
 /// let secret = Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?;
 /// let uri = KeyUri::new_totp("Acme Co", "alice@example.com", secret, &TotpParams::default())?;
 /// assert_eq!(

@@ -3,9 +3,9 @@
 use zeroize::Zeroizing;
 
 use super::{checked_name, KeyUri, OtpType, UriError};
+use crate::codes::{Algorithm, Digits, Period};
 use crate::material::secret::Secret;
 use crate::material::warning::Warning;
-use crate::otp::{Algorithm, Digits, Period};
 
 impl KeyUri {
     /// Reads a URI leniently, as real services write them: `totp` or `hotp`

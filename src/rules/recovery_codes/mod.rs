@@ -111,7 +111,7 @@ impl RecoveryCode {
     /// code. `None` if it cannot.
     ///
     /// ```
-    /// use twostep::RecoveryCode;
+    /// use twostep::recovery::RecoveryCode;
     /// let code = RecoveryCode::parse("k7qf3 m9x2h rawp4 dq8zt n5b1c").unwrap();
     /// assert_eq!(code.expose_str(), "K7QF3-M9X2H-RAWP4-DQ8ZT-N5B1C");
     /// assert!(RecoveryCode::parse("123456").is_none());

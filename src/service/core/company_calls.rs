@@ -13,7 +13,7 @@ use crate::rules::company_policy::{
     SignInRequirement,
 };
 use crate::rules::events::{Actor, Event};
-use crate::store::{RecordKey, SaveOutcome};
+use crate::storage::{RecordKey, SaveOutcome};
 
 use super::{Access, Core, Loaded, MfaError};
 

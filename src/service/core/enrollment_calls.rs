@@ -5,7 +5,7 @@ use crate::account::{Acknowledged, Confirmed, EnrollmentCheck, Label, Screen};
 use crate::keys::session_proof::MfaSession;
 use crate::material::enrollment_builder::{Enrollment, EnrollmentBuilder};
 use crate::rules::events::Actor;
-use crate::Bound;
+use crate::screen::Bound;
 
 use super::company_calls::member_of;
 use super::{Access, Core, MfaError};

@@ -30,7 +30,7 @@ use crate::keys::key_cache::KeyCache;
 use crate::keys::record_tag::{self as envelope, EnvelopeError};
 use crate::keys::Keyring;
 use crate::rules::events::{Actor, Event};
-use crate::store::{RecordKey, SaveOutcome, Version, Versioned};
+use crate::storage::{RecordKey, SaveOutcome, Version, Versioned};
 
 use super::{Config, MfaError};
 

@@ -2,15 +2,15 @@
 //! recovery codes, status, removal, unlocking, resealing.
 
 use crate::account::Resealed;
+use crate::codes::Verified;
 use crate::keys::session_proof::MfaSession;
-use crate::otp::Verified;
 use crate::rules::clock_drift::ClockDrift;
 use crate::rules::events::Actor;
 use crate::rules::recovery_codes::RecoveryCode;
 use crate::rules::throttle::Gate;
 use crate::rules::EnrollmentStage;
-use crate::store::{RecordKey, SaveOutcome};
-use crate::RecoveryUsed;
+use crate::screen::RecoveryUsed;
+use crate::storage::{RecordKey, SaveOutcome};
 
 use super::{Access, Core, MfaError};
 

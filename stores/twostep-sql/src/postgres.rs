@@ -12,7 +12,8 @@ use crate::schema::postgres::{
 };
 use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
 use crate::SqlStoreError;
-use twostep::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::Store;
 
 /// A connection with its statements prepared once.
 struct Connection {

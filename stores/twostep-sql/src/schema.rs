@@ -11,7 +11,7 @@
 //!  VALUES ($2, $3, 1, $1, now()) ON CONFLICT DO NOTHING;   -- 0 rows: Conflict
 //! ```
 
-use twostep::{SaveOutcome, Version, Versioned};
+use twostep::store::{SaveOutcome, Version, Versioned};
 
 /// The schema version this build writes. Each store migrates an older
 /// database up to it, and refuses a newer one.

@@ -12,7 +12,8 @@ use crate::schema::sqlite::{
 };
 use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
 use crate::SqlStoreError;
-use twostep::{RecordKey, SaveOutcome, Store, Version, Versioned};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::Store;
 
 /// The connections one store keeps open at most. SQLite runs one write at
 /// a time per file anyway; more connections let reads proceed beside it.

@@ -11,7 +11,9 @@ use std::error::Error;
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
-use twostep::{AsyncMfa, Clock, Config, Enrollment, Keyring, ManualClock, MfaSession, RecordKey};
+use twostep::clock::{Clock, ManualClock};
+use twostep::store::RecordKey;
+use twostep::{AsyncMfa, Config, Enrollment, Keyring, MfaSession};
 use twostep_sqlx::SqlxSqliteStore;
 
 /// One sign-in's second factor, in `session` (from the password): load the

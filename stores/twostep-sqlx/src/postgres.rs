@@ -9,7 +9,8 @@ use twostep_sql::schema::postgres::{
 use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
 
 use crate::SqlxStoreError;
-use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::AsyncStore;
 
 /// Keeps records in PostgreSQL through the host's sqlx [`PgPool`] (feature
 /// `postgres`), for an [`AsyncMfa`](twostep::AsyncMfa): the same tables,

@@ -12,7 +12,8 @@ use twostep_sql::schema::sqlite::{
 use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
 
 use crate::SqlxStoreError;
-use twostep::{AsyncStore, RecordKey, SaveOutcome, Version, Versioned};
+use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
+use twostep::AsyncStore;
 
 /// Keeps records in an SQLite file through the host's sqlx [`SqlitePool`]
 /// (feature `sqlite`), for an [`AsyncMfa`](twostep::AsyncMfa): the same

@@ -14,7 +14,9 @@ pub mod webdriver;
 
 use std::sync::Arc;
 
-use twostep::{Keyring, ManualClock, Secret, Totp, TotpParams};
+use twostep::clock::ManualClock;
+use twostep::otp::{Secret, Totp, TotpParams};
+use twostep::Keyring;
 use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
 
 /// The seeded people: email, name, role, password.
@@ -102,7 +104,7 @@ impl Running {
     pub fn code_for_phone(&self, key: &str, ahead: i64) -> String {
         let secret = Secret::from_base32(&key.replace(' ', "")).unwrap();
         let totp = Totp::new(&secret, TotpParams::default());
-        let now = twostep::Clock::now(&*self.clock)
+        let now = twostep::clock::Clock::now(&*self.clock)
             .checked_add_signed(ahead)
             .unwrap();
         totp.generate(now).unwrap().expose().to_string()

@@ -63,7 +63,7 @@ pub struct Verified {
 /// decode base32 or allocate.
 ///
 /// ```
-/// use twostep::{Code, Secret, Totp, TotpParams, Window};
+/// use twostep::otp::{Code, Secret, Totp, TotpParams, Window};
 /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
 /// let totp = Totp::new(&secret, TotpParams::default());
 /// let now = 1_111_111_109;
@@ -72,7 +72,7 @@ pub struct Verified {
 /// assert_eq!(verified.drift, 0);
 /// // The same code again is a replay once its step is stored.
 /// let again = totp.verify(now, &code, Window::DEFAULT, Some(verified.step));
-/// assert!(matches!(again, Err(twostep::VerifyError::Replayed { .. })));
+/// assert!(matches!(again, Err(twostep::otp::VerifyError::Replayed { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -185,11 +185,11 @@ fn signed_distance(a: u64, b: u64) -> i64 {
 /// An HOTP factor (RFC 4226): a prepared key and a digit count.
 ///
 /// ```
-/// use twostep::{Algorithm, Digits, Hotp, Secret};
+/// use twostep::otp::{Algorithm, Digits, Hotp, Secret};
 /// let secret = Secret::from_bytes(b"12345678901234567890")?;
 /// let hotp = Hotp::new(&secret, Algorithm::Sha1, Digits::SIX);
 /// assert_eq!(hotp.generate(0).expose().to_string(), "755224"); // RFC 4226 Appendix D
-/// # Ok::<(), twostep::SecretError>(())
+/// # Ok::<(), twostep::otp::SecretError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Hotp {

@@ -47,7 +47,7 @@ struct CachePadded(Mutex<Shard>);
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            seed: crate::store::lock_shards::seed(),
+            seed: crate::storage::lock_shards::seed(),
             shards: Box::new(std::array::from_fn(|_| CachePadded::default())),
         }
     }
@@ -60,7 +60,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: RecordKey<'_>) -> MutexGuard<'_, Shard> {
-        let index = crate::store::lock_shards::index(self.seed, key.id(), SHARDS);
+        let index = crate::storage::lock_shards::index(self.seed, key.id(), SHARDS);
         let [first, ..] = &*self.shards;
         let shard = self.shards.get(index).unwrap_or(first);
         // A poisoned lock only means another thread panicked while holding

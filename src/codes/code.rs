@@ -29,7 +29,7 @@ impl Code {
     /// [`VerifyError::Malformed`] for anything but the forms above.
     ///
     /// ```
-    /// use twostep::{Code, Digits};
+    /// use twostep::otp::{Code, Digits};
     /// assert!(Code::parse(" 123 456\n", Digits::SIX).is_ok());
     /// assert!(Code::parse("12345", Digits::SIX).is_err());
     /// assert!(Code::parse("12 34 56", Digits::SIX).is_err());
@@ -84,7 +84,7 @@ impl Code {
     /// authenticator app would display.
     ///
     /// ```
-    /// use twostep::{Code, Digits};
+    /// use twostep::otp::{Code, Digits};
     /// let code = Code::from_value(42, Digits::SIX).unwrap();
     /// assert_eq!(code.expose().to_string(), "000042");
     /// ```

@@ -92,10 +92,10 @@ impl Digits {
     /// [`ParamError::UnsupportedDigits`] unless `digits` is 6, 7 or 8.
     ///
     /// ```
-    /// use twostep::Digits;
+    /// use twostep::otp::Digits;
     /// assert_eq!(Digits::new(8)?.get(), 8);
     /// assert!(Digits::new(5).is_err());
-    /// # Ok::<(), twostep::ParamError>(())
+    /// # Ok::<(), twostep::otp::ParamError>(())
     /// ```
     pub const fn new(digits: u64) -> Result<Self, ParamError> {
         match digits {
@@ -220,13 +220,13 @@ impl Default for Window {
 /// Built from validated parts, so a value is always usable:
 ///
 /// ```
-/// use twostep::{Algorithm, Digits, Period, TotpParams};
+/// use twostep::otp::{Algorithm, Digits, Period, TotpParams};
 /// let params = TotpParams::default()
 ///     .with_algorithm(Algorithm::Sha256)
 ///     .with_digits(Digits::EIGHT)
 ///     .with_period(Period::new(60)?);
 /// assert_eq!(params.period().seconds(), 60);
-/// # Ok::<(), twostep::ParamError>(())
+/// # Ok::<(), twostep::otp::ParamError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TotpParams {
