@@ -122,7 +122,7 @@ fn in_memory_service_works_out_of_the_box() {
 }
 
 /// The record's tag, bound to the user's id, refuses a moved record before
-/// anything in it is used (`src/seal.rs` checks that the sealed secret
+/// anything in it is used (`src/keys/` checks that the sealed secret
 /// alone, bound to the user too, would not open either).
 #[test]
 fn a_record_moved_to_another_user_is_refused() {
