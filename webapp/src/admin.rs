@@ -1,6 +1,6 @@
 //! The signed-in pages: Account info with MFA's "Activate", and the
 //! owner's Company profile ("Force every user to use MFA") and Users
-//! ("Reset MFA").
+//! ("Reset MFA", "Unlock").
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -8,42 +8,53 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
 use twostep::company::MemberMfa;
 use twostep::{MfaSession, Requirement, Screen};
 
 use crate::directory::Account;
-use crate::extract::{CheckedForm, Posted};
-use crate::html::{code_field, csrf_field, escape, page, Notice};
-use crate::screens::{begin_for, viewer};
-use crate::session::Visit;
+use crate::html::{code_field, escape, page, Notice};
+use crate::screens::{begin_for, sign_out_and_sign_in, viewer};
+use crate::session::Person;
 use crate::{forbidden, html, is_answer, redirect, server_error, App, Error, Role};
 
-/// The person, if past every check; else where they must go.
-async fn signed_in<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Response> {
-    let account = visit
-        .session
-        .user
-        .as_deref()
-        .and_then(|user| app.directory.find(user))
-        .ok_or_else(|| app.sessions.finish(visit, redirect("/signin")))?;
-    let session = visit
-        .session
-        .mfa
-        .as_ref()
-        .ok_or_else(|| app.sessions.finish(visit, redirect("/signin")))?;
+/// The company profile's form.
+#[derive(Deserialize)]
+pub struct CompanyForm {
+    force: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+/// Reset or unlock a user: whom, and the owner's code if asked.
+#[derive(Deserialize)]
+pub struct UserForm {
+    user: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// The person's account, if past every check; else where they must go.
+async fn signed_in<'a>(app: &'a App, person: &Person) -> Result<&'a Account, Response> {
+    let account = app
+        .directory
+        .find(&person.user)
+        .ok_or_else(|| redirect("/signin"))?;
     let screen = app
         .mfa
-        .current_screen(&account.email, app.company(), session)
+        .current_screen(&account.email, app.company(), &person.mfa)
         .await
         .map_err(|e| server_error(&e))?;
     match screen {
         Screen::Continue => Ok(account),
+        Screen::SignInAgain => Err(sign_out_and_sign_in(person).await),
         _ => Err(redirect("/mfa")),
     }
 }
 
-async fn owner<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Response> {
-    let account = signed_in(app, visit).await?;
+async fn owner<'a>(app: &'a App, person: &Person) -> Result<&'a Account, Response> {
+    let account = signed_in(app, person).await?;
     match account.role {
         Role::Owner => Ok(account),
         Role::User => Err(forbidden(
@@ -52,18 +63,24 @@ async fn owner<'a>(app: &'a App, visit: &Visit) -> Result<&'a Account, Response>
     }
 }
 
-fn respond(app: &App, visit: &Visit, title: &str, notice: Option<Notice>, body: &str) -> Response {
+fn respond(
+    app: &App,
+    person: &Person,
+    title: &str,
+    notice: Option<Notice>,
+    body: &str,
+) -> Response {
     let status = match notice {
         Some(Notice::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
     };
     let page = page(
         title,
-        viewer(app, visit, true).as_ref(),
+        viewer(app, person, true).as_ref(),
         notice.as_ref(),
         body,
     );
-    app.sessions.finish(visit, html(status, page))
+    html(status, page)
 }
 
 /// The notice for a service answer, or the error page for a failure.
@@ -78,12 +95,12 @@ fn notice_for<T>(
     }
 }
 
-pub async fn account_info(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    account_page(&app, &visit, None).await
+pub async fn account_info(State(app): State<Arc<App>>, person: Person) -> Response {
+    account_page(&app, &person, None).await
 }
 
-async fn account_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    let account = match signed_in(app, visit).await {
+async fn account_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
+    let account = match signed_in(app, person).await {
         Ok(account) => account,
         Err(response) => return response,
     };
@@ -106,23 +123,21 @@ async fn account_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
     } else {
         let _ = write!(
             body,
-            "<p id=\"mfa-state\">Not active. Protect your account with a code from an authenticator app at every sign-in.</p>\n<form method=\"post\" action=\"/account/mfa/activate\">{}<button type=\"submit\">Activate</button></form>",
-            csrf_field(&visit.session.csrf)
+            "<p id=\"mfa-state\">Not active. Protect your account with a code from an authenticator app at every sign-in.</p>\n<form method=\"post\" action=\"/account/mfa/activate\"><button type=\"submit\">Activate</button></form>"
         );
     }
     body.push_str("</section>");
-    respond(app, visit, "Account info", notice, &body)
+    respond(app, person, "Account info", notice, &body)
 }
 
-pub async fn activate(State(app): State<Arc<App>>, Posted { form, user, mfa }: Posted) -> Response {
-    let visit = form.visit;
-    if let Err(response) = signed_in(&app, &visit).await {
+pub async fn activate(State(app): State<Arc<App>>, person: Person) -> Response {
+    if let Err(response) = signed_in(&app, &person).await {
         return response;
     }
-    match begin_for(&app, &user, &mfa).await {
+    match begin_for(&app, &person).await {
         Ok(_) => redirect("/mfa"),
         Err(e) if is_answer(&e) => {
-            account_page(&app, &visit, Some(Notice::Refused(e.for_person()))).await
+            account_page(&app, &person, Some(Notice::Refused(e.for_person()))).await
         }
         Err(e) => server_error(&e),
     }
@@ -138,12 +153,12 @@ fn member_state(state: MemberMfa) -> &'static str {
     }
 }
 
-pub async fn company(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    company_page(&app, &visit, None).await
+pub async fn company(State(app): State<Arc<App>>, person: Person) -> Response {
+    company_page(&app, &person, None).await
 }
 
-async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    let owner = match owner(app, visit).await {
+async fn company_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
+    let owner = match owner(app, person).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
@@ -166,9 +181,8 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
         ""
     };
     let mut body = format!(
-        "<dl class=\"card\"><dt>Company account</dt><dd>{}</dd></dl>\n<form method=\"post\" action=\"/company\" class=\"card\">{}\n<p class=\"tick\"><input type=\"checkbox\" id=\"force\" name=\"force\" value=\"yes\"{checked}{disabled}>\n<label for=\"force\">Force every user to use MFA before accessing the Company Account</label></p>\n",
+        "<dl class=\"card\"><dt>Company account</dt><dd>{}</dd></dl>\n<form method=\"post\" action=\"/company\" class=\"card\">\n<p class=\"tick\"><input type=\"checkbox\" id=\"force\" name=\"force\" value=\"yes\"{checked}{disabled}>\n<label for=\"force\">Force every user to use MFA before accessing the Company Account</label></p>\n",
         escape(&app.directory.company_name),
-        csrf_field(&visit.session.csrf)
     );
     match &unavailable {
         Some(reason) => {
@@ -204,38 +218,37 @@ async fn company_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respo
         body,
         "<button type=\"submit\"{disabled}>Save changes</button></form>"
     );
-    respond(app, visit, "Company profile", notice, &body)
+    respond(app, person, "Company profile", notice, &body)
 }
 
 /// The owner's session for an owner's action: renewed by the code in the
 /// form, if one was typed (then it passed the second factor just now).
-async fn confirmed(app: &App, form: &mut CheckedForm, owner: &str) -> Result<MfaSession, Error> {
-    let mut session = form
-        .visit
-        .session
-        .mfa
-        .clone()
-        .ok_or(twostep::MfaError::SessionEnded)?;
-    let code = form.field("code").to_owned();
+async fn confirmed(app: &App, person: &mut Person, code: &str) -> Result<MfaSession, Error> {
     if !code.trim().is_empty() {
-        app.mfa.verify(owner, &mut session, &code).await?;
-        form.visit.session.mfa = Some(session.clone());
-        app.sessions.store(&form.visit);
+        let mut mfa = person.mfa.clone();
+        app.mfa.verify(&person.user, &mut mfa, code).await?;
+        if let Err(e) = person.keep(mfa, app.now()).await {
+            tracing::error!(error = %e, "the renewed session was not kept");
+        }
     }
-    Ok(session)
+    Ok(person.mfa.clone())
 }
 
-pub async fn save_company(State(app): State<Arc<App>>, mut form: CheckedForm) -> Response {
-    let owner = match owner(&app, &form.visit).await {
+pub async fn save_company(
+    State(app): State<Arc<App>>,
+    mut person: Person,
+    Form(form): Form<CompanyForm>,
+) -> Response {
+    let owner = match owner(&app, &person).await {
         Ok(owner) => owner.email.clone(),
         Err(response) => return response,
     };
-    let requirement = if form.field("force") == "yes" {
+    let requirement = if form.force.as_deref() == Some("yes") {
         Requirement::On { grace_period: 0 }
     } else {
         Requirement::Off
     };
-    let outcome = match confirmed(&app, &mut form, &owner).await {
+    let outcome = match confirmed(&app, &mut person, &form.code).await {
         Ok(session) => {
             app.mfa
                 .set_mfa_requirement(&app.directory.company_id, &owner, &session, requirement)
@@ -243,7 +256,6 @@ pub async fn save_company(State(app): State<Arc<App>>, mut form: CheckedForm) ->
         }
         Err(e) => Err(e),
     };
-    let visit = &form.visit;
     let notice = notice_for(outcome, |policy| {
         if policy.requires_mfa() {
             "Saved. Every user must use MFA before accessing the Company Account.".into()
@@ -252,17 +264,17 @@ pub async fn save_company(State(app): State<Arc<App>>, mut form: CheckedForm) ->
         }
     });
     match notice {
-        Ok(notice) => company_page(&app, visit, Some(notice)).await,
+        Ok(notice) => company_page(&app, &person, Some(notice)).await,
         Err(response) => response,
     }
 }
 
-pub async fn users(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    users_page(&app, &visit, None).await
+pub async fn users(State(app): State<Arc<App>>, person: Person) -> Response {
+    users_page(&app, &person, None).await
 }
 
-async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    let owner = match owner(app, visit).await {
+async fn users_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
+    let owner = match owner(app, person).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
@@ -272,8 +284,7 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
         Err(e) => return server_error(&e),
     };
     let mut body = format!(
-        "<form method=\"post\" action=\"/users/reset\">{}\n<p>Resetting a user's MFA removes their authenticator app and recovery codes; they set it up again at their next sign-in.</p>\n{}<table><caption>Users of {}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">MFA</th><th scope=\"col\"><span class=\"sr-only\">Action</span></th></tr></thead><tbody>\n",
-        csrf_field(&visit.session.csrf),
+        "<form method=\"post\">\n<p>Resetting a user's MFA removes their authenticator app and recovery codes; they set it up again at their next sign-in, with their password. Unlocking lets a user who typed too many wrong codes try again.</p>\n{}<table><caption>Users of {}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">MFA</th><th scope=\"col\"><span class=\"sr-only\">Action</span></th></tr></thead><tbody>\n",
         code_field(
             "code",
             "Your current one-time code (asked when you last entered one more than 10 minutes ago)"
@@ -289,14 +300,24 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
         let (role, action) = match account.role {
             Role::Owner => ("Owner", String::new()),
             Role::User if *state == MemberMfa::NotSetUp => ("User", String::new()),
-            Role::User => (
-                "User",
-                format!(
-                    "<button type=\"submit\" name=\"user\" value=\"{0}\" aria-label=\"Reset MFA of {1}\">Reset MFA</button>",
+            Role::User => {
+                let mut action = String::new();
+                if *state == MemberMfa::Locked {
+                    let _ = write!(
+                        action,
+                        "<button type=\"submit\" formaction=\"/users/unlock\" name=\"user\" value=\"{0}\" aria-label=\"Unlock {1}\">Unlock</button> ",
+                        escape(&account.email),
+                        escape(&account.name)
+                    );
+                }
+                let _ = write!(
+                    action,
+                    "<button type=\"submit\" formaction=\"/users/reset\" name=\"user\" value=\"{0}\" aria-label=\"Reset MFA of {1}\">Reset MFA</button>",
                     escape(&account.email),
                     escape(&account.name)
-                ),
-            ),
+                );
+                ("User", action)
+            }
         };
         let _ = writeln!(
             body,
@@ -307,33 +328,68 @@ async fn users_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Respons
         );
     }
     body.push_str("</tbody></table></form>");
-    respond(app, visit, "Users", notice, &body)
+    respond(app, person, "Users", notice, &body)
 }
 
-pub async fn reset(State(app): State<Arc<App>>, mut form: CheckedForm) -> Response {
-    let owner = match owner(&app, &form.visit).await {
+/// What an owner does to a user on the Users page.
+#[derive(Clone, Copy)]
+enum UserAction {
+    Reset,
+    Unlock,
+}
+
+pub async fn reset(
+    State(app): State<Arc<App>>,
+    person: Person,
+    Form(form): Form<UserForm>,
+) -> Response {
+    act_on_user(&app, person, form, UserAction::Reset).await
+}
+
+pub async fn unlock(
+    State(app): State<Arc<App>>,
+    person: Person,
+    Form(form): Form<UserForm>,
+) -> Response {
+    act_on_user(&app, person, form, UserAction::Unlock).await
+}
+
+async fn act_on_user(
+    app: &App,
+    mut person: Person,
+    form: UserForm,
+    action: UserAction,
+) -> Response {
+    let owner = match owner(app, &person).await {
         Ok(owner) => owner.email.clone(),
         Err(response) => return response,
     };
-    let user = form.field("user").to_owned();
-    let outcome = match confirmed(&app, &mut form, &owner).await {
-        Ok(session) => {
-            app.mfa
-                .reset_user_mfa(&app.directory.company_id, &owner, &session, &user)
-                .await
-        }
+    let (company, user) = (&app.directory.company_id, form.user.as_str());
+    let outcome = match confirmed(app, &mut person, &form.code).await {
+        Ok(session) => match action {
+            UserAction::Reset => {
+                app.mfa
+                    .reset_user_mfa(company, &owner, &session, user)
+                    .await
+            }
+            UserAction::Unlock => app.mfa.unlock_member(company, &owner, &session, user).await,
+        },
         Err(e) => Err(e),
     };
-    let (visit, user) = (&form.visit, user.as_str());
     let name = app
         .directory
         .find(user)
         .map_or(user, |a| a.name.as_str())
         .to_owned();
     match notice_for(outcome, |()| {
-        format!("The MFA of {name} is reset: they will set it up again at their next sign-in.")
+        match action {
+        UserAction::Reset => format!(
+            "The MFA of {name} is reset: they will set it up again at their next sign-in, with their password."
+        ),
+        UserAction::Unlock => format!("{name} is unlocked and may enter a code again."),
+    }
     }) {
-        Ok(notice) => users_page(&app, visit, Some(notice)).await,
+        Ok(notice) => users_page(app, &person, Some(notice)).await,
         Err(response) => response,
     }
 }

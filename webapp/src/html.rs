@@ -27,8 +27,6 @@ pub struct Viewer<'a> {
     pub owner: bool,
     /// Whether the person is past every check (the menu is reachable).
     pub in_app: bool,
-    /// The session's CSRF token, for the sign-out form.
-    pub csrf: &'a str,
 }
 
 /// A whole page: `title`, the menu for `viewer`, `notice` (an answer to the
@@ -90,19 +88,10 @@ fn menu(viewer: &Viewer<'_>) -> String {
     }
     let _ = write!(
         html,
-        "<span class=\"who\">{}</span><form method=\"post\" action=\"/signout\" class=\"inline\">{}<button type=\"submit\" class=\"link\">Sign out</button></form></nav>",
+        "<span class=\"who\">{}</span><form method=\"post\" action=\"/signout\" class=\"inline\"><button type=\"submit\" class=\"link\">Sign out</button></form></nav>",
         escape(viewer.name),
-        csrf_field(viewer.csrf)
     );
     html
-}
-
-/// The hidden field every form carries.
-pub fn csrf_field(token: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(token)
-    )
 }
 
 /// The one-time code field as authenticator-app users expect it: the

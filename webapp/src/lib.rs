@@ -3,13 +3,14 @@
 //!
 //! What a host copies: the handlers in `screens.rs` (sign-in and the
 //! enrollment screens, each rendered from [`AsyncMfa::current_screen`]) and
-//! `admin.rs` (account info, company profile, users), with `extract.rs`
-//! (the CSRF check and the sender of a form). What it keeps of its own:
-//! the users and their passwords (`directory.rs`), the sessions and their
-//! CSRF tokens (`session.rs`). What it does not write: any state
-//! between screens — the QR code, the codes, the recovery code waiting for
-//! its tick are in twostep's records, so a reload or a second tab shows the
-//! same screen.
+//! `admin.rs` (account info, company profile, users). What it keeps of its
+//! own: the users and their passwords (`directory.rs`) with a throttle on
+//! passwords (`password_limits.rs`, governor), and the sessions
+//! (`session.rs`: tower-sessions, in the same database). Cross-site forms
+//! are refused by tower-http's CSRF layer. What it does not write: any
+//! state between screens — the QR code, the codes, the recovery code
+//! waiting for its tick are in twostep's records, so a reload or a second
+//! tab shows the same screen.
 #![forbid(unsafe_code)]
 #![allow(
     clippy::result_large_err,
@@ -18,13 +19,14 @@
 
 mod admin;
 mod directory;
-mod extract;
 mod html;
+mod password_limits;
 mod screens;
 mod session;
 mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
@@ -34,18 +36,24 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::csrf::CsrfLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_core::ExpiredDeletion;
 use twostep::clock::Clock;
 use twostep::{AsyncMfa, Keyring, MfaError};
 use twostep_sqlx::SqlxStoreError;
 
 pub use directory::{Account, Directory, Role, Seed};
-pub use store::{AppStore, Database};
+pub use password_limits::PasswordLimits;
+pub use session::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
+pub use store::{postgres_options, AppStore, Database};
 
-use session::Sessions;
+use password_limits::PasswordThrottle;
 
 /// What the app is made of: where the records are, the application key,
-/// the clock (the system's; a test's own), the people, and whether cookies
-/// are `Secure` (set it behind TLS).
+/// the clock (the system's; a test's own), the people, whether cookies
+/// are `Secure` (set it behind TLS), and how often a password may be tried.
 pub struct Config {
     /// twostep's records.
     pub store: AppStore,
@@ -57,6 +65,8 @@ pub struct Config {
     pub directory: Directory,
     /// Mark the session cookie `Secure` (the app is behind HTTPS).
     pub secure_cookies: bool,
+    /// The password throttle's allowances.
+    pub password_limits: PasswordLimits,
 }
 
 /// The errors of the service over this app's store.
@@ -65,7 +75,8 @@ pub type Error = MfaError<SqlxStoreError>;
 pub(crate) struct App {
     mfa: AsyncMfa<AppStore>,
     directory: Directory,
-    sessions: Sessions,
+    clock: Arc<dyn Clock>,
+    passwords: PasswordThrottle,
     password_slots: tokio::sync::Semaphore,
 }
 
@@ -73,18 +84,26 @@ impl App {
     fn company(&self) -> Option<&str> {
         Some(&self.directory.company_id)
     }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
 }
 
 /// The app's routes over `config`. Tells twostep who the company's owners
 /// and members are first (once per database: a restart finds them there).
+/// Serve it with the client's address
+/// (`into_make_service_with_connect_info::<SocketAddr>()`): the password
+/// throttle counts per client.
 ///
 /// # Errors
 /// If the store cannot be reached.
 pub async fn router(config: Config) -> Result<Router, Error> {
+    let sessions = config.store.sessions().await.map_err(MfaError::Store)?;
     let mfa = AsyncMfa::with_config(
         config.store,
         config.keyring,
-        twostep::Config::default().with_clock(config.clock),
+        twostep::Config::default().with_clock(config.clock.clone()),
     );
     let directory = config.directory;
     let company = directory.company_id.as_str();
@@ -97,14 +116,40 @@ pub async fn router(config: Config) -> Result<Router, Error> {
             mfa.add_member(company, &account.email).await?;
         }
     }
-    let app = App {
+    let app = Arc::new(App {
         mfa,
         directory,
-        sessions: Sessions::new(config.secure_cookies),
+        passwords: PasswordThrottle::new(config.password_limits, config.clock.clone()),
+        clock: config.clock,
         password_slots: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, usize::from),
         ),
-    };
+    });
+    // Housekeeping once a minute: expired sessions out of the database,
+    // full allowances out of memory.
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(60)),
+    );
+    let pruned = Arc::downgrade(&app);
+    tokio::spawn(async move {
+        let mut minutes = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            minutes.tick().await;
+            let Some(app) = pruned.upgrade() else { break };
+            app.passwords.forget_full();
+        }
+    });
+    let sessions = SessionManagerLayer::new(sessions)
+        .with_name("sid")
+        .with_secure(config.secure_cookies)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(
+                i64::try_from(IDLE_LIFETIME).unwrap_or(i64::MAX),
+            ),
+        ));
     Ok(Router::new()
         .route("/", get(|| async { redirect("/account") }))
         .route("/signin", get(screens::sign_in_form).post(screens::sign_in))
@@ -124,6 +169,7 @@ pub async fn router(config: Config) -> Result<Router, Error> {
         .route("/company", get(admin::company).post(admin::save_company))
         .route("/users", get(admin::users))
         .route("/users/reset", post(admin::reset))
+        .route("/users/unlock", post(admin::unlock))
         .route(
             "/static/app.css",
             get(|| asset("text/css", include_str!("../static/app.css"))),
@@ -132,8 +178,10 @@ pub async fn router(config: Config) -> Result<Router, Error> {
             "/static/app.js",
             get(|| asset("text/javascript", include_str!("../static/app.js"))),
         )
+        .layer(sessions)
+        .layer(CsrfLayer::new())
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(Arc::new(app)))
+        .with_state(app))
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -176,7 +224,7 @@ fn html(status: StatusCode, page: String) -> Response {
 /// A failure of the app's own infrastructure: logged (twostep's errors
 /// name no secret and no code), and a page that gives nothing away.
 fn server_error(error: &dyn std::fmt::Display) -> Response {
-    eprintln!("twostep-webapp: {error}");
+    tracing::error!(%error, "answered 500");
     let page = html::page(
         "Something went wrong",
         None,

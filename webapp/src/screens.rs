@@ -5,53 +5,84 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
 use twostep::screen::{Acknowledged, EnrollmentCheck};
 use twostep::throttle::Gate;
-use twostep::{Enrollment, Screen};
+use twostep::{Enrollment, MfaSession, Screen};
 
-use crate::extract::{CheckedForm, Posted};
-use crate::html::{code_field, csrf_field, escape, page, Notice, Viewer};
-use crate::session::Visit;
+use crate::html::{code_field, escape, page, Notice, Viewer};
+use crate::session::Person;
 use crate::{html, is_answer, redirect, server_error, App, Error, Role};
 
-/// The menu for the visit's person, if signed in.
-pub(crate) fn viewer<'a>(app: &'a App, visit: &'a Visit, in_app: bool) -> Option<Viewer<'a>> {
-    let account = app.directory.find(visit.session.user.as_deref()?)?;
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+}
+
+/// A form with a one-time or recovery code.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    pub(crate) code: String,
+}
+
+/// "I have safely recorded this number".
+#[derive(Deserialize)]
+pub struct TickForm {
+    recorded: Option<String>,
+}
+
+/// The menu for the person.
+pub(crate) fn viewer<'a>(app: &'a App, person: &Person, in_app: bool) -> Option<Viewer<'a>> {
+    let account = app.directory.find(&person.user)?;
     Some(Viewer {
         name: &account.name,
         owner: account.role == Role::Owner,
         in_app,
-        csrf: &visit.session.csrf,
     })
 }
 
-pub async fn sign_in_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    sign_in_page(&app, &visit, None, StatusCode::OK)
+pub async fn sign_in_form() -> Response {
+    sign_in_page(None, StatusCode::OK)
 }
 
-fn sign_in_page(app: &App, visit: &Visit, notice: Option<Notice>, status: StatusCode) -> Response {
-    let body = format!(
-        r#"<form method="post" action="/signin" class="card">
-{csrf}
+fn sign_in_page(notice: Option<Notice>, status: StatusCode) -> Response {
+    let body = r#"<form method="post" action="/signin" class="card">
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="username" required autofocus>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>"#,
-        csrf = csrf_field(&visit.session.csrf)
-    );
-    let page = page("Sign in", None, notice.as_ref(), &body);
-    app.sessions.finish(visit, html(status, page))
+</form>"#;
+    html(status, page("Sign in", None, notice.as_ref(), body))
 }
 
-pub async fn sign_in(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
-    let email = form.field("email").trim().to_owned();
-    let password = form.field("password").to_owned();
-    let mut visit = form.visit;
+pub async fn sign_in(
+    State(app): State<Arc<App>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let email = form.email.trim().to_owned();
+    // Before the password is even hashed: an allowance per client and per
+    // account, so guessing runs at minutes per try, not milliseconds.
+    if let Err(wait) = app.passwords.attempt(client.ip(), &email) {
+        let notice = Notice::Refused(format!(
+            "Too many sign-in attempts. Try again in {wait} seconds."
+        ));
+        let page = sign_in_page(Some(notice), StatusCode::TOO_MANY_REQUESTS);
+        return ([(RETRY_AFTER, wait.to_string())], page).into_response();
+    }
+    let password = form.password;
     // Argon2 takes tens of milliseconds of CPU and 19 MiB: off the
     // runtime's threads, and no more at once than there are CPUs (a burst
     // of sign-ins queues instead of thrashing memory).
@@ -73,48 +104,46 @@ pub async fn sign_in(State(app): State<Arc<App>>, form: CheckedForm) -> Response
     };
     let Some(email) = account else {
         let notice = Notice::Refused("Wrong email or password.".into());
-        return sign_in_page(&app, &visit, Some(notice), StatusCode::UNAUTHORIZED);
+        return sign_in_page(Some(notice), StatusCode::UNAUTHORIZED);
     };
     // twostep's part of the session, from the password on.
     let mfa = match app.mfa.start_session(&email).await {
         Ok(mfa) => mfa,
         Err(e) => return server_error(&e),
     };
-    visit.session.user = Some(email);
-    visit.session.mfa = Some(mfa);
-    app.sessions.renew(&mut visit);
-    app.sessions.finish(&visit, redirect("/mfa"))
+    match Person::sign_in(&session, email, mfa, app.now()).await {
+        Ok(()) => redirect("/mfa"),
+        Err(e) => server_error(&e),
+    }
 }
 
-pub async fn sign_out(State(app): State<Arc<App>>, form: CheckedForm) -> Response {
-    let mut visit = form.visit;
-    app.sessions.end(&mut visit);
-    app.sessions.finish(&visit, redirect("/signin"))
+pub async fn sign_out(person: Person) -> Response {
+    match person.sign_out().await {
+        Ok(()) => redirect("/signin"),
+        Err(e) => server_error(&e),
+    }
 }
 
-pub async fn show(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    render(&app, &visit, None).await
+pub async fn show(State(app): State<Arc<App>>, person: Person) -> Response {
+    render(&app, &person, None).await
 }
 
 /// The screen the person is on, from twostep's records, with `notice` (the
 /// answer to what they just sent: then the status is 422).
-async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    let (Some(user), Some(session)) = (visit.session.user.as_deref(), &visit.session.mfa) else {
-        return app.sessions.finish(visit, redirect("/signin"));
-    };
-    let screen = match app.mfa.current_screen(user, app.company(), session).await {
+async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response {
+    let screen = match app
+        .mfa
+        .current_screen(&person.user, app.company(), &person.mfa)
+        .await
+    {
         Ok(screen) => screen,
         Err(e) => return server_error(&e),
     };
-    let csrf = csrf_field(&visit.session.csrf);
     let body = match &screen {
-        Screen::Continue => return app.sessions.finish(visit, redirect("/account")),
+        Screen::Continue => return redirect("/account"),
         // A session from before the person's MFA changed (an owner's reset,
         // say): over, whatever it passed. The password again.
-        Screen::SignInAgain => {
-            let visit = app.sessions.ended(visit);
-            return app.sessions.finish(&visit, redirect("/signin"));
-        }
+        Screen::SignInAgain => return sign_out_and_sign_in(person).await,
         Screen::EnterCode { gate, clock_drift } => {
             // The sentence says what the gate allows (a wait, the lockout),
             // unless the answer to the code just sent said it already.
@@ -133,7 +162,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
             if *gate != Gate::Locked {
                 let _ = write!(
                     body,
-                    "<form method=\"post\" action=\"/mfa/code\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>\n",
+                    "<form method=\"post\" action=\"/mfa/code\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>\n",
                     code_field("code", "One-time code")
                 );
             }
@@ -141,15 +170,15 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
             body
         }
         Screen::CompanyAccountVerification { .. } => format!(
-            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\">{csrf}<button type=\"submit\" autofocus>Verify identity</button></form>",
+            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\"><button type=\"submit\" autofocus>Verify identity</button></form>",
             escape(&screen.for_person())
         ),
-        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment, &csrf) {
+        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment) {
             Ok(body) => body,
             Err(e) => return server_error(&e),
         },
         Screen::SecondCode { .. } => format!(
-            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/enroll/second\" class=\"card\">{csrf}\n{}<button type=\"submit\">Continue</button></form>",
+            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/enroll/second\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>",
             escape(&screen.for_person()),
             code_field("code", "One-time code")
         ),
@@ -161,7 +190,7 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
 <p class="actions"><button type="button" data-copy="recovery-code">Copy</button>
 <button type="button" data-download="recovery-code">Download</button>
 <button type="button" data-print>Print</button></p>
-<form method="post" action="/mfa/acknowledge" class="card">{csrf}
+<form method="post" action="/mfa/acknowledge" class="card">
 <p class="tick"><input type="checkbox" id="recorded" name="recorded" value="yes" required>
 <label for="recorded">I have safely recorded this number</label></p>
 <button type="submit" id="continue" disabled>Continue</button>
@@ -180,20 +209,24 @@ async fn render(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
     };
     let page = page(
         &screen.title().english(),
-        viewer(app, visit, false).as_ref(),
+        viewer(app, person, false).as_ref(),
         notice.as_ref(),
         &body,
     );
-    app.sessions.finish(visit, html(status, page))
+    html(status, page)
+}
+
+/// The session is over (a reset, a new factor): the password again.
+pub(crate) async fn sign_out_and_sign_in(person: &Person) -> Response {
+    match person.sign_out().await {
+        Ok(()) => redirect("/signin"),
+        Err(e) => server_error(&e),
+    }
 }
 
 /// The QR code window: the code inline, the key to type by hand in groups
 /// of four with its parameters, the code field.
-fn scan_qr(
-    sentence: &str,
-    enrollment: &Enrollment,
-    csrf: &str,
-) -> Result<String, twostep::otp::QrError> {
+fn scan_qr(sentence: &str, enrollment: &Enrollment) -> Result<String, twostep::otp::QrError> {
     let qr = enrollment.qr()?;
     let key = enrollment.secret().expose_base32_grouped();
     let params = enrollment.params();
@@ -202,9 +235,9 @@ fn scan_qr(
 <figure class="qr" role="img" aria-label="QR code to scan with your authenticator app">{svg}</figure>
 <p>Can't scan? Enter this key: <code id="secret-key">{key}</code><br>
 <span class="params" id="key-params">{algorithm}, {digits} digits, every {period} seconds</span></p>
-<form method="post" action="/mfa/enroll/code" class="card">{csrf}
+<form method="post" action="/mfa/enroll/code" class="card">
 {field}<button type="submit">Continue</button></form>
-<form method="post" action="/mfa/begin" class="inline">{csrf}<button type="submit" class="link">Start again with a new QR code</button></form>"#,
+<form method="post" action="/mfa/begin" class="inline"><button type="submit" class="link">Start again with a new QR code</button></form>"#,
         sentence = escape(sentence),
         svg = qr.to_svg(),
         key = key.as_str(),
@@ -217,46 +250,46 @@ fn scan_qr(
 
 /// What follows a form the service answered: the next screen, or the same
 /// one again with the refusal in words for people.
-async fn answered<T>(app: &App, visit: &Visit, outcome: Result<T, Error>) -> Response {
+async fn answered<T>(app: &App, person: &Person, outcome: Result<T, Error>) -> Response {
     match outcome {
-        Ok(_) => app.sessions.finish(visit, redirect("/mfa")),
-        Err(e) if is_answer(&e) => render(app, visit, Some(Notice::Refused(e.for_person()))).await,
+        Ok(_) => redirect("/mfa"),
+        Err(e) if is_answer(&e) => render(app, person, Some(Notice::Refused(e.for_person()))).await,
         Err(e) => server_error(&e),
     }
 }
 
-pub async fn code(State(app): State<Arc<App>>, posted: Posted) -> Response {
-    let Posted {
-        form,
-        user,
-        mut mfa,
-    } = posted;
-    let outcome = app.mfa.verify(&user, &mut mfa, form.field("code")).await;
-    let mut visit = form.visit;
-    if outcome.is_ok() {
-        visit.session.mfa = Some(mfa);
-        app.sessions.renew(&mut visit);
+/// After a second factor: the renewed proof under a new session id (the
+/// session now holds more), then `/mfa` (the next screen).
+async fn passed(app: &App, mut person: Person, mfa: MfaSession) -> Response {
+    match person.renew(mfa, app.now()).await {
+        Ok(()) => redirect("/mfa"),
+        Err(e) => server_error(&e),
     }
-    answered(&app, &visit, outcome).await
 }
 
-pub async fn recovery_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    recovery_page(&app, &visit, None)
+pub async fn code(
+    State(app): State<Arc<App>>,
+    person: Person,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let mut mfa = person.mfa.clone();
+    match app.mfa.verify(&person.user, &mut mfa, &form.code).await {
+        Ok(_) => passed(&app, person, mfa).await,
+        outcome => answered(&app, &person, outcome).await,
+    }
 }
 
-fn recovery_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
-    if visit.session.user.is_none() {
-        return app.sessions.finish(visit, redirect("/signin"));
-    }
-    let body = format!(
-        r#"<p>Enter one of the recovery codes you recorded when you set up Multi-Factor Authentication.</p>
-<form method="post" action="/mfa/recovery" class="card">{csrf}
+pub async fn recovery_form(State(app): State<Arc<App>>, person: Person) -> Response {
+    recovery_page(&app, &person, None)
+}
+
+fn recovery_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
+    let body = r#"<p>Enter one of the recovery codes you recorded when you set up Multi-Factor Authentication.</p>
+<form method="post" action="/mfa/recovery" class="card">
 <label for="recovery">Recovery code</label>
 <input id="recovery" name="code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus>
 <button type="submit">Continue</button></form>
-<p><a href="/mfa">Use a one-time code instead</a></p>"#,
-        csrf = csrf_field(&visit.session.csrf)
-    );
+<p><a href="/mfa">Use a one-time code instead</a></p>"#;
     let status = if notice.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -264,34 +297,29 @@ fn recovery_page(app: &App, visit: &Visit, notice: Option<Notice>) -> Response {
     };
     let page = page(
         "Use a recovery code",
-        viewer(app, visit, false).as_ref(),
+        viewer(app, person, false).as_ref(),
         notice.as_ref(),
-        &body,
+        body,
     );
-    app.sessions.finish(visit, html(status, page))
+    html(status, page)
 }
 
-pub async fn recovery(State(app): State<Arc<App>>, posted: Posted) -> Response {
-    let Posted {
-        form,
-        user,
-        mut mfa,
-    } = posted;
-    let outcome = app
+pub async fn recovery(
+    State(app): State<Arc<App>>,
+    person: Person,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let mut mfa = person.mfa.clone();
+    match app
         .mfa
-        .use_recovery_code(&user, &mut mfa, form.field("code"))
-        .await;
-    let mut visit = form.visit;
-    match outcome {
+        .use_recovery_code(&person.user, &mut mfa, &form.code)
+        .await
+    {
         // The replacement code, if any, is the next screen: /mfa shows it
         // until it is ticked.
-        Ok(_) => {
-            visit.session.mfa = Some(mfa);
-            app.sessions.renew(&mut visit);
-            app.sessions.finish(&visit, redirect("/mfa"))
-        }
+        Ok(_) => passed(&app, person, mfa).await,
         Err(e) if is_answer(&e) => {
-            recovery_page(&app, &visit, Some(Notice::Refused(e.for_person())))
+            recovery_page(&app, &person, Some(Notice::Refused(e.for_person())))
         }
         Err(e) => server_error(&e),
     }
@@ -299,72 +327,65 @@ pub async fn recovery(State(app): State<Arc<App>>, posted: Posted) -> Response {
 
 /// "Verify identity", "Activate", "Start again": a new QR code. The owner
 /// confirms one code, users two, as the help page has it.
-pub(crate) async fn begin_for(
-    app: &App,
-    user: &str,
-    session: &twostep::MfaSession,
-) -> Result<Enrollment, Error> {
-    let role = app.directory.find(user).map(|a| a.role);
+pub(crate) async fn begin_for(app: &App, person: &Person) -> Result<Enrollment, Error> {
+    let role = app.directory.find(&person.user).map(|a| a.role);
     let check = match role {
         Some(Role::Owner) => EnrollmentCheck::OneCode,
         _ => EnrollmentCheck::TwoCodes,
     };
-    let builder = Enrollment::builder(&app.directory.company_name, user);
+    let builder = Enrollment::builder(&app.directory.company_name, &person.user);
     app.mfa
-        .begin_enrollment(user, session, builder, check)
+        .begin_enrollment(&person.user, &person.mfa, builder, check)
         .await
 }
 
-pub async fn begin(State(app): State<Arc<App>>, Posted { form, user, mfa }: Posted) -> Response {
-    let outcome = begin_for(&app, &user, &mfa).await;
-    answered(&app, &form.visit, outcome).await
+pub async fn begin(State(app): State<Arc<App>>, person: Person) -> Response {
+    let outcome = begin_for(&app, &person).await;
+    answered(&app, &person, outcome).await
 }
 
 pub async fn first_code(
     State(app): State<Arc<App>>,
-    Posted { form, user, mfa }: Posted,
+    person: Person,
+    Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = app
         .mfa
-        .confirm_enrollment(&user, &mfa, form.field("code"))
+        .confirm_enrollment(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&app, &form.visit, outcome).await
+    answered(&app, &person, outcome).await
 }
 
 pub async fn second_code(
     State(app): State<Arc<App>>,
-    Posted { form, user, mfa }: Posted,
+    person: Person,
+    Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = app
         .mfa
-        .confirm_second_code(&user, &mfa, form.field("code"))
+        .confirm_second_code(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&app, &form.visit, outcome).await
+    answered(&app, &person, outcome).await
 }
 
 pub async fn acknowledge(
     State(app): State<Arc<App>>,
-    Posted {
-        form,
-        user,
-        mut mfa,
-    }: Posted,
+    person: Person,
+    Form(form): Form<TickForm>,
 ) -> Response {
-    let mut visit = form.visit;
     // The button is disabled until the tick, but a request can be made
     // without the page: the server asks for the tick itself.
-    if form.fields.get("recorded").map(String::as_str) != Some("yes") {
+    if form.recorded.as_deref() != Some("yes") {
         let notice = Notice::Refused(
             "Tick \u{201c}I have safely recorded this number\u{201d} to continue.".into(),
         );
-        return render(&app, &visit, Some(notice)).await;
+        return render(&app, &person, Some(notice)).await;
     }
-    let outcome = app.mfa.acknowledge_recovery(&user, &mut mfa).await;
-    if matches!(outcome, Ok(Acknowledged::FactorActivated)) {
+    let mut mfa = person.mfa.clone();
+    match app.mfa.acknowledge_recovery(&person.user, &mut mfa).await {
         // The codes just typed are a second factor: a new session id for
         // the stronger session.
-        visit.session.mfa = Some(mfa);
-        app.sessions.renew(&mut visit);
+        Ok(Acknowledged::FactorActivated) => passed(&app, person, mfa).await,
+        outcome => answered(&app, &person, outcome).await,
     }
-    answered(&app, &visit, outcome).await
 }

@@ -1,161 +1,309 @@
-//! Server-side sessions behind an opaque cookie, with a CSRF token each.
-//! In memory: a host keeps them in its database (what twostep keeps
-//! between screens is in twostep's records, not here).
+//! Sessions: tower-sessions' layer, its records kept in the app's own
+//! database (the one twostep's records are in), so two processes behind
+//! one address share them. Only a person who passed the password has one:
+//! the sign-in page sets no cookie and stores nothing.
+//!
+//! The table is written here, not taken from tower-sessions-sqlx-store: its
+//! latest release (0.15) is built on sqlx 0.8 and tower-sessions-core 0.14,
+//! and one program cannot link the SQLite of two sqlx versions.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
-use subtle::ConstantTimeEq;
+use async_trait::async_trait;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, SqlitePool};
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Error as SessionError, Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+use tower_sessions_core::ExpiredDeletion;
 use twostep::MfaSession;
 
-const COOKIE_NAME: &str = "sid";
+use crate::{redirect, server_error, App};
 
-/// What the server remembers of one browser.
-#[derive(Clone, Debug, Default)]
-pub struct Session {
-    /// Who passed the password, if anyone.
-    pub user: Option<String>,
-    /// twostep's part of the session, from the password on: what it says
-    /// the person passed, checked by twostep at every call.
-    pub mfa: Option<MfaSession>,
-    /// The token every form of this session carries.
-    pub csrf: String,
+/// A session ends after this long without a request (seconds).
+pub const IDLE_LIFETIME: u64 = 30 * 60;
+/// ... and this long after the password, whatever happens (seconds).
+pub const ABSOLUTE_LIFETIME: u64 = 12 * 60 * 60;
+/// How stale "last seen" may get before it is written again (seconds): a
+/// write per minute of activity, not per request.
+const SEEN_PRECISION: u64 = 60;
+
+const SIGNED_IN: &str = "signed_in";
+
+/// What the session holds once the password is right.
+#[derive(Clone, Serialize, Deserialize)]
+struct SignedIn {
+    user: String,
+    /// twostep's part of the session: what it says the person passed,
+    /// checked by twostep at every call.
+    mfa: MfaSession,
+    /// When the password was right, and the last request (the app's clock).
+    since: u64,
+    seen: u64,
 }
 
-/// One request's session: its id and a copy of its data, and whether the
-/// browser must be given the id.
-pub struct Visit {
-    id: String,
-    /// The session's data; changes are kept by [`Sessions::store`].
+/// Someone who passed the password, in a session that has not expired;
+/// else the handler is not reached and the browser goes to the sign-in page.
+pub struct Person {
+    /// Their session.
     pub session: Session,
-    send_cookie: bool,
+    /// twostep's user id (the email).
+    pub user: String,
+    /// twostep's part of their session.
+    pub mfa: MfaSession,
+    since: u64,
 }
 
-impl Visit {
-    /// Whether `form` carries this session's CSRF token.
-    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
-        let sent = form.get("csrf").map_or(&[][..], |t| t.as_bytes());
-        !self.session.csrf.is_empty() && bool::from(sent.ct_eq(self.session.csrf.as_bytes()))
-    }
-}
-
-/// All sessions, by id.
-#[derive(Default)]
-pub struct Sessions {
-    by_id: Mutex<HashMap<String, Session>>,
-    secure_cookies: bool,
-}
-
-impl Sessions {
-    /// No sessions yet; cookies get `Secure` if `secure_cookies` (behind
-    /// TLS, as every deployment should be).
-    pub fn new(secure_cookies: bool) -> Sessions {
-        Sessions {
-            by_id: Mutex::default(),
-            secure_cookies,
-        }
-    }
-
-    /// The session the request's cookie names, or a new one.
-    pub fn visit(&self, headers: &HeaderMap) -> Visit {
-        let sent = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE_NAME)
-            .map(|(_, id)| id.to_owned())
-            .filter(|id| !id.is_empty());
-        let known = sent.and_then(|id| {
-            let session = self.lock().get(&id).cloned()?;
-            Some(Visit {
-                id,
-                session,
-                send_cookie: false,
-            })
-        });
-        known.unwrap_or_else(|| {
-            let visit = Visit {
-                id: random_token(),
-                session: Session {
-                    csrf: random_token(),
-                    ..Session::default()
-                },
-                send_cookie: true,
-            };
-            self.store(&visit);
-            visit
-        })
-    }
-
-    /// Keeps the visit's session data.
-    pub fn store(&self, visit: &Visit) {
-        if visit.id.is_empty() {
-            return;
-        }
-        self.lock().insert(visit.id.clone(), visit.session.clone());
-    }
-
-    /// Moves the session to a new id and a new CSRF token (at sign-in and
-    /// after the second factor: a session id an attacker planted before is
-    /// worth nothing after), keeping `visit.session`'s data.
-    pub fn renew(&self, visit: &mut Visit) {
-        self.lock().remove(&visit.id);
-        visit.id = random_token();
-        visit.session.csrf = random_token();
-        visit.send_cookie = true;
-        self.store(visit);
-    }
-
-    /// Forgets the session (sign-out) and starts a fresh one.
-    pub fn end(&self, visit: &mut Visit) {
-        visit.session = Session::default();
-        self.renew(visit);
-    }
-
-    /// [`end`](Self::end) for a visit the caller only reads: the fresh
-    /// session that replaces it.
-    pub fn ended(&self, visit: &Visit) -> Visit {
-        let mut fresh = Visit {
-            id: visit.id.clone(),
-            session: Session::default(),
-            send_cookie: false,
+impl Person {
+    /// Starts the session of `user`, who just gave the right password: a
+    /// new session id (one planted before is worth nothing after).
+    pub async fn sign_in(
+        session: &Session,
+        user: String,
+        mfa: MfaSession,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        session.cycle_id().await?;
+        let signed_in = SignedIn {
+            user,
+            mfa,
+            since: now,
+            seen: now,
         };
-        self.end(&mut fresh);
-        fresh
+        session.insert(SIGNED_IN, signed_in).await
     }
 
-    /// Adds the cookie to `response` if the browser does not have it yet.
-    pub fn finish(&self, visit: &Visit, mut response: Response) -> Response {
-        if visit.send_cookie {
-            let secure = if self.secure_cookies { "; Secure" } else { "" };
-            let cookie = format!(
-                "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-                visit.id
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(SET_COOKIE, value);
+    /// Keeps `mfa`, renewed by a second factor, under a new session id:
+    /// the session now holds more.
+    pub async fn renew(&mut self, mfa: MfaSession, now: u64) -> Result<(), SessionError> {
+        self.mfa = mfa;
+        self.session.cycle_id().await?;
+        self.store(now).await
+    }
+
+    /// Keeps `mfa` (an owner's code renewed it) in the same session.
+    pub async fn keep(&mut self, mfa: MfaSession, now: u64) -> Result<(), SessionError> {
+        self.mfa = mfa;
+        self.store(now).await
+    }
+
+    /// Ends the session: deleted from the database, the cookie removed.
+    pub async fn sign_out(&self) -> Result<(), SessionError> {
+        self.session.flush().await
+    }
+
+    async fn store(&self, now: u64) -> Result<(), SessionError> {
+        let signed_in = SignedIn {
+            user: self.user.clone(),
+            mfa: self.mfa.clone(),
+            since: self.since,
+            seen: now,
+        };
+        self.session.insert(SIGNED_IN, signed_in).await
+    }
+}
+
+/// The signed-in person of the request, if any (expired sessions end here).
+pub async fn signed_in(parts: &mut Parts, app: &App) -> Result<Option<Person>, Response> {
+    let session = Session::from_request_parts(parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let Some(signed_in) = session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(|e| server_error(&e))?
+    else {
+        return Ok(None);
+    };
+    let now = app.now();
+    let idle = now.saturating_sub(signed_in.seen);
+    let age = now.saturating_sub(signed_in.since);
+    if idle >= IDLE_LIFETIME || age >= ABSOLUTE_LIFETIME {
+        session.flush().await.map_err(|e| server_error(&e))?;
+        return Ok(None);
+    }
+    let person = Person {
+        session,
+        user: signed_in.user,
+        mfa: signed_in.mfa,
+        since: signed_in.since,
+    };
+    if idle >= SEEN_PRECISION {
+        person.store(now).await.map_err(|e| server_error(&e))?;
+    }
+    Ok(Some(person))
+}
+
+impl FromRequestParts<Arc<App>> for Person {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Person, Response> {
+        signed_in(parts, app)
+            .await?
+            .ok_or_else(|| redirect("/signin"))
+    }
+}
+
+/// tower-sessions' records in the app's database: one row per session,
+/// its data as JSON, its expiry in Unix seconds.
+#[derive(Clone, Debug)]
+pub enum SessionTable {
+    /// In SQLite.
+    Sqlite(SqlitePool),
+    /// In PostgreSQL.
+    Postgres(PgPool),
+}
+
+impl SessionTable {
+    /// Creates the table if it is not there.
+    ///
+    /// # Errors
+    /// If the database refuses.
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        // The same statement in both dialects.
+        let create = "CREATE TABLE IF NOT EXISTS webapp_sessions (\
+                      id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires BIGINT NOT NULL)";
+        match self {
+            SessionTable::Sqlite(pool) => sqlx::query(create).execute(pool).await.map(drop),
+            SessionTable::Postgres(pool) => sqlx::query(create).execute(pool).await.map(drop),
+        }
+    }
+
+    /// Writes `record`, inserting it only if `only_new` (else 0 rows: a
+    /// collision of ids).
+    async fn write(&self, record: &Record, only_new: bool) -> session_store::Result<u64> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let (id, expires) = (record.id.to_string(), record.expiry_date.unix_timestamp());
+        let done = match self {
+            SessionTable::Sqlite(pool) => {
+                let sql = if only_new {
+                    SQLITE_INSERT
+                } else {
+                    SQLITE_UPSERT
+                };
+                let query = sqlx::query(sql).bind(id).bind(data).bind(expires);
+                query.execute(pool).await.map(|done| done.rows_affected())
+            }
+            SessionTable::Postgres(pool) => {
+                let sql = if only_new { PG_INSERT } else { PG_UPSERT };
+                let query = sqlx::query(sql).bind(id).bind(data).bind(expires);
+                query.execute(pool).await.map(|done| done.rows_affected())
+            }
+        };
+        done.map_err(backend)
+    }
+}
+
+const SQLITE_INSERT: &str =
+    "INSERT INTO webapp_sessions (id, data, expires) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING";
+const SQLITE_UPSERT: &str = "INSERT INTO webapp_sessions (id, data, expires) VALUES (?, ?, ?) \
+     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires = excluded.expires";
+const PG_INSERT: &str = "INSERT INTO webapp_sessions (id, data, expires) VALUES ($1, $2, $3) \
+     ON CONFLICT (id) DO NOTHING";
+const PG_UPSERT: &str = "INSERT INTO webapp_sessions (id, data, expires) VALUES ($1, $2, $3) \
+     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires = excluded.expires";
+
+fn backend(error: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+fn now_unix() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[async_trait]
+impl SessionStore for SessionTable {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // 128 random bits collide in theory only; draw again if they do.
+        while self.write(record, true).await? == 0 {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.write(record, false).await.map(drop)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let id_text = id.to_string();
+        let row: Option<(String, i64)> = match self {
+            SessionTable::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT data, expires FROM webapp_sessions WHERE id = ? AND expires > ?",
+                )
+                .bind(id_text)
+                .bind(now_unix())
+                .fetch_optional(pool)
+                .await
+            }
+            SessionTable::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT data, expires FROM webapp_sessions WHERE id = $1 AND expires > $2",
+                )
+                .bind(id_text)
+                .bind(now_unix())
+                .fetch_optional(pool)
+                .await
             }
         }
-        response
+        .map_err(backend)?;
+        let Some((data, expires)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+        }))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic while holding the lock leaves the map as it was: go on.
-        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let id = id.to_string();
+        match self {
+            SessionTable::Sqlite(pool) => sqlx::query("DELETE FROM webapp_sessions WHERE id = ?")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop),
+            SessionTable::Postgres(pool) => {
+                sqlx::query("DELETE FROM webapp_sessions WHERE id = $1")
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            }
+        }
+        .map_err(backend)
     }
 }
 
-/// 256 random bits as hex; empty if the system's generator fails, and an
-/// empty id or token is never stored nor matched.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    if getrandom::fill(&mut bytes).is_err() {
-        return String::new();
+#[async_trait]
+impl ExpiredDeletion for SessionTable {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            SessionTable::Sqlite(pool) => {
+                sqlx::query("DELETE FROM webapp_sessions WHERE expires <= ?")
+                    .bind(now_unix())
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            }
+            SessionTable::Postgres(pool) => {
+                sqlx::query("DELETE FROM webapp_sessions WHERE expires <= $1")
+                    .bind(now_unix())
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            }
+        }
+        .map_err(backend)
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

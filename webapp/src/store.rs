@@ -1,7 +1,8 @@
 //! The records' store: SQLite by default, PostgreSQL on request, both over
-//! a pool the app owns (a host passes the one it already has).
+//! a pool the app owns (a host passes the one it already has). The
+//! sessions' table is in the same database.
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::SqlitePoolOptions;
 use std::str::FromStr;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -9,14 +10,49 @@ use twostep::AsyncStore;
 use twostep_sqlx::SqlxStoreError;
 use twostep_sqlx::{SqlxPgStore, SqlxSqliteStore};
 
+use crate::session::SessionTable;
+
 /// Where the app keeps twostep's records.
 #[derive(Clone, Debug)]
 pub enum Database {
     /// An SQLite file, created if missing.
     Sqlite(std::path::PathBuf),
     /// A PostgreSQL URL (`postgres://user@host:port/db`, `?host=/socket/dir`
-    /// for a Unix socket).
+    /// for a Unix socket). To any host but this machine (a Unix socket or
+    /// loopback) only over TLS with the server's certificate verified
+    /// (`sslmode=verify-full`, set if the URL leaves it at its default;
+    /// `sslrootcert=` names a private CA): a man in the middle could
+    /// otherwise answer with an older, authentic record.
     Postgres(String),
+    /// A PostgreSQL URL taken as it is, in plain text to any host if it
+    /// says so: only inside a network you trust to the last switch.
+    PostgresPlaintext(String),
+}
+
+/// The connection options of `url`: TLS with the certificate verified
+/// unless the server is on this machine or `plaintext_ok`.
+///
+/// # Errors
+/// If the URL does not parse, or asks for less than a verified
+/// certificate (`sslmode=disable`, `allow`, `require` or `verify-ca`) to
+/// another machine without `plaintext_ok`.
+pub fn postgres_options(url: &str, plaintext_ok: bool) -> Result<PgConnectOptions, SqlxStoreError> {
+    let options = PgConnectOptions::from_str(url)?;
+    let host = options.get_host();
+    let local = options.get_socket().is_some()
+        || host.starts_with('/')
+        || ["localhost", "127.0.0.1", "::1", "[::1]"].contains(&host);
+    if local || plaintext_ok {
+        return Ok(options);
+    }
+    match options.get_ssl_mode() {
+        PgSslMode::VerifyFull => Ok(options),
+        // sqlx's default (from `PGSSLMODE` or none): made strict.
+        PgSslMode::Prefer => Ok(options.ssl_mode(PgSslMode::VerifyFull)),
+        _ => Err(SqlxStoreError::Unsafe(
+            "PostgreSQL on another machine needs sslmode=verify-full (or --postgres-plaintext to accept plain text)",
+        )),
+    }
 }
 
 /// One of the two sqlx stores, chosen at start: an [`AsyncStore`] that
@@ -44,8 +80,9 @@ impl AppStore {
                 store.migrate().await?;
                 AppStore::Sqlite(store)
             }
-            Database::Postgres(url) => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+            Database::Postgres(url) | Database::PostgresPlaintext(url) => {
+                let plaintext_ok = matches!(database, Database::PostgresPlaintext(_));
+                let options = postgres_options(url, plaintext_ok)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .connect_with(options)
@@ -55,6 +92,19 @@ impl AppStore {
                 AppStore::Postgres(store)
             }
         })
+    }
+
+    /// The sessions' table, in the same database (created if missing).
+    ///
+    /// # Errors
+    /// If the database refuses.
+    pub async fn sessions(&self) -> Result<SessionTable, SqlxStoreError> {
+        let table = match self {
+            AppStore::Sqlite(store) => SessionTable::Sqlite(store.pool().clone()),
+            AppStore::Postgres(store) => SessionTable::Postgres(store.pool().clone()),
+        };
+        table.migrate().await?;
+        Ok(table)
     }
 }
 

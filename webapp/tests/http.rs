@@ -1,5 +1,5 @@
 //! What the app guarantees at the HTTP level, without a browser: forms
-//! need the session's CSRF token, the session cookie's attributes and
+//! from another site are refused, the session cookie's attributes and
 //! renewal, the headers every page carries, and that nothing past the
 //! password is reachable before the help page's steps are done, in order.
 #![allow(
@@ -10,126 +10,43 @@
 
 mod support;
 
-use support::http::{csrf, Answer, Client, Failure};
-use support::{start, Running, PEOPLE};
-
-/// A person's browser: one connection with its cookie.
-struct Person {
-    client: Client,
-}
-
-impl Person {
-    async fn new(app: &Running) -> Result<Person, Failure> {
-        let addr = app.url.trim_start_matches("http://").parse()?;
-        Ok(Person {
-            client: Client::connect(addr).await?,
-        })
-    }
-
-    async fn get(&mut self, path: &str) -> Result<Answer, Failure> {
-        self.client.send("GET", path, &[]).await
-    }
-
-    /// Sends `fields` to `path` with the CSRF token of the page at `from`.
-    async fn post(
-        &mut self,
-        from: &str,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Answer, Failure> {
-        let token = csrf(&self.get(from).await?.body)?;
-        let mut form = vec![("csrf", token.as_str())];
-        form.extend_from_slice(fields);
-        self.client.send("POST", path, &form).await
-    }
-
-    async fn sign_in(&mut self, who: usize) -> Result<Answer, Failure> {
-        let (email, _, _, password) = PEOPLE[who];
-        self.post(
-            "/signin",
-            "/signin",
-            &[("email", email), ("password", password)],
-        )
-        .await
-    }
-
-    /// The owner's "Activate": the QR code's key, one code, the tick.
-    async fn activate_mfa(&mut self, app: &Running) -> Result<String, Failure> {
-        self.post("/account", "/account/mfa/activate", &[]).await?;
-        let key = key_on(&self.get("/mfa").await?.body);
-        self.post("/mfa", "/mfa/enroll/code", &[("code", &app.code_for(&key))])
-            .await?;
-        self.post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
-            .await?;
-        Ok(key)
-    }
-
-    fn cookie(&self) -> String {
-        self.client.cookie.clone()
-    }
-}
-
-fn header<'a>(answer: &'a Answer, name: &str) -> &'a str {
-    answer
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map_or("", |(_, v)| v)
-}
-
-fn key_on(page: &str) -> String {
-    let at = page.find("id=\"secret-key\">").unwrap() + 16;
-    let end = page[at..].find('<').unwrap();
-    page[at..at + end].to_owned()
-}
-
-/// The owner activates MFA (one code, the tick) and forces it on everyone.
-async fn owner_forces_mfa(app: &Running) -> Result<String, Failure> {
-    let mut owner = Person::new(app).await?;
-    owner.sign_in(0).await?;
-    let key = owner.activate_mfa(app).await?;
-    app.wait(30);
-    let saved = owner
-        .post(
-            "/company",
-            "/company",
-            &[("force", "yes"), ("code", &app.code_for(&key))],
-        )
-        .await?;
-    assert!(
-        saved.body.contains("Saved. Every user must use MFA"),
-        "{}",
-        saved.body
-    );
-    Ok(key)
-}
+use support::http::Failure;
+use support::person::{header, key_on, owner_forces_mfa, Person};
+use support::{start, PEOPLE};
 
 #[tokio::test]
-async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing(
-) -> Result<(), Failure> {
+async fn forms_from_another_site_are_refused_and_change_nothing() -> Result<(), Failure> {
     let app = start(None, false);
     let mut owner = Person::new(&app).await?;
-    owner.get("/signin").await?;
     let (email, _, _, password) = PEOPLE[0];
+    let credentials = [("email", email), ("password", password)];
+    for from_elsewhere in [
+        [
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+        [
+            ("Sec-Fetch-Site", "same-site"),
+            ("Origin", "https://evil.app"),
+        ],
+    ] {
+        let forged = owner
+            .client
+            .send_with("POST", "/signin", &credentials, &from_elsewhere)
+            .await?;
+        assert_eq!(forged.status, 403, "{from_elsewhere:?}");
+    }
+    // An older browser that sends only Origin.
     let forged = owner
         .client
-        .send(
+        .send_with(
             "POST",
             "/signin",
-            &[("email", email), ("password", password)],
+            &credentials,
+            &[("Origin", "https://evil.example")],
         )
         .await?;
     assert_eq!(forged.status, 403);
-    let wrong = [
-        ("csrf", "0".repeat(64)),
-        ("email", email.into()),
-        ("password", password.into()),
-    ];
-    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(
-        owner.client.send("POST", "/signin", &wrong).await?.status,
-        403
-    );
     assert_eq!(
         owner.get("/account").await?.location,
         "/signin",
@@ -139,7 +56,12 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing(
     owner.sign_in(0).await?;
     let activate = owner
         .client
-        .send("POST", "/account/mfa/activate", &[])
+        .send_with(
+            "POST",
+            "/account/mfa/activate",
+            &[],
+            &[("Sec-Fetch-Site", "cross-site")],
+        )
         .await?;
     assert_eq!(activate.status, 403);
     let account = owner.get("/account").await?;
@@ -154,20 +76,26 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing(
 async fn the_session_cookie_is_http_only_lax_and_renewed_at_each_factor() -> Result<(), Failure> {
     let app = start(None, false);
     let mut owner = Person::new(&app).await?;
-    let first = owner.get("/signin").await?;
+    let form = owner.get("/signin").await?;
     assert_eq!(
-        header(&first, "set-cookie"),
-        format!("sid={}; Path=/; HttpOnly; SameSite=Lax", owner.cookie())
+        header(&form, "set-cookie"),
+        "",
+        "no session before the password"
     );
-    let anonymous = owner.cookie();
-    owner.sign_in(0).await?;
+    // A session id planted before sign-in is worth nothing.
+    let planted = "AAAAAAAAAAAAAAAAAAAAAA";
+    owner.client.cookie = planted.into();
+    let signed_in = owner.sign_in(0).await?;
+    let cookie = header(&signed_in, "set-cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"] {
+        assert!(
+            cookie.split("; ").any(|a| a == attribute),
+            "{attribute} in {cookie}"
+        );
+    }
+    assert!(!cookie.contains("Secure"), "{cookie}");
     let signed_in = owner.cookie();
-    assert_ne!(signed_in, anonymous, "a new session id at sign-in");
-
-    // The id from before sign-in is worth nothing now.
-    let mut planted = Person::new(&app).await?;
-    planted.client.cookie = anonymous;
-    assert_eq!(planted.get("/account").await?.location, "/signin");
+    assert_ne!(signed_in, planted, "a new session id at sign-in");
 
     owner.activate_mfa(&app).await?;
     assert_ne!(
@@ -178,8 +106,8 @@ async fn the_session_cookie_is_http_only_lax_and_renewed_at_each_factor() -> Res
 
     let behind_tls = start(None, true);
     let mut person = Person::new(&behind_tls).await?;
-    let page = person.get("/signin").await?;
-    assert!(header(&page, "set-cookie").ends_with("; HttpOnly; SameSite=Lax; Secure"));
+    let signed_in = person.sign_in(0).await?;
+    assert!(header(&signed_in, "set-cookie").contains("; Secure"));
     Ok(())
 }
 

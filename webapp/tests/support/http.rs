@@ -45,14 +45,28 @@ impl Client {
         path: &str,
         form: &[(&str, &str)],
     ) -> Result<Answer, Failure> {
+        self.send_with(method, path, form, &[]).await
+    }
+
+    /// [`send`](Self::send) with more request headers (`Origin`, say).
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        more: &[(&str, &str)],
+    ) -> Result<Answer, Failure> {
         let body: Vec<String> = form
             .iter()
             .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect();
         let body = body.join("&");
+        let mut more: String = more.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        if !self.cookie.is_empty() {
+            more.push_str(&format!("Cookie: sid={}\r\n", self.cookie));
+        }
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: app\r\nCookie: sid={}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            self.cookie,
+            "{method} {path} HTTP/1.1\r\nHost: app\r\n{more}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.stream.get_mut().write_all(request.as_bytes()).await?;
@@ -102,10 +116,4 @@ pub fn encode(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// The CSRF token of the page's first form.
-pub fn csrf(page: &str) -> Result<String, Failure> {
-    let at = page.find("name=\"csrf\" value=\"").ok_or("no CSRF field")? + 19;
-    Ok(page.get(at..at + 64).ok_or("short CSRF token")?.to_owned())
 }

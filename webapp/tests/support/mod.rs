@@ -10,6 +10,7 @@
 )]
 
 pub mod http;
+pub mod person;
 pub mod webdriver;
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use twostep::clock::ManualClock;
 use twostep::otp::{Secret, Totp, TotpParams};
 use twostep::Keyring;
-use twostep_webapp::{router, AppStore, Config, Database, Directory, Role, Seed};
+use twostep_webapp::{router, AppStore, Config, Database, Directory, PasswordLimits, Role, Seed};
 
 /// The seeded people: email, name, role, password.
 pub const PEOPLE: [(&str, &str, Role, &str); 3] = [
@@ -42,12 +43,22 @@ pub struct Running {
     pub url: String,
     /// The app's clock: time passes when the test says so.
     pub clock: Arc<ManualClock>,
-    _dir: TempDir,
+    /// Where the SQLite file is (removed at the end).
+    pub dir: TempDir,
 }
 
 /// Starts the app over `database` (a new SQLite file when `None`), its
 /// cookies `Secure` if `secure_cookies`.
 pub fn start(database: Option<Database>, secure_cookies: bool) -> Running {
+    start_with(database, secure_cookies, PasswordLimits::default())
+}
+
+/// [`start`] with the password throttle's allowances.
+pub fn start_with(
+    database: Option<Database>,
+    secure_cookies: bool,
+    password_limits: PasswordLimits,
+) -> Running {
     let dir = TempDir::new();
     let database = database.unwrap_or_else(|| Database::Sqlite(dir.0.join("app.sqlite3")));
     let clock = Arc::new(ManualClock::new(1_800_000_000));
@@ -77,10 +88,12 @@ pub fn start(database: Option<Database>, secure_cookies: bool) -> Running {
                 clock: app_clock,
                 directory,
                 secure_cookies,
+                password_limits,
             };
             let app = router(config).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).await.unwrap();
         });
     });
@@ -88,7 +101,7 @@ pub fn start(database: Option<Database>, secure_cookies: bool) -> Running {
     Running {
         url: format!("http://{addr}"),
         clock,
-        _dir: dir,
+        dir,
     }
 }
 
