@@ -211,6 +211,7 @@ async fn company_page(app: &App, person: &Person, notice: Option<Notice>) -> Res
             body.push_str(&code_field(
                 "code",
                 "Your current one-time code (asked when you last entered one more than 10 minutes ago)",
+                Notice::is_refusal(notice.as_ref()),
             ));
         }
     }
@@ -287,7 +288,8 @@ async fn users_page(app: &App, person: &Person, notice: Option<Notice>) -> Respo
         "<form method=\"post\">\n<p>Resetting a user's MFA removes their authenticator app and recovery codes; they set it up again at their next sign-in, with their password. Unlocking lets a user who typed too many wrong codes try again.</p>\n{}<table><caption>Users of {}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">MFA</th><th scope=\"col\"><span class=\"sr-only\">Action</span></th></tr></thead><tbody>\n",
         code_field(
             "code",
-            "Your current one-time code (asked when you last entered one more than 10 minutes ago)"
+            "Your current one-time code (asked when you last entered one more than 10 minutes ago)",
+            Notice::is_refusal(notice.as_ref()),
         ),
         escape(&app.directory.company_name)
     );
@@ -321,7 +323,7 @@ async fn users_page(app: &App, person: &Person, notice: Option<Notice>) -> Respo
         };
         let _ = writeln!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{role}</td><td>{}</td><td>{action}</td></tr>",
+            "<tr><td>{}</td><td data-label=\"Email\">{}</td><td data-label=\"Role\">{role}</td><td data-label=\"MFA\">{}</td><td>{action}</td></tr>",
             escape(&account.name),
             escape(&account.email),
             member_state(*state)

@@ -23,6 +23,8 @@ pub fn escape(text: &str) -> String {
 pub struct Viewer<'a> {
     /// The name shown.
     pub name: &'a str,
+    /// The sign-in email (named in a downloaded recovery code).
+    pub email: &'a str,
     /// Whether the menu offers the owner's pages.
     pub owner: bool,
     /// Whether the person is past every check (the menu is reachable).
@@ -46,12 +48,14 @@ pub fn page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Acme</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/app.js" defer></script>
 </head>
-<body>
+<body data-site="Acme" data-account="{account}">
 <header><span class="brand">Acme</span>"#,
-        title = escape(title)
+        title = escape(title),
+        account = escape(viewer.map_or("", |v| v.email)),
     );
     if let Some(viewer) = viewer {
         html.push_str(&menu(viewer));
@@ -96,9 +100,16 @@ fn menu(viewer: &Viewer<'_>) -> String {
 
 /// The one-time code field as authenticator-app users expect it: the
 /// browser and phone offer the code, a numeric keypad, focus on arrival.
-pub fn code_field(id: &str, label: &str) -> String {
+/// After a refusal it is marked invalid and described by the refusal, so a
+/// screen reader reads both on arriving at it.
+pub fn code_field(id: &str, label: &str, refused: bool) -> String {
+    let invalid = if refused {
+        " aria-invalid=\"true\" aria-describedby=\"notice\""
+    } else {
+        ""
+    };
     format!(
-        "<label for=\"{id}\">{label}</label>\n<input id=\"{id}\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" inputmode=\"numeric\" pattern=\"[0-9 ]*\" maxlength=\"12\" required autofocus>\n",
+        "<label for=\"{id}\">{label}</label>\n<input id=\"{id}\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" inputmode=\"numeric\" pattern=\"[0-9 ]*\" maxlength=\"12\" required autofocus{invalid}>\n",
         id = escape(id),
         label = escape(label)
     )
@@ -113,6 +124,11 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// Whether this answers a form with a refusal.
+    pub fn is_refusal(notice: Option<&Notice>) -> bool {
+        matches!(notice, Some(Notice::Refused(_)))
+    }
+
     fn text(&self) -> &str {
         match self {
             Notice::Done(text) | Notice::Refused(text) => text,

@@ -46,6 +46,7 @@ pub(crate) fn viewer<'a>(app: &'a App, person: &Person, in_app: bool) -> Option<
     let account = app.directory.find(&person.user)?;
     Some(Viewer {
         name: &account.name,
+        email: &account.email,
         owner: account.role == Role::Owner,
         in_app,
     })
@@ -139,6 +140,7 @@ async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response 
         Ok(screen) => screen,
         Err(e) => return server_error(&e),
     };
+    let refused = Notice::is_refusal(notice.as_ref());
     let body = match &screen {
         Screen::Continue => return redirect("/account"),
         // A session from before the person's MFA changed (an owner's reset,
@@ -163,7 +165,7 @@ async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response 
                 let _ = write!(
                     body,
                     "<form method=\"post\" action=\"/mfa/code\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>\n",
-                    code_field("code", "One-time code")
+                    code_field("code", "One-time code", refused)
                 );
             }
             body.push_str("<p><a href=\"/mfa/recovery\">Use a recovery code</a></p>");
@@ -173,14 +175,14 @@ async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response 
             "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\"><button type=\"submit\" autofocus>Verify identity</button></form>",
             escape(&screen.for_person())
         ),
-        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment) {
+        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment, refused) {
             Ok(body) => body,
             Err(e) => return server_error(&e),
         },
         Screen::SecondCode { .. } => format!(
             "<p>{}</p>\n<form method=\"post\" action=\"/mfa/enroll/second\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>",
             escape(&screen.for_person()),
-            code_field("code", "One-time code")
+            code_field("code", "One-time code", refused)
         ),
         Screen::RecordRecoveryCode { codes, .. } => {
             let codes: Vec<String> = codes.iter().map(|c| escape(c.expose_str())).collect();
@@ -226,7 +228,11 @@ pub(crate) async fn sign_out_and_sign_in(person: &Person) -> Response {
 
 /// The QR code window: the code inline, the key to type by hand in groups
 /// of four with its parameters, the code field.
-fn scan_qr(sentence: &str, enrollment: &Enrollment) -> Result<String, twostep::otp::QrError> {
+fn scan_qr(
+    sentence: &str,
+    enrollment: &Enrollment,
+    refused: bool,
+) -> Result<String, twostep::otp::QrError> {
     let qr = enrollment.qr()?;
     let key = enrollment.secret().expose_base32_grouped();
     let params = enrollment.params();
@@ -244,7 +250,7 @@ fn scan_qr(sentence: &str, enrollment: &Enrollment) -> Result<String, twostep::o
         algorithm = params.algorithm().uri_name(),
         digits = params.digits().get(),
         period = params.period().seconds(),
-        field = code_field("code", "One-time code"),
+        field = code_field("code", "One-time code", refused),
     ))
 }
 

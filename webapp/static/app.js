@@ -9,19 +9,42 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   }
   const text = (id) => document.getElementById(id).innerText.trim();
+  // What a button did, on the button and to screen readers (a live region).
+  const said = document.createElement("p");
+  said.className = "sr-only";
+  said.setAttribute("role", "status");
+  document.body.append(said);
+  const say = (button, words) => { button.textContent = words; said.textContent = words; };
+  // Escape closes the open account menu and gives focus back to it.
+  document.addEventListener("keydown", (event) => {
+    const menu = document.querySelector("details.menu[open]");
+    if (event.key === "Escape" && menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(text(button.dataset.copy));
-        button.textContent = "Copied";
+        say(button, "Copied");
       } catch (e) {
-        button.textContent = "Select the code to copy it";
+        say(button, "Select the code to copy it");
       }
     });
   }
   for (const button of document.querySelectorAll("[data-download]")) {
     button.addEventListener("click", () => {
-      const file = new Blob([text(button.dataset.download) + "\n"], { type: "text/plain" });
+      // The code with what it is for: a bare code in a downloads folder
+      // says nothing a year later.
+      const about = [
+        `Recovery code for ${document.body.dataset.site} (${document.body.dataset.account})`,
+        `Saved ${new Date().toISOString().slice(0, 10)}. Each code signs in once, instead of a code from your phone.`,
+        "",
+        text(button.dataset.download),
+        "",
+      ].join("\n");
+      const file = new Blob([about], { type: "text/plain" });
       const link = document.createElement("a");
       link.href = URL.createObjectURL(file);
       link.download = "recovery-code.txt";

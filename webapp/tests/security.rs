@@ -73,7 +73,10 @@ async fn finding_1_a_laptop_signed_in_before_a_reset_cannot_enroll_another_phone
     let owner_key = owner_forces_mfa(&app).await?;
     let (mut stolen_laptop, _) = member_enrolls(&app).await?;
     let users = owner_acts_on_umar(&app, &owner_key, "reset").await?;
-    assert!(users.contains("<td>Not set up</td>"), "{users}");
+    assert!(
+        users.contains("<td data-label=\"MFA\">Not set up</td>"),
+        "{users}"
+    );
 
     // The thief's session passed MFA before the reset: it is over.
     assert_eq!(stolen_laptop.get("/mfa").await?.location, "/signin");

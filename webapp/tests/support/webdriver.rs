@@ -202,6 +202,32 @@ impl Browser {
         )
     }
 
+    /// What axe-core (`source`: its `axe.min.js`) finds against WCAG 2.1 A
+    /// and AA on the page: one line per rule broken, with where.
+    pub fn axe(&self, source: &str) -> Value {
+        let run = "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }) \
+             .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));";
+        self.send(
+            "POST",
+            "/execute/async",
+            json!({ "script": format!("{source}\n;{run}"), "args": [] }),
+        )
+    }
+
+    /// Lays the page out as a phone `width` CSS pixels wide would (Chrome's
+    /// device emulation), or as the window again (`None`).
+    pub fn emulate_width(&self, width: Option<u32>) {
+        let command = match width {
+            Some(width) => json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": { "width": width, "height": 700, "deviceScaleFactor": 1, "mobile": true },
+            }),
+            None => json!({ "cmd": "Emulation.clearDeviceMetricsOverride", "params": {} }),
+        };
+        self.send("POST", "/goog/cdp/execute", command);
+    }
+
     /// The browser's cookie `name`, with its attributes.
     pub fn cookie(&self, name: &str) -> Value {
         self.send("GET", &format!("/cookie/{name}"), json!({}))
