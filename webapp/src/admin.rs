@@ -2,7 +2,6 @@
 //! owner's Company profile ("Force every user to use MFA") and Users
 //! ("Reset MFA", "Unlock").
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -14,10 +13,12 @@ use twostep::company::MemberMfa;
 use twostep::{MfaSession, Requirement, Screen};
 
 use crate::directory::Account;
-use crate::html::{code_field, escape, page, Notice};
-use crate::screens::{begin_for, sign_out_and_sign_in, viewer};
+use crate::pages::{
+    respond, AccountPage, CompanyPage, Frame, Notice, Sentence, UserRow, UsersPage,
+};
+use crate::screens::{begin_for, refused, sign_out_and_sign_in, viewer};
 use crate::session::Person;
-use crate::{forbidden, html, is_answer, redirect, server_error, App, Error, Role};
+use crate::{forbidden, is_answer, redirect, server_error, App, Error, Role};
 
 /// The company profile's form.
 #[derive(Deserialize)]
@@ -63,44 +64,32 @@ async fn owner<'a>(app: &'a App, person: &Person) -> Result<&'a Account, Respons
     }
 }
 
-fn respond(
-    app: &App,
-    person: &Person,
-    title: &str,
-    notice: Option<Notice>,
-    body: &str,
-) -> Response {
-    let status = match notice {
-        Some(Notice::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::OK,
-    };
-    let page = page(
-        title,
-        viewer(app, person, true).as_ref(),
-        notice.as_ref(),
-        body,
-    );
-    html(status, page)
+/// The frame of a signed-in page, with the answer kept for it.
+async fn frame(app: &App, person: &Person, title: &str) -> Frame {
+    let notice = person.take_notice().await;
+    Frame::new(title, viewer(app, person, true), notice)
 }
 
-/// The notice for a service answer, or the error page for a failure.
-fn notice_for<T>(
+/// Back to `page` with the service's answer: `done` in words, or why not.
+async fn answered<T>(
+    person: &Person,
     outcome: Result<T, Error>,
+    page: &'static str,
     done: impl FnOnce(T) -> String,
-) -> Result<Notice, Response> {
-    match outcome {
-        Ok(value) => Ok(Notice::Done(done(value))),
-        Err(e) if is_answer(&e) => Ok(Notice::Refused(e.for_person())),
-        Err(e) => Err(server_error(&e)),
+) -> Response {
+    let notice = match outcome {
+        Ok(value) => Notice::done(Sentence::plain(done(value))),
+        Err(e) if is_answer(&e) => Notice::refused(Sentence::of(e.message())),
+        Err(e) => return server_error(&e),
+    };
+    match person.flash(notice).await {
+        Ok(()) => redirect(page),
+        Err(e) => server_error(&e),
     }
 }
 
 pub async fn account_info(State(app): State<Arc<App>>, person: Person) -> Response {
-    account_page(&app, &person, None).await
-}
-
-async fn account_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
-    let account = match signed_in(app, person).await {
+    let account = match signed_in(&app, &person).await {
         Ok(account) => account,
         Err(response) => return response,
     };
@@ -108,26 +97,18 @@ async fn account_page(app: &App, person: &Person, notice: Option<Notice>) -> Res
         Ok(status) => status,
         Err(e) => return server_error(&e),
     };
-    let role = match account.role {
-        Role::Owner => "Owner",
-        Role::User => "User",
+    let page = AccountPage {
+        frame: frame(&app, &person, "Account info").await,
+        name: account.name.clone(),
+        email: account.email.clone(),
+        company: app.directory.company_name.clone(),
+        role: match account.role {
+            Role::Owner => "Owner",
+            Role::User => "User",
+        },
+        active: status.factor_bound_at.is_some(),
     };
-    let mut body = format!(
-        "<dl class=\"card\"><dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd><dt>Company account</dt><dd>{}</dd><dt>Role</dt><dd>{role}</dd></dl>\n<section aria-labelledby=\"mfa\"><h2 id=\"mfa\">Multi-Factor Authentication</h2>\n",
-        escape(&account.name),
-        escape(&account.email),
-        escape(&app.directory.company_name)
-    );
-    if status.factor_bound_at.is_some() {
-        body.push_str("<p id=\"mfa-state\" class=\"done\">Active: every sign-in asks for a code from your authenticator app.</p>");
-    } else {
-        let _ = write!(
-            body,
-            "<p id=\"mfa-state\">Not active. Protect your account with a code from an authenticator app at every sign-in.</p>\n<form method=\"post\" action=\"/account/mfa/activate\"><button type=\"submit\">Activate</button></form>"
-        );
-    }
-    body.push_str("</section>");
-    respond(app, person, "Account info", notice, &body)
+    respond(StatusCode::OK, &page)
 }
 
 pub async fn activate(State(app): State<Arc<App>>, person: Person) -> Response {
@@ -136,9 +117,7 @@ pub async fn activate(State(app): State<Arc<App>>, person: Person) -> Response {
     }
     match begin_for(&app, &person).await {
         Ok(_) => redirect("/mfa"),
-        Err(e) if is_answer(&e) => {
-            account_page(&app, &person, Some(Notice::Refused(e.for_person()))).await
-        }
+        Err(e) if is_answer(&e) => refused(&person, Sentence::of(e.message()), "/account").await,
         Err(e) => server_error(&e),
     }
 }
@@ -154,11 +133,7 @@ fn member_state(state: MemberMfa) -> &'static str {
 }
 
 pub async fn company(State(app): State<Arc<App>>, person: Person) -> Response {
-    company_page(&app, &person, None).await
-}
-
-async fn company_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
-    let owner = match owner(app, person).await {
+    let owner = match owner(&app, &person).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
@@ -169,57 +144,21 @@ async fn company_page(app: &App, person: &Person, notice: Option<Notice>) -> Res
         (Ok(preview), Ok(policy)) => (preview, policy),
         (Err(e), _) | (_, Err(e)) => return server_error(&e),
     };
-    let unavailable = preview.unavailable.map(|reason| reason.for_person());
-    let disabled = if unavailable.is_some() {
-        " disabled"
-    } else {
-        ""
+    let frame = frame(&app, &person, "Company profile").await;
+    let page = CompanyPage {
+        refused: frame.refused(),
+        frame,
+        company: app.directory.company_name.clone(),
+        forced: policy.requires_mfa(),
+        unavailable: preview.unavailable.map(|reason| reason.for_person()),
+        preview: preview.for_person(),
+        members: preview
+            .members
+            .iter()
+            .map(|(member, state)| (member.clone(), member_state(*state)))
+            .collect(),
     };
-    let checked = if policy.requires_mfa() {
-        " checked"
-    } else {
-        ""
-    };
-    let mut body = format!(
-        "<dl class=\"card\"><dt>Company account</dt><dd>{}</dd></dl>\n<form method=\"post\" action=\"/company\" class=\"card\">\n<p class=\"tick\"><input type=\"checkbox\" id=\"force\" name=\"force\" value=\"yes\"{checked}{disabled}>\n<label for=\"force\">Force every user to use MFA before accessing the Company Account</label></p>\n",
-        escape(&app.directory.company_name),
-    );
-    match &unavailable {
-        Some(reason) => {
-            let _ = writeln!(
-                body,
-                "<p class=\"hint\" id=\"unavailable\">{}</p>",
-                escape(reason)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                body,
-                "<p id=\"preview\">{}</p>",
-                escape(&preview.for_person())
-            );
-            body.push_str("<ul class=\"members\">");
-            for (member, state) in &preview.members {
-                let _ = write!(
-                    body,
-                    "<li>{} — {}</li>",
-                    escape(member),
-                    member_state(*state)
-                );
-            }
-            body.push_str("</ul>\n");
-            body.push_str(&code_field(
-                "code",
-                "Your current one-time code (asked when you last entered one more than 10 minutes ago)",
-                Notice::is_refusal(notice.as_ref()),
-            ));
-        }
-    }
-    let _ = write!(
-        body,
-        "<button type=\"submit\"{disabled}>Save changes</button></form>"
-    );
-    respond(app, person, "Company profile", notice, &body)
+    respond(StatusCode::OK, &page)
 }
 
 /// The owner's session for an owner's action: renewed by the code in the
@@ -249,33 +188,27 @@ pub async fn save_company(
     } else {
         Requirement::Off
     };
+    let company = &app.directory.company_id;
     let outcome = match confirmed(&app, &mut person, &form.code).await {
         Ok(session) => {
             app.mfa
-                .set_mfa_requirement(&app.directory.company_id, &owner, &session, requirement)
+                .set_mfa_requirement(company, &owner, &session, requirement)
                 .await
         }
         Err(e) => Err(e),
     };
-    let notice = notice_for(outcome, |policy| {
+    answered(&person, outcome, "/company", |policy| {
         if policy.requires_mfa() {
             "Saved. Every user must use MFA before accessing the Company Account.".into()
         } else {
             "Saved. Users choose for themselves whether to use MFA.".into()
         }
-    });
-    match notice {
-        Ok(notice) => company_page(&app, &person, Some(notice)).await,
-        Err(response) => response,
-    }
+    })
+    .await
 }
 
 pub async fn users(State(app): State<Arc<App>>, person: Person) -> Response {
-    users_page(&app, &person, None).await
-}
-
-async fn users_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
-    let owner = match owner(app, person).await {
+    let owner = match owner(&app, &person).await {
         Ok(owner) => owner,
         Err(response) => return response,
     };
@@ -284,53 +217,35 @@ async fn users_page(app: &App, person: &Person, notice: Option<Notice>) -> Respo
         Ok(preview) => preview,
         Err(e) => return server_error(&e),
     };
-    let mut body = format!(
-        "<form method=\"post\">\n<p>Resetting a user's MFA removes their authenticator app and recovery codes; they set it up again at their next sign-in, with their password. Unlocking lets a user who typed too many wrong codes try again.</p>\n{}<table><caption>Users of {}</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">MFA</th><th scope=\"col\"><span class=\"sr-only\">Action</span></th></tr></thead><tbody>\n",
-        code_field(
-            "code",
-            "Your current one-time code (asked when you last entered one more than 10 minutes ago)",
-            Notice::is_refusal(notice.as_ref()),
-        ),
-        escape(&app.directory.company_name)
-    );
-    for account in app.directory.accounts() {
-        let state = preview
-            .members
-            .iter()
-            .find(|(member, _)| *member == account.email)
-            .map_or(&MemberMfa::NotSetUp, |(_, state)| state);
-        let (role, action) = match account.role {
-            Role::Owner => ("Owner", String::new()),
-            Role::User if *state == MemberMfa::NotSetUp => ("User", String::new()),
-            Role::User => {
-                let mut action = String::new();
-                if *state == MemberMfa::Locked {
-                    let _ = write!(
-                        action,
-                        "<button type=\"submit\" formaction=\"/users/unlock\" name=\"user\" value=\"{0}\" aria-label=\"Unlock {1}\">Unlock</button> ",
-                        escape(&account.email),
-                        escape(&account.name)
-                    );
-                }
-                let _ = write!(
-                    action,
-                    "<button type=\"submit\" formaction=\"/users/reset\" name=\"user\" value=\"{0}\" aria-label=\"Reset MFA of {1}\">Reset MFA</button>",
-                    escape(&account.email),
-                    escape(&account.name)
-                );
-                ("User", action)
+    let rows = app
+        .directory
+        .accounts()
+        .iter()
+        .map(|account| {
+            let state = preview
+                .members
+                .iter()
+                .find(|(member, _)| *member == account.email)
+                .map_or(MemberMfa::NotSetUp, |(_, state)| *state);
+            let user = account.role == Role::User;
+            UserRow {
+                name: account.name.clone(),
+                email: account.email.clone(),
+                role: if user { "User" } else { "Owner" },
+                state: member_state(state),
+                can_unlock: user && state == MemberMfa::Locked,
+                can_reset: user && state != MemberMfa::NotSetUp,
             }
-        };
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td data-label=\"Email\">{}</td><td data-label=\"Role\">{role}</td><td data-label=\"MFA\">{}</td><td>{action}</td></tr>",
-            escape(&account.name),
-            escape(&account.email),
-            member_state(*state)
-        );
-    }
-    body.push_str("</tbody></table></form>");
-    respond(app, person, "Users", notice, &body)
+        })
+        .collect();
+    let frame = frame(&app, &person, "Users").await;
+    let page = UsersPage {
+        refused: frame.refused(),
+        frame,
+        company: app.directory.company_name.clone(),
+        rows,
+    };
+    respond(StatusCode::OK, &page)
 }
 
 /// What an owner does to a user on the Users page.
@@ -378,20 +293,12 @@ async fn act_on_user(
         },
         Err(e) => Err(e),
     };
-    let name = app
-        .directory
-        .find(user)
-        .map_or(user, |a| a.name.as_str())
-        .to_owned();
-    match notice_for(outcome, |()| {
-        match action {
+    let name = app.directory.find(user).map_or(user, |a| a.name.as_str());
+    answered(&person, outcome, "/users", |()| match action {
         UserAction::Reset => format!(
             "The MFA of {name} is reset: they will set it up again at their next sign-in, with their password."
         ),
         UserAction::Unlock => format!("{name} is unlocked and may enter a code again."),
-    }
-    }) {
-        Ok(notice) => users_page(app, &person, Some(notice)).await,
-        Err(response) => response,
-    }
+    })
+    .await
 }

@@ -19,7 +19,7 @@
 
 mod admin;
 mod directory;
-mod html;
+mod pages;
 mod password_limits;
 mod screens;
 mod session;
@@ -49,6 +49,7 @@ pub use password_limits::PasswordLimits;
 pub use session::{ABSOLUTE_LIFETIME, IDLE_LIFETIME};
 pub use store::{postgres_options, AppStore, Database};
 
+use pages::{Frame, MessagePage};
 use password_limits::PasswordThrottle;
 
 /// What the app is made of: where the records are, the application key,
@@ -217,21 +218,15 @@ fn redirect(to: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
 }
 
-fn html(status: StatusCode, page: String) -> Response {
-    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
-}
-
 /// A failure of the app's own infrastructure: logged (twostep's errors
 /// name no secret and no code), and a page that gives nothing away.
 fn server_error(error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "answered 500");
-    let page = html::page(
-        "Something went wrong",
-        None,
-        None,
-        "<p>Something went wrong on our side. Please try again later.</p>",
-    );
-    html(StatusCode::INTERNAL_SERVER_ERROR, page)
+    let page = MessagePage {
+        frame: Frame::new("Something went wrong", None, None),
+        text: "Something went wrong on our side. Please try again later.".into(),
+    };
+    pages::respond(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 
 /// Whether `error` is an answer for the person (a wrong code, a replay, the
@@ -241,9 +236,9 @@ fn is_answer(error: &Error) -> bool {
 }
 
 fn forbidden(text: &str) -> Response {
-    let body = format!("<p>{}</p><p><a href=\"/\">Back</a></p>", html::escape(text));
-    html(
-        StatusCode::FORBIDDEN,
-        html::page("Not allowed", None, None, &body),
-    )
+    let page = MessagePage {
+        frame: Frame::new("Not allowed", None, None),
+        text: text.into(),
+    };
+    pages::respond(StatusCode::FORBIDDEN, &page)
 }

@@ -1,14 +1,14 @@
 //! Sign-in and the help page's MFA screens, each drawn from
 //! [`AsyncMfa::current_screen`](twostep::AsyncMfa::current_screen): the
-//! app keeps nothing of its own between them.
-
-use std::fmt::Write;
-use std::sync::Arc;
+//! app keeps nothing of its own between them. Every form answers with a
+//! redirect to a page (Post/Redirect/Get); a refusal travels in the
+//! session to that page.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::header::RETRY_AFTER;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::{LOCATION, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -18,15 +18,26 @@ use twostep::screen::{Acknowledged, EnrollmentCheck};
 use twostep::throttle::Gate;
 use twostep::{Enrollment, MfaSession, Screen};
 
-use crate::html::{code_field, escape, page, Notice, Viewer};
+use crate::pages::{
+    respond, EnterCodePage, Frame, Notice, RecoveryCodePage, ScanQrPage, SecondCodePage, Sentence,
+    SignInPage, UseRecoveryPage, VerificationPage, Viewer,
+};
 use crate::session::Person;
-use crate::{html, is_answer, redirect, server_error, App, Error, Role};
+use crate::{is_answer, redirect, server_error, App, Error, Role};
 
 /// The sign-in form.
 #[derive(Deserialize)]
 pub struct SignInForm {
     email: String,
     password: String,
+}
+
+/// What the sign-in page was sent back with: a wrong password, or a wait
+/// until this time (Unix seconds).
+#[derive(Deserialize)]
+pub struct SignInAnswer {
+    failed: Option<String>,
+    until: Option<u64>,
 }
 
 /// A form with a one-time or recovery code.
@@ -42,29 +53,40 @@ pub struct TickForm {
 }
 
 /// The menu for the person.
-pub(crate) fn viewer<'a>(app: &'a App, person: &Person, in_app: bool) -> Option<Viewer<'a>> {
+pub(crate) fn viewer(app: &App, person: &Person, in_app: bool) -> Option<Viewer> {
     let account = app.directory.find(&person.user)?;
     Some(Viewer {
-        name: &account.name,
-        email: &account.email,
+        name: account.name.clone(),
+        email: account.email.clone(),
         owner: account.role == Role::Owner,
         in_app,
     })
 }
 
-pub async fn sign_in_form() -> Response {
-    sign_in_page(None, StatusCode::OK)
-}
-
-fn sign_in_page(notice: Option<Notice>, status: StatusCode) -> Response {
-    let body = r#"<form method="post" action="/signin" class="card">
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form>"#;
-    html(status, page("Sign in", None, notice.as_ref(), body))
+pub async fn sign_in_form(
+    State(app): State<Arc<App>>,
+    Query(answer): Query<SignInAnswer>,
+) -> Response {
+    let now = app.now();
+    let notice = match answer {
+        SignInAnswer {
+            until: Some(until), ..
+        } if until > now => Some(Notice::refused(Sentence::waiting(
+            "Too many sign-in attempts. Try again in ",
+            until - now,
+            ".",
+        ))),
+        SignInAnswer {
+            failed: Some(_), ..
+        } => Some(Notice::refused(Sentence::plain("Wrong email or password."))),
+        _ => None,
+    };
+    respond(
+        StatusCode::OK,
+        &SignInPage {
+            frame: Frame::new("Sign in", None, notice),
+        },
+    )
 }
 
 pub async fn sign_in(
@@ -77,11 +99,9 @@ pub async fn sign_in(
     // Before the password is even hashed: an allowance per client and per
     // account, so guessing runs at minutes per try, not milliseconds.
     if let Err(wait) = app.passwords.attempt(client.ip(), &email) {
-        let notice = Notice::Refused(format!(
-            "Too many sign-in attempts. Try again in {wait} seconds."
-        ));
-        let page = sign_in_page(Some(notice), StatusCode::TOO_MANY_REQUESTS);
-        return ([(RETRY_AFTER, wait.to_string())], page).into_response();
+        let back = format!("/signin?until={}", app.now().saturating_add(wait));
+        let headers = [(LOCATION, back), (RETRY_AFTER, wait.to_string())];
+        return (StatusCode::SEE_OTHER, headers).into_response();
     }
     let password = form.password;
     // Argon2 takes tens of milliseconds of CPU and 19 MiB: off the
@@ -104,8 +124,7 @@ pub async fn sign_in(
         Err(e) => return server_error(&e),
     };
     let Some(email) = account else {
-        let notice = Notice::Refused("Wrong email or password.".into());
-        return sign_in_page(Some(notice), StatusCode::UNAUTHORIZED);
+        return redirect("/signin?failed");
     };
     // twostep's part of the session, from the password on.
     let mfa = match app.mfa.start_session(&email).await {
@@ -119,19 +138,21 @@ pub async fn sign_in(
 }
 
 pub async fn sign_out(person: Person) -> Response {
+    sign_out_and_sign_in(&person).await
+}
+
+/// The session is over (signed out, a reset, a new factor): deleted, and
+/// the password again.
+pub(crate) async fn sign_out_and_sign_in(person: &Person) -> Response {
     match person.sign_out().await {
         Ok(()) => redirect("/signin"),
         Err(e) => server_error(&e),
     }
 }
 
+/// The screen the person is on, from twostep's records, with the answer
+/// to the form they just sent, if any.
 pub async fn show(State(app): State<Arc<App>>, person: Person) -> Response {
-    render(&app, &person, None).await
-}
-
-/// The screen the person is on, from twostep's records, with `notice` (the
-/// answer to what they just sent: then the status is 422).
-async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response {
     let screen = match app
         .mfa
         .current_screen(&person.user, app.company(), &person.mfa)
@@ -140,132 +161,102 @@ async fn render(app: &App, person: &Person, notice: Option<Notice>) -> Response 
         Ok(screen) => screen,
         Err(e) => return server_error(&e),
     };
-    let refused = Notice::is_refusal(notice.as_ref());
-    let body = match &screen {
-        Screen::Continue => return redirect("/account"),
+    let notice = person.take_notice().await;
+    let frame = Frame::new(
+        screen.title().english(),
+        viewer(&app, &person, false),
+        notice,
+    );
+    let refused = frame.refused();
+    let sentence = Sentence::of(screen.message());
+    match screen {
+        Screen::Continue => redirect("/account"),
         // A session from before the person's MFA changed (an owner's reset,
         // say): over, whatever it passed. The password again.
-        Screen::SignInAgain => return sign_out_and_sign_in(person).await,
+        Screen::SignInAgain => sign_out_and_sign_in(&person).await,
         Screen::EnterCode { gate, clock_drift } => {
-            // The sentence says what the gate allows (a wait, the lockout),
-            // unless the answer to the code just sent said it already.
-            let mut body = match (gate, &notice) {
-                (Gate::Open, _) => format!("<p>{}</p>\n", escape(&screen.for_person())),
-                (_, Some(_)) => String::new(),
-                (_, None) => format!("<p class=\"refused\">{}</p>\n", escape(&screen.for_person())),
+            // What the gate allows (a wait, the lockout), unless the answer
+            // to the code just sent says it already.
+            let gate_sentence =
+                (gate != Gate::Open && frame.notice.is_none()).then(|| sentence.clone());
+            let page = EnterCodePage {
+                frame,
+                sentence,
+                gate: gate_sentence,
+                clock_drift: clock_drift.map(|drift| drift.for_person()),
+                locked: gate == Gate::Locked,
+                refused,
             };
-            if let Some(drift) = clock_drift {
-                let _ = writeln!(
-                    body,
-                    "<p class=\"hint\" id=\"clock-drift\">{}</p>",
-                    escape(&drift.for_person())
-                );
-            }
-            if *gate != Gate::Locked {
-                let _ = write!(
-                    body,
-                    "<form method=\"post\" action=\"/mfa/code\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>\n",
-                    code_field("code", "One-time code", refused)
-                );
-            }
-            body.push_str("<p><a href=\"/mfa/recovery\">Use a recovery code</a></p>");
-            body
+            respond(StatusCode::OK, &page)
         }
-        Screen::CompanyAccountVerification { .. } => format!(
-            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/begin\"><button type=\"submit\" autofocus>Verify identity</button></form>",
-            escape(&screen.for_person())
+        Screen::CompanyAccountVerification { .. } => {
+            respond(StatusCode::OK, &VerificationPage { frame, sentence })
+        }
+        Screen::ScanQr { enrollment, .. } => {
+            let qr = match enrollment.qr() {
+                Ok(qr) => qr,
+                Err(e) => return server_error(&e),
+            };
+            let params = enrollment.params();
+            let page = ScanQrPage {
+                frame,
+                sentence,
+                qr_svg: qr.to_svg(),
+                key: enrollment
+                    .secret()
+                    .expose_base32_grouped()
+                    .as_str()
+                    .to_owned(),
+                algorithm: params.algorithm().uri_name(),
+                digits: params.digits().get(),
+                period: params.period().seconds(),
+                refused,
+            };
+            respond(StatusCode::OK, &page)
+        }
+        Screen::SecondCode { .. } => respond(
+            StatusCode::OK,
+            &SecondCodePage {
+                frame,
+                sentence,
+                refused,
+            },
         ),
-        Screen::ScanQr { enrollment, .. } => match scan_qr(&screen.for_person(), enrollment, refused) {
-            Ok(body) => body,
-            Err(e) => return server_error(&e),
-        },
-        Screen::SecondCode { .. } => format!(
-            "<p>{}</p>\n<form method=\"post\" action=\"/mfa/enroll/second\" class=\"card\">\n{}<button type=\"submit\">Continue</button></form>",
-            escape(&screen.for_person()),
-            code_field("code", "One-time code", refused)
-        ),
-        Screen::RecordRecoveryCode { codes, .. } => {
-            let codes: Vec<String> = codes.iter().map(|c| escape(c.expose_str())).collect();
-            format!(
-                r#"<p>{sentence}</p>
-<p class="recovery" id="recovery-code">{codes}</p>
-<p class="actions"><button type="button" data-copy="recovery-code">Copy</button>
-<button type="button" data-download="recovery-code">Download</button>
-<button type="button" data-print>Print</button></p>
-<form method="post" action="/mfa/acknowledge" class="card">
-<p class="tick"><input type="checkbox" id="recorded" name="recorded" value="yes" required>
-<label for="recorded">I have safely recorded this number</label></p>
-<button type="submit" id="continue" disabled>Continue</button>
-</form>"#,
-                sentence = escape(&screen.for_person()),
-                codes = codes.join("<br>"),
-            )
+        Screen::RecordRecoveryCode { codes, replacement } => {
+            let page = RecoveryCodePage {
+                frame,
+                sentence,
+                codes: codes.iter().map(|c| c.expose_str().to_owned()).collect(),
+                replacement,
+                refused,
+            };
+            respond(StatusCode::OK, &page)
         }
         // A screen a later twostep adds: fail loudly rather than guess.
-        _ => return server_error(&"a screen this app does not draw yet"),
-    };
-    let status = if notice.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let page = page(
-        &screen.title().english(),
-        viewer(app, person, false).as_ref(),
-        notice.as_ref(),
-        &body,
-    );
-    html(status, page)
+        _ => server_error(&"a screen this app does not draw yet"),
+    }
 }
 
-/// The session is over (a reset, a new factor): the password again.
-pub(crate) async fn sign_out_and_sign_in(person: &Person) -> Response {
-    match person.sign_out().await {
-        Ok(()) => redirect("/signin"),
+/// After a form: to `page`, with the refusal in words for people if the
+/// service said no.
+async fn answered<T>(person: &Person, outcome: Result<T, Error>, page: &'static str) -> Response {
+    match outcome {
+        Ok(_) => redirect(page),
+        Err(e) if is_answer(&e) => refused(person, Sentence::of(e.message()), page).await,
         Err(e) => server_error(&e),
     }
 }
 
-/// The QR code window: the code inline, the key to type by hand in groups
-/// of four with its parameters, the code field.
-fn scan_qr(
-    sentence: &str,
-    enrollment: &Enrollment,
-    refused: bool,
-) -> Result<String, twostep::otp::QrError> {
-    let qr = enrollment.qr()?;
-    let key = enrollment.secret().expose_base32_grouped();
-    let params = enrollment.params();
-    Ok(format!(
-        r#"<p>{sentence}</p>
-<figure class="qr" role="img" aria-label="QR code to scan with your authenticator app">{svg}</figure>
-<p>Can't scan? Enter this key: <code id="secret-key">{key}</code><br>
-<span class="params" id="key-params">{algorithm}, {digits} digits, every {period} seconds</span></p>
-<form method="post" action="/mfa/enroll/code" class="card">
-{field}<button type="submit">Continue</button></form>
-<form method="post" action="/mfa/begin" class="inline"><button type="submit" class="link">Start again with a new QR code</button></form>"#,
-        sentence = escape(sentence),
-        svg = qr.to_svg(),
-        key = key.as_str(),
-        algorithm = params.algorithm().uri_name(),
-        digits = params.digits().get(),
-        period = params.period().seconds(),
-        field = code_field("code", "One-time code", refused),
-    ))
-}
-
-/// What follows a form the service answered: the next screen, or the same
-/// one again with the refusal in words for people.
-async fn answered<T>(app: &App, person: &Person, outcome: Result<T, Error>) -> Response {
-    match outcome {
-        Ok(_) => redirect("/mfa"),
-        Err(e) if is_answer(&e) => render(app, person, Some(Notice::Refused(e.for_person()))).await,
+/// Back to `page`, which says `why`.
+pub(crate) async fn refused(person: &Person, why: Sentence, page: &'static str) -> Response {
+    match person.flash(Notice::refused(why)).await {
+        Ok(()) => redirect(page),
         Err(e) => server_error(&e),
     }
 }
 
 /// After a second factor: the renewed proof under a new session id (the
-/// session now holds more), then `/mfa` (the next screen).
+/// session now holds more), then the next screen.
 async fn passed(app: &App, mut person: Person, mfa: MfaSession) -> Response {
     match person.renew(mfa, app.now()).await {
         Ok(()) => redirect("/mfa"),
@@ -281,33 +272,15 @@ pub async fn code(
     let mut mfa = person.mfa.clone();
     match app.mfa.verify(&person.user, &mut mfa, &form.code).await {
         Ok(_) => passed(&app, person, mfa).await,
-        outcome => answered(&app, &person, outcome).await,
+        outcome => answered(&person, outcome, "/mfa").await,
     }
 }
 
 pub async fn recovery_form(State(app): State<Arc<App>>, person: Person) -> Response {
-    recovery_page(&app, &person, None)
-}
-
-fn recovery_page(app: &App, person: &Person, notice: Option<Notice>) -> Response {
-    let body = r#"<p>Enter one of the recovery codes you recorded when you set up Multi-Factor Authentication.</p>
-<form method="post" action="/mfa/recovery" class="card">
-<label for="recovery">Recovery code</label>
-<input id="recovery" name="code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus>
-<button type="submit">Continue</button></form>
-<p><a href="/mfa">Use a one-time code instead</a></p>"#;
-    let status = if notice.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let page = page(
-        "Use a recovery code",
-        viewer(app, person, false).as_ref(),
-        notice.as_ref(),
-        body,
-    );
-    html(status, page)
+    let notice = person.take_notice().await;
+    let frame = Frame::new("Use a recovery code", viewer(&app, &person, false), notice);
+    let refused = frame.refused();
+    respond(StatusCode::OK, &UseRecoveryPage { frame, refused })
 }
 
 pub async fn recovery(
@@ -324,10 +297,7 @@ pub async fn recovery(
         // The replacement code, if any, is the next screen: /mfa shows it
         // until it is ticked.
         Ok(_) => passed(&app, person, mfa).await,
-        Err(e) if is_answer(&e) => {
-            recovery_page(&app, &person, Some(Notice::Refused(e.for_person())))
-        }
-        Err(e) => server_error(&e),
+        outcome => answered(&person, outcome, "/mfa/recovery").await,
     }
 }
 
@@ -347,7 +317,7 @@ pub(crate) async fn begin_for(app: &App, person: &Person) -> Result<Enrollment, 
 
 pub async fn begin(State(app): State<Arc<App>>, person: Person) -> Response {
     let outcome = begin_for(&app, &person).await;
-    answered(&app, &person, outcome).await
+    answered(&person, outcome, "/mfa").await
 }
 
 pub async fn first_code(
@@ -359,7 +329,7 @@ pub async fn first_code(
         .mfa
         .confirm_enrollment(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&app, &person, outcome).await
+    answered(&person, outcome, "/mfa").await
 }
 
 pub async fn second_code(
@@ -371,7 +341,7 @@ pub async fn second_code(
         .mfa
         .confirm_second_code(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&app, &person, outcome).await
+    answered(&person, outcome, "/mfa").await
 }
 
 pub async fn acknowledge(
@@ -382,16 +352,14 @@ pub async fn acknowledge(
     // The button is disabled until the tick, but a request can be made
     // without the page: the server asks for the tick itself.
     if form.recorded.as_deref() != Some("yes") {
-        let notice = Notice::Refused(
-            "Tick \u{201c}I have safely recorded this number\u{201d} to continue.".into(),
-        );
-        return render(&app, &person, Some(notice)).await;
+        let why = "Tick \u{201c}I have safely recorded this number\u{201d} to continue.";
+        return refused(&person, Sentence::plain(why), "/mfa").await;
     }
     let mut mfa = person.mfa.clone();
     match app.mfa.acknowledge_recovery(&person.user, &mut mfa).await {
         // The codes just typed are a second factor: a new session id for
         // the stronger session.
         Ok(Acknowledged::FactorActivated) => passed(&app, person, mfa).await,
-        outcome => answered(&app, &person, outcome).await,
+        outcome => answered(&person, outcome, "/mfa").await,
     }
 }

@@ -22,6 +22,7 @@ use tower_sessions::Session;
 use tower_sessions_core::ExpiredDeletion;
 use twostep::MfaSession;
 
+use crate::pages::Notice;
 use crate::{redirect, server_error, App};
 
 /// A session ends after this long without a request (seconds).
@@ -33,6 +34,7 @@ pub const ABSOLUTE_LIFETIME: u64 = 12 * 60 * 60;
 const SEEN_PRECISION: u64 = 60;
 
 const SIGNED_IN: &str = "signed_in";
+const NOTICE: &str = "notice";
 
 /// What the session holds once the password is right.
 #[derive(Clone, Serialize, Deserialize)]
@@ -89,6 +91,17 @@ impl Person {
     pub async fn keep(&mut self, mfa: MfaSession, now: u64) -> Result<(), SessionError> {
         self.mfa = mfa;
         self.store(now).await
+    }
+
+    /// Keeps the answer to a form for the page the browser is sent to next
+    /// (Post/Redirect/Get: a reload shows the page, never sends again).
+    pub async fn flash(&self, notice: Notice) -> Result<(), SessionError> {
+        self.session.insert(NOTICE, notice).await
+    }
+
+    /// The answer kept for this page, once.
+    pub async fn take_notice(&self) -> Option<Notice> {
+        self.session.remove::<Notice>(NOTICE).await.ok().flatten()
     }
 
     /// Ends the session: deleted from the database, the cookie removed.

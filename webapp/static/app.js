@@ -1,5 +1,6 @@
 // The recovery code window: Continue only after the tick, and the code's
-// Copy / Download / Print buttons. Everything else works without script.
+// Copy / Download / Print buttons; live countdowns; Escape closes the menu.
+// Everything else works without script.
 document.addEventListener("DOMContentLoaded", () => {
   const tick = document.getElementById("recorded");
   const go = document.getElementById("continue");
@@ -15,6 +16,22 @@ document.addEventListener("DOMContentLoaded", () => {
   said.setAttribute("role", "status");
   document.body.append(said);
   const say = (button, words) => { button.textContent = words; said.textContent = words; };
+  // A wait counts down each second; when it is over, the sentence says so
+  // (and the live region says it once, not every second).
+  const seconds = (n) => (n >= 120 ? `${Math.ceil(n / 60)} minutes` : n === 1 ? "1 second" : `${n} seconds`);
+  for (const wait of document.querySelectorAll("[data-countdown]")) {
+    let left = Number(wait.dataset.countdown);
+    const timer = setInterval(() => {
+      left -= 1;
+      if (left > 0) {
+        wait.textContent = seconds(left);
+        return;
+      }
+      clearInterval(timer);
+      wait.parentElement.textContent = wait.dataset.done;
+      said.textContent = wait.dataset.done;
+    }, 1000);
+  }
   // Escape closes the open account menu and gives focus back to it.
   document.addEventListener("keydown", (event) => {
     const menu = document.querySelector("details.menu[open]");

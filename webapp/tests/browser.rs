@@ -18,7 +18,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::webdriver::Browser;
+use support::webdriver::{Browser, ENTER, ESCAPE, TAB};
 use support::{start, Running, PEOPLE};
 use twostep_webapp::Database;
 
@@ -186,6 +186,76 @@ fn the_help_pages_journeys_in_a_browser_over_sqlite() {
 )]
 fn the_help_pages_journeys_in_a_browser_over_postgres() {
     walk_the_help_page(&Journey::new(Some(support::postgres()), false));
+}
+
+#[test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); CI installs them"
+)]
+fn a_keyboard_alone_sets_up_mfa_uses_the_menu_and_sees_a_wait_count_down() {
+    let j = Journey::new(None, false);
+    let b = &j.browser;
+    // The pages' timers are the test's: a second passes when it says so.
+    b.before_every_page(
+        "window.twostepTicks = []; \
+         window.setInterval = (tick) => window.twostepTicks.push(tick); \
+         window.clearInterval = () => {};",
+    );
+    let (email, _, _, password) = PEOPLE[0];
+    j.open("/signin");
+    assert_eq!(j.focused(), "email");
+    b.press_to_page(&format!("{email}{TAB}{password}{ENTER}"));
+    assert_eq!(b.heading(), "Account info");
+    b.tab_to("form[action='/account/mfa/activate'] button");
+    b.press_to_page(ENTER);
+    assert_eq!(
+        j.focused(),
+        "code",
+        "the QR code's page starts at its field"
+    );
+    let code = j.app.code_for(&j.key_on_page());
+    b.press_to_page(&format!("{code}{ENTER}"));
+    assert_eq!(b.heading(), "Copy provided recovery code");
+    b.tab_to("#recorded");
+    b.press(" ");
+    b.tab_to("#continue");
+    b.press_to_page(ENTER);
+    assert_eq!(b.text("#mfa-state").split(':').next(), Some("Active"));
+
+    // The menu: Enter opens it, Escape closes it and gives the focus back.
+    let open = "return document.querySelector('details.menu').open";
+    b.tab_to("details.menu summary");
+    b.press(ENTER);
+    b.tab_to("a[href='/users']");
+    b.press(ESCAPE);
+    assert_eq!(b.run(open), false);
+    assert_eq!(b.run("return document.activeElement.tagName"), "SUMMARY");
+    b.press(ENTER);
+    assert_eq!(b.run(open), true);
+    b.tab_to("a[href='/users']");
+    b.press_to_page(ENTER);
+    assert_eq!(b.heading(), "Users");
+
+    // Signed in again, wrong codes until the throttle: its wait counts down.
+    b.tab_to("nav button");
+    b.press_to_page(ENTER);
+    assert_eq!(b.heading(), "Sign in");
+    b.press_to_page(&format!("{email}{TAB}{password}{ENTER}"));
+    for wrong in ["123456", "123457", "123458", "123459"] {
+        b.press_to_page(&format!("{wrong}{ENTER}"));
+    }
+    let wait = "#notice [data-countdown]";
+    let seconds = b.text(wait);
+    let (count, _) = seconds.split_once(' ').unwrap();
+    let count: usize = count.parse().unwrap();
+    let tick = "window.twostepTicks.forEach((tick) => tick());";
+    b.run(tick);
+    assert_eq!(b.text(wait), format!("{} seconds", count - 1));
+    for _ in 1..count {
+        b.run(tick);
+    }
+    assert_eq!(j.notice(), "You can try again now.");
 }
 
 /// Both sequences of the help page and the sign-ins after them.

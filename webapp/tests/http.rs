@@ -158,20 +158,21 @@ async fn a_user_of_a_forcing_company_reaches_nothing_until_every_step_is_done_in
     let key = key_on(&user.get("/mfa").await?.body);
     // A later step while an earlier one is open: refused, in words.
     let early = user
-        .post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
+        .submit("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
         .await?;
-    assert_eq!(early.status, 422);
     assert!(early
         .body
         .contains("Scan the QR code and enter the code from your app first."));
     let early = user
-        .post(
+        .submit(
             "/mfa",
             "/mfa/enroll/second",
             &[("code", &app.code_for(&key))],
         )
         .await?;
-    assert_eq!(early.status, 422);
+    assert!(early.body.contains("role=\"alert\""), "{}", early.body);
+    // The refusal is shown once: a reload shows the screen without it.
+    assert!(!user.get("/mfa").await?.body.contains("role=\"alert\""));
 
     user.post("/mfa", "/mfa/enroll/code", &[("code", &app.code_for(&key))])
         .await?;
@@ -192,11 +193,16 @@ async fn a_user_of_a_forcing_company_reaches_nothing_until_every_step_is_done_in
         "/mfa",
         "the tick still open"
     );
-    let no_tick = user.post("/mfa", "/mfa/acknowledge", &[]).await?;
-    assert_eq!(no_tick.status, 422);
+    let no_tick = user.submit("/mfa", "/mfa/acknowledge", &[]).await?;
     assert!(no_tick
         .body
         .contains("<h1>Copy provided recovery code</h1>"));
+    assert!(no_tick
+        .body
+        .contains("Tick \u{201c}I have safely recorded this number\u{201d} to continue."));
+    assert!(no_tick
+        .body
+        .contains("aria-invalid=\"true\" aria-describedby=\"notice\""));
     user.post("/mfa", "/mfa/acknowledge", &[("recorded", "yes")])
         .await?;
     assert_eq!(user.get("/account").await?.status, 200);

@@ -37,6 +37,19 @@ impl Person {
             .await
     }
 
+    /// [`post`](Self::post), then the page the answer sends the browser to
+    /// (every form answers with a redirect: Post/Redirect/Get).
+    pub async fn submit(
+        &mut self,
+        from: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Answer, Failure> {
+        let answer = self.post(from, path, fields).await?;
+        assert_eq!(answer.status, 303, "{path} answers with a redirect");
+        self.get(&answer.location).await
+    }
+
     pub async fn sign_in(&mut self, who: usize) -> Result<Answer, Failure> {
         let (email, _, _, password) = PEOPLE[who];
         self.post(
@@ -84,7 +97,7 @@ pub async fn owner_forces_mfa(app: &Running) -> Result<String, Failure> {
     let key = owner.activate_mfa(app).await?;
     app.wait(30);
     let saved = owner
-        .post(
+        .submit(
             "/company",
             "/company",
             &[("force", "yes"), ("code", &app.code_for(&key))],

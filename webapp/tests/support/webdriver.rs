@@ -21,6 +21,13 @@ pub struct Browser {
 #[derive(Clone)]
 pub struct Element(String);
 
+/// WebDriver's keys.
+pub const TAB: &str = "\u{E004}";
+/// Enter.
+pub const ENTER: &str = "\u{E007}";
+/// Escape.
+pub const ESCAPE: &str = "\u{E00C}";
+
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium with a
     /// new profile, with no network beyond loopback.
@@ -155,8 +162,56 @@ impl Browser {
     /// Clicks the element and waits for the page it leads to (a form's
     /// answer, a link's target) to be loaded.
     pub fn click_to_page(&self, css: &str) {
+        self.to_next_page(css, || self.click(css));
+    }
+
+    /// Types `keys` where the focus is (`TAB`, `ENTER`, `SPACE` and
+    /// `ESCAPE` among them), as a person at a keyboard does.
+    pub fn press(&self, keys: &str) {
+        let active = self.send("GET", "/element/active", json!({}));
+        let id = active
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("a focused element")
+            .to_owned();
+        self.send(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": keys }),
+        );
+    }
+
+    /// [`press`](Self::press), and waits for the page it leads to.
+    pub fn press_to_page(&self, keys: &str) {
+        self.to_next_page(keys, || self.press(keys));
+    }
+
+    /// Presses Tab until the focus is on `css` (at most 20 times).
+    pub fn tab_to(&self, css: &str) {
+        let focused = format!("return document.activeElement.matches({css:?});");
+        for _ in 0..20 {
+            if self.run(&focused) == Value::Bool(true) {
+                return;
+            }
+            self.press(TAB);
+        }
+        panic!("Tab never reaches {css}");
+    }
+
+    /// Runs `script` at the start of every page from now on, before the
+    /// page's own.
+    pub fn before_every_page(&self, script: &str) {
+        let command = json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": { "source": script },
+        });
+        self.send("POST", "/goog/cdp/execute", command);
+    }
+
+    fn to_next_page(&self, what: &str, act: impl FnOnce()) {
         self.run("window.twostepOldPage = true;");
-        self.click(css);
+        act();
         let started = Instant::now();
         loop {
             let loaded = self.run(
@@ -167,7 +222,7 @@ impl Browser {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
-                "no page after clicking {css}"
+                "no page after {what:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
