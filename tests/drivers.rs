@@ -42,6 +42,7 @@ enum Op {
     Screen(usize),
     SignIn(usize),
     Unlock(usize),
+    EndSessions(usize),
     Advance(u16),
 }
 
@@ -59,7 +60,8 @@ fn op() -> impl Strategy<Value = Op> {
         who.clone().prop_map(Op::Reset),
         who.clone().prop_map(Op::Screen),
         who.clone().prop_map(Op::SignIn),
-        who.prop_map(Op::Unlock),
+        who.clone().prop_map(Op::Unlock),
+        who.prop_map(Op::EndSessions),
         (0u16..1200).prop_map(Op::Advance),
     ]
 }
@@ -213,6 +215,10 @@ macro_rules! apply {
             }
             Op::Unlock(u) => {
                 let $f = mfa.unlock(USERS[u]);
+                format!("{:?}", $wrap)
+            }
+            Op::EndSessions(u) => {
+                let $f = mfa.end_sessions(USERS[u]);
                 format!("{:?}", $wrap)
             }
             Op::Advance(_) => String::new(),

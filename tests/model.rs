@@ -118,6 +118,7 @@ enum Op {
     Reset(usize),
     Unlock(usize),
     RemoveOwn(usize),
+    EndSessions(usize),
     Advance(u64),
     Fail(Fault),
 }
@@ -158,6 +159,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => b.clone().prop_map(Op::Reset),
         1 => b.clone().prop_map(Op::Unlock),
         1 => b.clone().prop_map(Op::RemoveOwn),
+        1 => b.clone().prop_map(Op::EndSessions),
         6 => advance.prop_map(Op::Advance),
         1 => prop_oneof![Just(Fault::BeforeWrite), Just(Fault::AfterWrite)].prop_map(Op::Fail),
     ]
@@ -365,7 +367,8 @@ impl World {
             | Op::Require(b, _, _)
             | Op::Reset(b)
             | Op::Unlock(b)
-            | Op::RemoveOwn(b) => (self.browsers[*b].user, *b),
+            | Op::RemoveOwn(b)
+            | Op::EndSessions(b) => (self.browsers[*b].user, *b),
             Op::Advance(_) | Op::Fail(_) => (OWNER, 0),
         };
         let (mfa, model) = (&self.mfa, &mut self.model);
@@ -503,6 +506,11 @@ impl World {
             Op::RemoveOwn(_) => {
                 let answer = mfa.remove_own_factor(user, &mut browser.real);
                 let e = expected(model.remove_own(&mut browser.model, fault));
+                (e, said(answer, |()| Said::Done))
+            }
+            Op::EndSessions(_) => {
+                let answer = mfa.end_sessions(user);
+                let e = expected(model.end_sessions(user, fault));
                 (e, said(answer, |()| Said::Done))
             }
         };

@@ -185,6 +185,45 @@ fn a_session_from_before_a_reset_removal_or_new_factor_is_over() {
 }
 
 #[test]
+fn signing_out_everywhere_ends_every_session_and_changes_nothing_else() {
+    let w = World::new();
+    let mut laptop = w.sign_in("umar");
+    let phone = w.enroll("umar", &mut laptop);
+    let password_only = w.sign_in("umar");
+    // A wrong code counted, to see that the count stays.
+    w.clock.advance(30);
+    let mut guesser = w.sign_in("umar");
+    assert!(w.mfa.verify("umar", &mut guesser, "000000").is_err());
+    let before = w.mfa.status("umar").unwrap();
+
+    w.mfa.end_sessions("umar").unwrap();
+    for ended in [&laptop, &password_only, &guesser] {
+        assert!(matches!(w.screen("umar", ended), Screen::SignInAgain));
+    }
+    w.clock.advance(30);
+    assert!(matches!(
+        w.mfa.verify("umar", &mut laptop, &w.app(&phone)),
+        Err(MfaError::SessionEnded)
+    ));
+    // The factor, its codes and the failure count are as they were.
+    let after = w.mfa.status("umar").unwrap();
+    assert_eq!(after.factor_bound_at, before.factor_bound_at);
+    assert_eq!(after.failures, before.failures);
+    let mut again = w.sign_in("umar");
+    assert!(matches!(w.screen("umar", &again), Screen::EnterCode { .. }));
+    w.pass("umar", &mut again, &phone);
+    assert!(matches!(w.screen("umar", &again), Screen::Continue));
+
+    // Someone who never set MFA up: their sessions end too.
+    let desk = w.sign_in("ursula");
+    w.mfa.end_sessions("ursula").unwrap();
+    assert!(matches!(
+        w.mfa.current_screen("ursula", None, &desk).unwrap(),
+        Screen::SignInAgain
+    ));
+}
+
+#[test]
 fn removing_ones_own_factor_keeps_this_session_and_ends_the_others() {
     let w = World::new();
     let mut session = w.sign_in("umar");

@@ -142,6 +142,13 @@ impl MfaRecord {
         self.unlock()
     }
 
+    /// Ends every session of the user: a new stamp, so each session value
+    /// made before is over. The factor, codes and failures stay.
+    pub(crate) fn end_sessions(&mut self) -> Transition<()> {
+        self.stamp = self.stamp.wrapping_add(1);
+        Transition::changed(Ok(()), [Some(Event::SessionsEnded), None])
+    }
+
     /// Clears the failure count (an owner's or administrator's reset).
     pub(crate) fn unlock(&mut self) -> Transition<()> {
         if self.failures == 0 {

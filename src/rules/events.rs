@@ -90,6 +90,9 @@ pub enum Event {
     FactorBound,
     /// The user's factor was removed.
     FactorRemoved,
+    /// Every session of the user was ended ("sign out everywhere"): each
+    /// session made before is over, whatever it passed.
+    SessionsEnded,
     /// An owner reset the user's MFA: factor and recovery codes removed; the
     /// user enrolls again at the next sign-in. The owner is the actor.
     FactorReset,

@@ -259,6 +259,36 @@ impl<S: AsyncStore> AsyncMfa<S> {
         self.core.unlock(&Async(&*self.store), user).await
     }
 
+    /// Ends every session of `user` ("Sign out everywhere", a lost laptop):
+    /// each [`MfaSession`] made before, on any device and whatever it
+    /// passed, is over from now on ([`Screen::SignInAgain`],
+    /// [`MfaError::SessionEnded`]), the one making the call too. Nothing
+    /// else changes: the factor, the recovery codes and the failure count
+    /// stay. The host keeps no list of sessions for this; it deletes the
+    /// caller's own and sends the person to the password again.
+    ///
+    /// ```
+    /// # #[cfg(feature = "getrandom")] {
+    /// use twostep::{AsyncMfa, Screen};
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mfa = AsyncMfa::in_memory()?;
+    /// let laptop = mfa.start_session("ada").await?;
+    /// mfa.end_sessions("ada").await?; // "Sign out everywhere"
+    /// assert!(matches!(mfa.current_screen("ada", None, &laptop).await?, Screen::SignInAgain));
+    /// let phone = mfa.start_session("ada").await?; // the password again
+    /// assert!(matches!(mfa.current_screen("ada", None, &phone).await?, Screen::Continue));
+    /// # Ok(()) }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(demo()).map_err(|e| e.to_string())?;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Only infrastructure errors.
+    pub async fn end_sessions(&self, user: &str) -> Result<(), MfaError<S::Error>> {
+        self.core.end_sessions(&Async(&*self.store), user).await
+    }
+
     /// Reseals what the user's record keeps sealed under the keyring's
     /// current key, if it is sealed under an older one; `Ok(true)` if it was.
     /// Checks do this on their own after a success; call this for every user

@@ -207,6 +207,15 @@ impl<S: Store> Mfa<S> {
         block_on(self.core.remove_factor(&Blocking(&*self.store), user))
     }
 
+    /// The blocking form of [`AsyncMfa::end_sessions`]: "Sign out
+    /// everywhere".
+    ///
+    /// # Errors
+    /// As [`AsyncMfa::end_sessions`].
+    pub fn end_sessions(&self, user: &str) -> Result<(), MfaError<S::Error>> {
+        block_on(self.core.end_sessions(&Blocking(&*self.store), user))
+    }
+
     /// The blocking form of [`AsyncMfa::unlock`].
     ///
     /// # Errors

@@ -717,6 +717,16 @@ impl Model {
         .0
     }
 
+    /// "Sign out everywhere": every session of `user` from before is over;
+    /// nothing else changes.
+    pub fn end_sessions(&mut self, user: &str, fault: Fault) -> Result<Said, Refusal> {
+        self.update(user, fault, |user, _| {
+            user.stamp += 1;
+            Ok(Said::Done)
+        })
+        .0
+    }
+
     fn owner_acting(&self, session: &Session) -> Result<(), Refusal> {
         if session.user != OWNER {
             return Err(MfaError::NotOwner);

@@ -122,6 +122,21 @@ pub async fn activate(State(app): State<Arc<App>>, person: Person) -> Response {
     }
 }
 
+/// "Sign out everywhere": every session of the person ends (twostep's
+/// proof makes each one over; this one is deleted too).
+pub async fn sign_out_everywhere(State(app): State<Arc<App>>, person: Person) -> Response {
+    if let Err(response) = signed_in(&app, &person).await {
+        return response;
+    }
+    if let Err(e) = app.mfa.end_sessions(&person.user).await {
+        return server_error(&e);
+    }
+    match person.sign_out().await {
+        Ok(()) => redirect("/signin?everywhere"),
+        Err(e) => server_error(&e),
+    }
+}
+
 fn member_state(state: MemberMfa) -> &'static str {
     match state {
         MemberMfa::Active => "Active",

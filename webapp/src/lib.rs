@@ -167,6 +167,10 @@ pub async fn router(config: Config) -> Result<Router, Error> {
         .route("/mfa/acknowledge", post(screens::acknowledge))
         .route("/account", get(admin::account_info))
         .route("/account/mfa/activate", post(admin::activate))
+        .route(
+            "/account/sign-out-everywhere",
+            post(admin::sign_out_everywhere),
+        )
         .route("/company", get(admin::company).post(admin::save_company))
         .route("/users", get(admin::users))
         .route("/users/reset", post(admin::reset))

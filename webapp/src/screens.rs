@@ -32,12 +32,13 @@ pub struct SignInForm {
     password: String,
 }
 
-/// What the sign-in page was sent back with: a wrong password, or a wait
-/// until this time (Unix seconds).
+/// What the sign-in page was sent back with: a wrong password, a wait
+/// until this time (Unix seconds), or signed out everywhere.
 #[derive(Deserialize)]
 pub struct SignInAnswer {
     failed: Option<String>,
     until: Option<u64>,
+    everywhere: Option<String>,
 }
 
 /// A form with a one-time or recovery code.
@@ -79,6 +80,12 @@ pub async fn sign_in_form(
         SignInAnswer {
             failed: Some(_), ..
         } => Some(Notice::refused(Sentence::plain("Wrong email or password."))),
+        SignInAnswer {
+            everywhere: Some(_),
+            ..
+        } => Some(Notice::done(Sentence::plain(
+            "You are signed out on every device.",
+        ))),
         _ => None,
     };
     respond(

@@ -87,6 +87,37 @@ async fn finding_1_a_laptop_signed_in_before_a_reset_cannot_enroll_another_phone
 }
 
 #[tokio::test]
+async fn signing_out_everywhere_ends_the_session_of_a_stolen_laptop() -> Result<(), Failure> {
+    let app = start(None, false);
+    owner_forces_mfa(&app).await?;
+    let (mut stolen_laptop, key) = member_enrolls(&app).await?;
+    app.wait(30);
+    let mut desk = Person::new(&app).await?;
+    desk.sign_in(1).await?;
+    desk.post("/mfa", "/mfa/code", &[("code", &app.code_for(&key))])
+        .await?;
+    let signed_out = desk
+        .submit("/account", "/account/sign-out-everywhere", &[])
+        .await?;
+    assert!(signed_out
+        .body
+        .contains("You are signed out on every device."));
+    assert_eq!(desk.cookie(), "", "this session is deleted");
+    assert_eq!(stolen_laptop.get("/account").await?.location, "/signin");
+    assert_eq!(stolen_laptop.cookie(), "", "and the laptop's too");
+
+    // A session that has only the password may not do it (a guessed
+    // password must not sign the owner of the account out).
+    let mut guesser = Person::new(&app).await?;
+    guesser.sign_in(1).await?;
+    let refused = guesser
+        .post("/mfa", "/account/sign-out-everywhere", &[])
+        .await?;
+    assert_eq!(refused.location, "/mfa");
+    Ok(())
+}
+
+#[tokio::test]
 async fn finding_2_an_owner_unlocks_a_locked_member_and_a_reset_asks_for_the_password_again(
 ) -> Result<(), Failure> {
     let app = start(None, false);

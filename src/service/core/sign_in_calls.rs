@@ -156,6 +156,17 @@ impl Core {
             .await
     }
 
+    pub(crate) async fn end_sessions<A: Access>(
+        &self,
+        access: &A,
+        user: &str,
+    ) -> Result<(), MfaError<A::Error>> {
+        self.update(access, user, &Actor::Host, |record, _| {
+            record.end_sessions()
+        })
+        .await
+    }
+
     pub(crate) async fn reseal<A: Access>(
         &self,
         access: &A,
