@@ -8,7 +8,8 @@
 //!
 //! [Company accounts](guide::company_accounts) (the help page's screens and
 //! the step call), [a web host](guide::web_host), [async hosts](guide::async_hosts)
-//! (sqlx on SQLite and PostgreSQL), [storage](guide::storage), the
+//! (sqlx on SQLite and PostgreSQL), [storage](guide::storage),
+//! [PostgreSQL in production](guide::postgres_production), the
 //! [security model](guide::security_model), [compatibility](guide::compatibility)
 //! (authenticator apps, Rust versions, features).
 //!

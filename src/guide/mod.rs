@@ -8,6 +8,8 @@
 //! - [Async hosts](async_hosts): `AsyncMfa` over the app's own sqlx pool,
 //!   SQLite and PostgreSQL.
 //! - [Storage](storage): the stores, your own store, your own transaction.
+//! - [PostgreSQL in production](postgres_production): the settings, what
+//!   the stores check, replicas, failover and poolers.
 //! - [Security model](security_model): what is guaranteed, the keys, what
 //!   the host does.
 //! - [Compatibility](compatibility): authenticator apps, the algorithm
@@ -27,6 +29,10 @@ pub mod async_hosts {
 
 pub mod storage {
     #![doc = include_str!("storage.md")]
+}
+
+pub mod postgres_production {
+    #![doc = include_str!("postgres_production.md")]
 }
 
 pub mod security_model {

@@ -2,7 +2,7 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::pool::PoolError;
-use crate::schema::{BadVersion, SchemaTooNew};
+use crate::schema::{BadVersion, CommitNotDurable, SchemaTooNew};
 
 /// An error of [`SqliteStore`](crate::SqliteStore) or
 /// [`PostgresStore`](crate::PostgresStore).
@@ -17,7 +17,7 @@ pub enum SqlStoreError {
     /// PostgreSQL failed (connection lost, server error, …).
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", server_message(.0))]
     Postgres(#[from] postgres::Error),
     /// The database was migrated by a newer `twostep`: refusing to write
     /// records in a layout this build does not know.
@@ -55,6 +55,10 @@ pub enum SqlStoreError {
     /// A stored row holds a version no `twostep` writes.
     #[error(transparent)]
     BadVersion(#[from] BadVersion),
+    /// PostgreSQL would answer a save before it is durable
+    /// (`synchronous_commit`): refused at connect, with what to set.
+    #[error(transparent)]
+    CommitNotDurable(#[from] CommitNotDurable),
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -64,5 +68,16 @@ impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
             PoolError::Database(e) => e.into(),
             PoolError::TimedOut => SqlStoreError::PoolTimedOut,
         }
+    }
+}
+
+/// The server's own words when it answered with an error (`postgres`'s
+/// `Display` says only "db error" and keeps them in `source()`), else the
+/// client's.
+#[cfg(feature = "postgres")]
+fn server_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => error.to_string(),
     }
 }

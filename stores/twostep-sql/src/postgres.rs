@@ -7,10 +7,10 @@ use postgres::{Client, NoTls, Statement};
 
 use crate::pool::{Pool, PoolError};
 use crate::schema::postgres::{
-    CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
-    UPDATE, WRITE_SCHEMA,
+    CLEAR_SCHEMA, CREATE, DURABILITY, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
+    SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use crate::schema::{check_durability, steps_after, versioned, Write, SCHEMA_VERSION};
 use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
@@ -48,6 +48,14 @@ impl Connection {
 ///   `READ COMMITTED` set; a call waits up to 5 s for a free one. A
 ///   connection found closed is dropped (a load is then retried once on a
 ///   fresh one; a save answers the error, since it may have happened).
+/// - **Durable answers**: [`connect`](Self::connect) refuses a database
+///   whose commits would not wait for the WAL flush
+///   (`synchronous_commit = off`) or for the standbys declared synchronous
+///   (`local` with `synchronous_standby_names`):
+///   [`SqlStoreError::CommitNotDurable`]. A save answered as done would be
+///   lost in a crash, and its code accepted again. An operator who accepts
+///   that sets `twostep.allow_non_durable_commit = on` for the role or
+///   database.
 /// - **Schema**: created and migrated on [`connect`](Self::connect) inside
 ///   one transaction holding an advisory lock, so servers starting together
 ///   migrate once; a database from a newer `twostep` is refused with
@@ -92,7 +100,8 @@ impl PostgresStore {
     /// [`SqlStoreError::PlaintextToRemoteHost`] for a host that is not this
     /// machine, [`SqlStoreError::Postgres`] if the parameters are invalid or
     /// the database cannot be reached or migrated,
-    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
+    /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it,
+    /// [`SqlStoreError::CommitNotDurable`] if its commits are not durable.
     pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
         outside_async_runtime()?;
         let config = config(params)?;
@@ -251,9 +260,16 @@ fn read_committed(client: &mut Client) -> Result<(), postgres::Error> {
         .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
 }
 
-/// Brings the schema up to [`SCHEMA_VERSION`] in one transaction.
+/// Refuses a session whose commits are not durable, then brings the schema
+/// up to [`SCHEMA_VERSION`] in one transaction.
 fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
     read_committed(client)?;
+    let settings = client.query_one(DURABILITY, &[])?;
+    check_durability(
+        settings.try_get(0)?,
+        settings.try_get(1)?,
+        settings.try_get::<_, Option<&str>>(2)?,
+    )?;
     let mut tx = client.transaction()?;
     tx.execute(LOCK, &[&MIGRATION_LOCK])?;
     tx.batch_execute(SCHEMA_TABLE)?;

@@ -37,6 +37,51 @@ pub struct SchemaTooNew {
 #[error("a stored record has the impossible version {0}")]
 pub struct BadVersion(pub i64);
 
+/// A PostgreSQL session whose commits do not wait for what the operator
+/// declared durable: a save answered as done could be lost in a crash (or
+/// a failover), and the one-time code it accepted accepted again.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "PostgreSQL commits here do not wait for {waits_for} (synchronous_commit = {synchronous_commit}): \
+     a code accepted just before a crash could be accepted again. Set synchronous_commit = on \
+     for this role or database, or accept the risk by name: twostep.allow_non_durable_commit = on"
+)]
+pub struct CommitNotDurable {
+    /// The session's `synchronous_commit`.
+    pub synchronous_commit: String,
+    /// What a commit should wait for and does not: "the local WAL flush",
+    /// or "the synchronous standbys".
+    pub waits_for: &'static str,
+}
+
+/// Whether a PostgreSQL session with these settings makes an acknowledged
+/// save durable: `synchronous_commit`, `synchronous_standby_names`, and the
+/// opt-out `twostep.allow_non_durable_commit` (`on` to accept the risk).
+/// `off` loses the last commits in a crash; `local` does not wait for the
+/// standbys the operator declared synchronous. `on`, `remote_write` and
+/// `remote_apply` wait for both.
+///
+/// # Errors
+/// [`CommitNotDurable`], saying what to set.
+pub fn check_durability(
+    synchronous_commit: &str,
+    synchronous_standby_names: &str,
+    allow_non_durable_commit: Option<&str>,
+) -> Result<(), CommitNotDurable> {
+    if allow_non_durable_commit.is_some_and(|v| matches!(v.trim(), "on" | "true" | "yes" | "1")) {
+        return Ok(());
+    }
+    let waits_for = match synchronous_commit {
+        "off" => "the local WAL flush",
+        "local" if !synchronous_standby_names.trim().is_empty() => "the synchronous standbys",
+        _ => return Ok(()),
+    };
+    Err(CommitNotDurable {
+        synchronous_commit: synchronous_commit.to_owned(),
+        waits_for,
+    })
+}
+
 /// The steps of `migrations` (schema version, SQL) that take a database at
 /// schema `found` to [`SCHEMA_VERSION`], in order.
 ///
@@ -199,4 +244,31 @@ pub mod postgres {
     pub const WRITE_SCHEMA: &str = "INSERT INTO twostep_schema (version) VALUES ($1)";
     /// Takes the migration lock until the transaction ends.
     pub const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+    /// What the session's commits wait for, for
+    /// [`check_durability`](super::check_durability).
+    pub const DURABILITY: &str = "SELECT current_setting('synchronous_commit'), \
+         current_setting('synchronous_standby_names'), \
+         current_setting('twostep.allow_non_durable_commit', true)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_durability;
+
+    #[test]
+    fn commits_are_durable_unless_off_or_local_before_declared_standbys() {
+        let durable =
+            |commit, standbys, allowed| check_durability(commit, standbys, allowed).is_ok();
+        for waits in ["on", "remote_write", "remote_apply"] {
+            assert!(
+                durable(waits, "", None) && durable(waits, "standby1", None),
+                "{waits}"
+            );
+        }
+        assert!(durable("local", "", None));
+        assert!(!durable("local", "FIRST 1 (standby1)", None));
+        assert!(!durable("off", "", None));
+        assert!(!durable("off", "", Some("")) && !durable("off", "", Some("off")));
+        assert!(durable("off", "", Some("on")) && durable("local", "s", Some("true")));
+    }
 }

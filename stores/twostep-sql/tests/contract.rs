@@ -44,6 +44,69 @@ fn postgres_keeps_the_contract() {
     testkit::no_lost_updates(&small, 8, 10).unwrap();
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_refuses_commits_that_are_not_durable_unless_told_by_name() {
+    use twostep_sql::{PostgresStore, SqlStoreError};
+    let params = fresh_database("durable");
+    let name = params.rsplit("dbname=").next().unwrap().to_owned();
+    let admin = |sql: &str| {
+        let url = std::env::var("TWOSTEP_POSTGRES_URL").unwrap();
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin.batch_execute(sql).unwrap();
+    };
+    admin(&format!(
+        "ALTER DATABASE {name} SET synchronous_commit = off"
+    ));
+    let refused = PostgresStore::connect(&params).unwrap_err();
+    assert!(
+        matches!(refused, SqlStoreError::CommitNotDurable(_)),
+        "{refused:?}"
+    );
+    let said = refused.to_string();
+    assert!(said.contains("synchronous_commit = off"), "{said}");
+    assert!(
+        said.contains("twostep.allow_non_durable_commit = on"),
+        "{said}"
+    );
+    // `local` with no synchronous standby declared waits for the flush.
+    admin(&format!(
+        "ALTER DATABASE {name} SET synchronous_commit = local"
+    ));
+    PostgresStore::connect(&params).unwrap();
+    // The operator accepts the risk by name.
+    admin(&format!(
+        "ALTER DATABASE {name} SET synchronous_commit = off"
+    ));
+    admin(&format!(
+        "ALTER DATABASE {name} SET twostep.allow_non_durable_commit = on"
+    ));
+    PostgresStore::connect(&params).unwrap();
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_errors_say_what_the_server_said() {
+    let url = std::env::var("TWOSTEP_POSTGRES_URL").unwrap();
+    let missing = format!("{url} dbname=twostep_no_such_database");
+    let said = twostep_sql::PostgresStore::connect(&missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        said.contains("database \"twostep_no_such_database\" does not exist")
+            && said.contains("3D000"),
+        "{said}"
+    );
+}
+
 /// A new, empty database on the test server (`TWOSTEP_POSTGRES_URL` in
 /// `key=value` form, as `tools/pg-test-cluster` prints it).
 #[cfg(feature = "postgres")]

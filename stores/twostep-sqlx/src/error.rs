@@ -1,6 +1,6 @@
 //! What the stores of this crate fail with.
 
-use twostep_sql::schema::{BadVersion, SchemaTooNew};
+use twostep_sql::schema::{BadVersion, CommitNotDurable, SchemaTooNew};
 
 /// An error of [`SqlxSqliteStore`](crate::SqlxSqliteStore) or
 /// [`SqlxPgStore`](crate::SqlxPgStore).
@@ -24,4 +24,8 @@ pub enum SqlxStoreError {
     /// A stored row holds a version no `twostep` writes.
     #[error(transparent)]
     BadVersion(#[from] BadVersion),
+    /// PostgreSQL would answer a save before it is durable
+    /// (`synchronous_commit`): refused by `migrate`, with what to set.
+    #[error(transparent)]
+    CommitNotDurable(#[from] CommitNotDurable),
 }

@@ -3,10 +3,10 @@
 use sqlx::{PgPool, Row};
 
 use twostep_sql::schema::postgres::{
-    CLEAR_SCHEMA, CREATE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA, SCHEMA_TABLE,
-    UPDATE, WRITE_SCHEMA,
+    CLEAR_SCHEMA, CREATE, DURABILITY, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
+    SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use twostep_sql::schema::{check_durability, steps_after, versioned, Write, SCHEMA_VERSION};
 
 use crate::SqlxStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -59,11 +59,18 @@ impl SqlxPgStore {
     }
 
     /// Creates the tables, or brings a database written by an older
-    /// `twostep` up to date, in one transaction.
+    /// `twostep` up to date, in one transaction. First it refuses a
+    /// database whose commits would not wait for the WAL flush
+    /// (`synchronous_commit = off`) or for the standbys declared
+    /// synchronous (`local` with `synchronous_standby_names`): a save
+    /// answered as done would be lost in a crash, and its code accepted
+    /// again. An operator who accepts that sets
+    /// `twostep.allow_non_durable_commit = on` for the role or database.
     ///
     /// # Errors
     /// [`SqlxStoreError::Sqlx`] if the database cannot be reached or changed,
-    /// [`SqlxStoreError::SchemaTooNew`] if a newer `twostep` migrated it.
+    /// [`SqlxStoreError::SchemaTooNew`] if a newer `twostep` migrated it,
+    /// [`SqlxStoreError::CommitNotDurable`] as above.
     pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
         let mut tx = self.pool.begin().await?;
         // Sees what another server committed while this one waited for the
@@ -71,6 +78,9 @@ impl SqlxPgStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             .execute(&mut *tx)
             .await?;
+        let (synchronous_commit, standbys, allowed): (String, String, Option<String>) =
+            sqlx::query_as(DURABILITY).fetch_one(&mut *tx).await?;
+        check_durability(&synchronous_commit, &standbys, allowed.as_deref())?;
         sqlx::query(LOCK)
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)

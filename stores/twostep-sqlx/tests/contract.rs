@@ -64,6 +64,47 @@ async fn postgres_keeps_the_contract() {
         .unwrap();
 }
 
+#[cfg(feature = "postgres")]
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+async fn postgres_migrate_refuses_commits_that_are_not_durable_unless_told_by_name() {
+    use twostep_sqlx::{SqlxPgStore, SqlxStoreError};
+    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
+    let name = format!("twostep_sqlx_durable_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+        format!("ALTER DATABASE {name} SET synchronous_commit = off"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let store = |_: ()| async {
+        let pool = sqlx::PgPool::connect_with(options(&params).database(&name))
+            .await
+            .unwrap();
+        SqlxPgStore::new(pool)
+    };
+    let refused = store(()).await.migrate().await.unwrap_err();
+    assert!(
+        matches!(refused, SqlxStoreError::CommitNotDurable(_)),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("synchronous_commit = off"));
+    let opt_out = format!("ALTER DATABASE {name} SET twostep.allow_non_durable_commit = on");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(opt_out))
+        .execute(&admin)
+        .await
+        .unwrap();
+    store(()).await.migrate().await.unwrap();
+}
+
 /// The test server's `key=value` parameters as sqlx options.
 #[cfg(feature = "postgres")]
 fn options(params: &str) -> sqlx::postgres::PgConnectOptions {
