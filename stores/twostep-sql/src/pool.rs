@@ -10,7 +10,7 @@ type Connect<C, E> = Box<dyn Fn() -> Result<C, E> + Send + Sync>;
 
 pub(crate) struct Pool<C, E> {
     connect: Connect<C, E>,
-    broken: fn(&C) -> bool,
+    broken: fn(&C, Option<&E>) -> bool,
     state: Mutex<State<C>>,
     returned: Condvar,
     max: usize,
@@ -33,11 +33,12 @@ pub(crate) enum PoolError<E> {
 impl<C, E> Pool<C, E> {
     /// A pool of at most `max` connections opened by `connect`; a call
     /// waits up to `wait` for one; a connection `broken` says is unusable
-    /// is closed instead of reused.
+    /// (from itself and the error of its last call, if any) is closed
+    /// instead of reused.
     pub(crate) fn new(
         max: usize,
         wait: Duration,
-        broken: fn(&C) -> bool,
+        broken: fn(&C, Option<&E>) -> bool,
         connect: impl Fn() -> Result<C, E> + Send + Sync + 'static,
     ) -> Self {
         Pool {
@@ -76,7 +77,7 @@ impl<C, E> Pool<C, E> {
             return Err(PoolError::TimedOut);
         };
         let result = f(conn);
-        if (self.broken)(conn) {
+        if (self.broken)(conn, result.as_ref().err()) {
             // Dropped without its connection: the slot is freed.
             pooled.conn = None;
         }

@@ -46,8 +46,10 @@ impl Connection {
 ///   ([`with_connect`](Self::with_connect) sets another maximum), opened
 ///   when needed, each with its three statements prepared once and
 ///   `READ COMMITTED` set; a call waits up to 5 s for a free one. A
-///   connection found closed is dropped (a load is then retried once on a
-///   fresh one; a save answers the error, since it may have happened).
+///   connection found closed, or whose session the server ended (a killed
+///   backend, a restart), is dropped, never handed out again (a load is then
+///   retried once on a fresh one; a save answers the error, since it may
+///   have happened).
 /// - **Durable answers**: [`connect`](Self::connect) refuses a database
 ///   whose commits would not wait for the WAL flush
 ///   (`synchronous_commit = off`) or for the standbys declared synchronous
@@ -174,7 +176,9 @@ impl PostgresStore {
         let pool = Pool::new(
             max_connections,
             Duration::from_secs(5),
-            |conn: &Connection| conn.client.is_closed(),
+            |conn: &Connection, error| {
+                conn.client.is_closed() || error.is_some_and(connection_lost)
+            },
             move || Connection::new(connect()?),
         );
         Ok(PostgresStore { pool })
@@ -250,6 +254,17 @@ fn remote_host(config: &postgres::Config) -> Option<String> {
     })
 }
 
+/// Whether `error` leaves the connection unusable: closed, an I/O or
+/// protocol failure, or the server ending the session (`FATAL`, `PANIC`:
+/// a killed backend, a shutdown). Such a connection is never handed out
+/// again. A plain `ERROR` leaves it as good as before.
+fn connection_lost(error: &postgres::Error) -> bool {
+    error.is_closed()
+        || error
+            .as_db_error()
+            .is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
+}
+
 /// `READ COMMITTED` whatever the role's or database's default: a racing
 /// `UPDATE` then waits, re-checks the version and changes no row (a
 /// conflict), where `REPEATABLE READ` would fail with a serialization
@@ -299,9 +314,10 @@ impl Store for PostgresStore {
         };
         let row = match self.pool.run(load) {
             // A pooled connection the server closed (a restart, an idle
-            // timeout) shows only when used; reading again on a fresh one
-            // is harmless. (A save is not repeated: it may have happened.)
-            Err(PoolError::Database(e)) if e.is_closed() => self.pool.run(load),
+            // timeout, a killed backend) shows only when used; reading
+            // again on a fresh one is harmless. (A save is not repeated: it
+            // may have happened.)
+            Err(PoolError::Database(e)) if connection_lost(&e) => self.pool.run(load),
             first => first,
         }?;
         Ok(versioned(row)?)

@@ -93,7 +93,7 @@ impl SqliteStore {
         let pool = Pool::new(
             MAX_CONNECTIONS,
             busy_timeout,
-            |_| false,
+            |_, _| false,
             move || connect(&path, busy_timeout),
         );
         Ok(SqliteStore { pool })

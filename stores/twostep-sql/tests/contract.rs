@@ -107,6 +107,50 @@ fn postgres_errors_say_what_the_server_said() {
     );
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_never_hands_out_a_connection_whose_backend_was_killed() {
+    use twostep::store::{RecordKey, SaveOutcome};
+    use twostep::Store;
+    let name = format!("twostep-killed-{}", std::process::id());
+    let mut config: postgres::Config = fresh_database("killed").parse().unwrap();
+    config.application_name(&name);
+    // One connection, so the killed one is the one used next.
+    let store =
+        twostep_sql::PostgresStore::with_connect(1, move || config.connect(postgres::NoTls))
+            .unwrap();
+    let key = RecordKey::User("umar");
+    assert!(matches!(
+        store.save(key, None, b"1").unwrap(),
+        SaveOutcome::Saved(_)
+    ));
+    let url = std::env::var("TWOSTEP_POSTGRES_URL").unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for round in 0..5 {
+        // Waits up to 5 s for the backend to be gone.
+        let killed = admin
+            .query(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+                 WHERE application_name = $1",
+                &[&name],
+            )
+            .unwrap()
+            .iter()
+            .filter(|row| row.get::<_, bool>(0))
+            .count();
+        assert_eq!(killed, 1, "round {round}");
+        // The dead connection answers once, is dropped, and the load is
+        // read again on a fresh one; the save after it finds a live one.
+        let stored = store.load(key).unwrap().unwrap();
+        let saved = store.save(key, Some(stored.version), b"next").unwrap();
+        assert!(matches!(saved, SaveOutcome::Saved(_)), "round {round}");
+    }
+}
+
 /// A new, empty database on the test server (`TWOSTEP_POSTGRES_URL` in
 /// `key=value` form, as `tools/pg-test-cluster` prints it).
 #[cfg(feature = "postgres")]
