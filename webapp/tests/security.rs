@@ -176,37 +176,19 @@ async fn finding_3_password_guessing_is_throttled_per_account_and_per_client() -
     let mut outcomes = Vec::new();
     for guess in 0..40 {
         let guess = format!("guess-{guess}");
-        let answer = guesser
-            .post(
-                "/signin",
-                "/signin",
-                &[("email", owner), ("password", &guess)],
-            )
-            .await?;
+        let answer = guesser.sign_in_as(owner, &guess).await?;
         outcomes.push(outcome(&answer));
     }
     assert_eq!(outcomes[..5], ["wrong"; 5]);
     assert_eq!(outcomes[5..], ["wait"; 35], "5 tries, then one a minute");
-    let right = guesser
-        .post(
-            "/signin",
-            "/signin",
-            &[("email", owner), ("password", password)],
-        )
-        .await?;
+    let right = guesser.sign_in_as(owner, password).await?;
     assert_eq!(
         outcome(&right),
         "wait",
         "the right password waits its turn too"
     );
     app.wait(60);
-    let right = guesser
-        .post(
-            "/signin",
-            "/signin",
-            &[("email", owner), ("password", password)],
-        )
-        .await?;
+    let right = guesser.sign_in_as(owner, password).await?;
     assert_eq!(outcome(&right), "signed in", "a minute later");
 
     // Per account, from anywhere: 5 tries, then one a minute, said with a
@@ -214,12 +196,10 @@ async fn finding_3_password_guessing_is_throttled_per_account_and_per_client() -
     let app = start(None, false);
     let mut guesser = Person::new(&app).await?;
     for guess in 0..5 {
-        let wrong = [("email", owner), ("password", &format!("guess-{guess}"))];
-        let answer = guesser.post("/signin", "/signin", &wrong).await?;
+        let answer = guesser.sign_in_as(owner, &format!("guess-{guess}")).await?;
         assert_eq!(outcome(&answer), "wrong");
     }
-    let right = [("email", "OLIVIA@acme.test"), ("password", password)];
-    let answer = guesser.post("/signin", "/signin", &right).await?;
+    let answer = guesser.sign_in_as("OLIVIA@acme.test", password).await?;
     assert_eq!(outcome(&answer), "wait");
     assert_eq!(support::person::header(&answer, "retry-after"), "60");
     let page = guesser.get(&answer.location).await?.body;
@@ -234,8 +214,8 @@ async fn finding_3_password_guessing_is_throttled_per_account_and_per_client() -
     let mut outcomes = Vec::new();
     for n in 0..31 {
         let email = format!("someone-{n}@acme.test");
-        let spray = [("email", email.as_str()), ("password", "Winter2026!")];
-        outcomes.push(outcome(&sprayer.post("/signin", "/signin", &spray).await?));
+        let answer = sprayer.sign_in_as(&email, "Winter2026!").await?;
+        outcomes.push(outcome(&answer));
     }
     assert_eq!(outcomes[..30], ["wrong"; 30]);
     assert_eq!(outcomes[30], "wait");

@@ -50,14 +50,16 @@ impl Person {
         self.get(&answer.location).await
     }
 
+    /// Signs in as seeded person `who`.
     pub async fn sign_in(&mut self, who: usize) -> Result<Answer, Failure> {
         let (email, _, _, password) = PEOPLE[who];
-        self.post(
-            "/signin",
-            "/signin",
-            &[("email", email), ("password", password)],
-        )
-        .await
+        self.sign_in_as(email, password).await
+    }
+
+    /// Sends the sign-in form with `email` and `password`.
+    pub async fn sign_in_as(&mut self, email: &str, password: &str) -> Result<Answer, Failure> {
+        let fields = [("email", email), ("password", password)];
+        self.post("/signin", "/signin", &fields).await
     }
 
     /// The owner's "Activate": the QR code's key, one code, the tick.
