@@ -177,12 +177,13 @@ pub async fn company(State(app): State<Arc<App>>, person: Person) -> Response {
 }
 
 /// The owner's session for an owner's action: renewed by the code in the
-/// form, if one was typed (then it passed the second factor just now).
+/// form, if one was typed (then it passed the second factor just now, and
+/// the session gets a new id, as after every second factor).
 async fn confirmed(app: &App, person: &mut Person, code: &str) -> Result<MfaSession, Error> {
     if !code.trim().is_empty() {
         let mut mfa = person.mfa.clone();
         app.mfa.verify(&person.user, &mut mfa, code).await?;
-        if let Err(e) = person.keep(mfa, app.now()).await {
+        if let Err(e) = person.renew(mfa, app.now()).await {
             tracing::error!(error = %e, "the renewed session was not kept");
         }
     }

@@ -87,12 +87,6 @@ impl Person {
         self.store(now).await
     }
 
-    /// Keeps `mfa` (an owner's code renewed it) in the same session.
-    pub async fn keep(&mut self, mfa: MfaSession, now: u64) -> Result<(), SessionError> {
-        self.mfa = mfa;
-        self.store(now).await
-    }
-
     /// Keeps the answer to a form for the page the browser is sent to next
     /// (Post/Redirect/Get: a reload shows the page, never sends again).
     pub async fn flash(&self, notice: Notice) -> Result<(), SessionError> {
