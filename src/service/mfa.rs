@@ -94,17 +94,11 @@ impl<S: Store> Mfa<S> {
         &self.core.config
     }
 
-    /// Decides a sign-in code typed in `session` on the record the host
-    /// loaded itself (its `kind = "user"` row, or `None`), for a host that
-    /// saves it in its own transaction (with its session row, say): the
-    /// write comes from [`Prepared::write`], whether the code was accepted
-    /// only from [`Prepared::written`] with what the write did, the answer
-    /// and the events from [`Written::committed`](crate::store::Written::committed)
-    /// after the commit. The same rules as [`verify`](Self::verify).
+    /// [`AsyncMfa::prepare_verify`], which touches no store: the decision
+    /// for a host that saves in its own transaction.
     ///
     /// # Errors
-    /// [`MfaError::CorruptRecord`] or [`MfaError::Seal`] for a record that
-    /// does not open; the decision's own answer comes later.
+    /// As [`AsyncMfa::prepare_verify`].
     pub fn prepare_verify(
         &self,
         user: &str,
@@ -115,11 +109,10 @@ impl<S: Store> Mfa<S> {
         self.core.prepare_verify(user, session, stored, input)
     }
 
-    /// [`prepare_verify`](Self::prepare_verify) for a recovery code: the
-    /// same rules as [`use_recovery_code`](Self::use_recovery_code).
+    /// [`AsyncMfa::prepare_recovery_code`], which touches no store.
     ///
     /// # Errors
-    /// As [`prepare_verify`](Self::prepare_verify).
+    /// As [`AsyncMfa::prepare_recovery_code`].
     pub fn prepare_recovery_code(
         &self,
         user: &str,
