@@ -16,7 +16,7 @@ use crate::directory::Account;
 use crate::pages::{
     respond, AccountPage, CompanyPage, Frame, Notice, Sentence, UserRow, UsersPage,
 };
-use crate::screens::{begin_for, refused, sign_out_and_sign_in, viewer};
+use crate::screens::{answered, back_to, begin_for, sign_out_and_sign_in, viewer};
 use crate::session::Person;
 use crate::{forbidden, is_answer, redirect, server_error, App, Error, Role};
 
@@ -70,24 +70,6 @@ async fn frame(app: &App, person: &Person, title: &str) -> Frame {
     Frame::new(title, viewer(app, person, true), notice)
 }
 
-/// Back to `page` with the service's answer: `done` in words, or why not.
-async fn answered<T>(
-    person: &Person,
-    outcome: Result<T, Error>,
-    page: &'static str,
-    done: impl FnOnce(T) -> String,
-) -> Response {
-    let notice = match outcome {
-        Ok(value) => Notice::done(Sentence::plain(done(value))),
-        Err(e) if is_answer(&e) => Notice::refused(Sentence::of(e.message())),
-        Err(e) => return server_error(&e),
-    };
-    match person.flash(notice).await {
-        Ok(()) => redirect(page),
-        Err(e) => server_error(&e),
-    }
-}
-
 pub async fn account_info(State(app): State<Arc<App>>, person: Person) -> Response {
     let account = match signed_in(&app, &person).await {
         Ok(account) => account,
@@ -117,7 +99,10 @@ pub async fn activate(State(app): State<Arc<App>>, person: Person) -> Response {
     }
     match begin_for(&app, &person).await {
         Ok(_) => redirect("/mfa"),
-        Err(e) if is_answer(&e) => refused(&person, Sentence::of(e.message()), "/account").await,
+        Err(e) if is_answer(&e) => {
+            let why = Notice::refused(Sentence::of(e.message()));
+            back_to(&person, "/account", Some(why)).await
+        }
         Err(e) => server_error(&e),
     }
 }
@@ -214,11 +199,11 @@ pub async fn save_company(
         Err(e) => Err(e),
     };
     answered(&person, outcome, "/company", |policy| {
-        if policy.requires_mfa() {
+        Some(if policy.requires_mfa() {
             "Saved. Every user must use MFA before accessing the Company Account.".into()
         } else {
             "Saved. Users choose for themselves whether to use MFA.".into()
-        }
+        })
     })
     .await
 }
@@ -310,11 +295,13 @@ async fn act_on_user(
         Err(e) => Err(e),
     };
     let name = app.directory.find(user).map_or(user, |a| a.name.as_str());
-    answered(&person, outcome, "/users", |()| match action {
+    answered(&person, outcome, "/users", |()| {
+        Some(match action {
         UserAction::Reset => format!(
             "The MFA of {name} is reset: they will set it up again at their next sign-in, with their password."
         ),
         UserAction::Unlock => format!("{name} is unlocked and may enter a code again."),
+        })
     })
     .await
 }

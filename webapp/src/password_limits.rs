@@ -61,11 +61,15 @@ pub(crate) struct PasswordThrottle {
     accounts: Keyed<String>,
     clients: Keyed<IpAddr>,
     clock: AppClock,
+    /// The longest wait either allowance can ask for (seconds).
+    longest_wait: u64,
 }
 
 impl PasswordThrottle {
     pub(crate) fn new(limits: PasswordLimits, clock: Arc<dyn Clock>) -> PasswordThrottle {
         let clock = AppClock(clock);
+        let period = |quota: Quota| quota.replenish_interval().as_secs().max(1);
+        let longest_wait = period(limits.per_account).max(period(limits.per_client));
         PasswordThrottle {
             accounts: RateLimiter::new(
                 limits.per_account,
@@ -78,7 +82,15 @@ impl PasswordThrottle {
                 clock.clone(),
             ),
             clock,
+            longest_wait,
         }
+    }
+
+    /// Whether a wait of `seconds` is one this throttle could have asked
+    /// for (the sign-in page takes the wait from its address, which anyone
+    /// can write).
+    pub(crate) fn could_ask_for(&self, seconds: u64) -> bool {
+        seconds <= self.longest_wait
     }
 
     /// Takes one attempt from the client's and the account's allowance, or

@@ -72,11 +72,9 @@ pub async fn sign_in_form(
     let notice = match answer {
         SignInAnswer {
             until: Some(until), ..
-        } if until > now => Some(Notice::refused(Sentence::waiting(
-            "Too many sign-in attempts. Try again in ",
-            until - now,
-            ".",
-        ))),
+        } if until > now && app.passwords.could_ask_for(until - now) => Some(Notice::refused(
+            Sentence::waiting("Too many sign-in attempts. Try again in ", until - now, "."),
+        )),
         SignInAnswer {
             failed: Some(_), ..
         } => Some(Notice::refused(Sentence::plain("Wrong email or password."))),
@@ -244,22 +242,34 @@ pub async fn show(State(app): State<Arc<App>>, person: Person) -> Response {
     }
 }
 
-/// After a form: to `page`, with the refusal in words for people if the
-/// service said no.
-async fn answered<T>(person: &Person, outcome: Result<T, Error>, page: &'static str) -> Response {
-    match outcome {
-        Ok(_) => redirect(page),
-        Err(e) if is_answer(&e) => refused(person, Sentence::of(e.message()), page).await,
-        Err(e) => server_error(&e),
-    }
+/// After a form: to `page`, saying what `done` makes of the service's
+/// answer (nothing, for a screen that is its own answer), or why it said no.
+pub(crate) async fn answered<T>(
+    person: &Person,
+    outcome: Result<T, Error>,
+    page: &'static str,
+    done: impl FnOnce(T) -> Option<String>,
+) -> Response {
+    let notice = match outcome {
+        Ok(value) => done(value).map(|words| Notice::done(Sentence::plain(words))),
+        Err(e) if is_answer(&e) => Some(Notice::refused(Sentence::of(e.message()))),
+        Err(e) => return server_error(&e),
+    };
+    back_to(person, page, notice).await
 }
 
-/// Back to `page`, which says `why`.
-pub(crate) async fn refused(person: &Person, why: Sentence, page: &'static str) -> Response {
-    match person.flash(Notice::refused(why)).await {
-        Ok(()) => redirect(page),
-        Err(e) => server_error(&e),
+/// To `page`, which says `notice` once (kept in the session until then).
+pub(crate) async fn back_to(
+    person: &Person,
+    page: &'static str,
+    notice: Option<Notice>,
+) -> Response {
+    if let Some(notice) = notice {
+        if let Err(e) = person.flash(notice).await {
+            return server_error(&e);
+        }
     }
+    redirect(page)
 }
 
 /// After a second factor: the renewed proof under a new session id (the
@@ -279,7 +289,7 @@ pub async fn code(
     let mut mfa = person.mfa.clone();
     match app.mfa.verify(&person.user, &mut mfa, &form.code).await {
         Ok(_) => passed(&app, person, mfa).await,
-        outcome => answered(&person, outcome, "/mfa").await,
+        outcome => answered(&person, outcome, "/mfa", |_| None).await,
     }
 }
 
@@ -304,7 +314,7 @@ pub async fn recovery(
         // The replacement code, if any, is the next screen: /mfa shows it
         // until it is ticked.
         Ok(_) => passed(&app, person, mfa).await,
-        outcome => answered(&person, outcome, "/mfa/recovery").await,
+        outcome => answered(&person, outcome, "/mfa/recovery", |_| None).await,
     }
 }
 
@@ -324,7 +334,7 @@ pub(crate) async fn begin_for(app: &App, person: &Person) -> Result<Enrollment, 
 
 pub async fn begin(State(app): State<Arc<App>>, person: Person) -> Response {
     let outcome = begin_for(&app, &person).await;
-    answered(&person, outcome, "/mfa").await
+    answered(&person, outcome, "/mfa", |_| None).await
 }
 
 pub async fn first_code(
@@ -336,7 +346,7 @@ pub async fn first_code(
         .mfa
         .confirm_enrollment(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&person, outcome, "/mfa").await
+    answered(&person, outcome, "/mfa", |_| None).await
 }
 
 pub async fn second_code(
@@ -348,7 +358,7 @@ pub async fn second_code(
         .mfa
         .confirm_second_code(&person.user, &person.mfa, &form.code)
         .await;
-    answered(&person, outcome, "/mfa").await
+    answered(&person, outcome, "/mfa", |_| None).await
 }
 
 pub async fn acknowledge(
@@ -360,13 +370,13 @@ pub async fn acknowledge(
     // without the page: the server asks for the tick itself.
     if form.recorded.as_deref() != Some("yes") {
         let why = "Tick \u{201c}I have safely recorded this number\u{201d} to continue.";
-        return refused(&person, Sentence::plain(why), "/mfa").await;
+        return back_to(&person, "/mfa", Some(Notice::refused(Sentence::plain(why)))).await;
     }
     let mut mfa = person.mfa.clone();
     match app.mfa.acknowledge_recovery(&person.user, &mut mfa).await {
         // The codes just typed are a second factor: a new session id for
         // the stronger session.
         Ok(Acknowledged::FactorActivated) => passed(&app, person, mfa).await,
-        outcome => answered(&person, outcome, "/mfa").await,
+        outcome => answered(&person, outcome, "/mfa", |_| None).await,
     }
 }

@@ -87,6 +87,32 @@ async fn finding_1_a_laptop_signed_in_before_a_reset_cannot_enroll_another_phone
 }
 
 #[tokio::test]
+async fn one_code_typed_in_two_browsers_at_once_signs_in_one_of_them() -> Result<(), Failure> {
+    let app = start(None, false);
+    owner_forces_mfa(&app).await?;
+    let (_, key) = member_enrolls(&app).await?;
+    app.wait(30);
+    let (mut first, mut second) = (Person::new(&app).await?, Person::new(&app).await?);
+    first.sign_in(1).await?;
+    second.sign_in(1).await?;
+    // Someone looking over the shoulder types the same code at the same time.
+    let code = app.code_for(&key);
+    let typed = [("code", code.as_str())];
+    let (one, other) = tokio::join!(
+        first.submit("/mfa", "/mfa/code", &typed),
+        second.submit("/mfa", "/mfa/code", &typed),
+    );
+    let pages = [one?, other?];
+    let signed_in = pages.iter().filter(|page| page.location == "/account");
+    assert_eq!(signed_in.count(), 1, "exactly one browser is signed in");
+    let refused = pages
+        .iter()
+        .filter(|page| page.body.contains("That code was just used"));
+    assert_eq!(refused.count(), 1, "the other is told the code was used");
+    Ok(())
+}
+
+#[tokio::test]
 async fn signing_out_everywhere_ends_the_session_of_a_stolen_laptop() -> Result<(), Failure> {
     let app = start(None, false);
     owner_forces_mfa(&app).await?;
@@ -207,6 +233,10 @@ async fn finding_3_password_guessing_is_throttled_per_account_and_per_client() -
         page.contains("Too many sign-in attempts. Try again in <span data-countdown=\"60\""),
         "{page}"
     );
+    // The wait comes from the page's address, which anyone can write: one
+    // the throttle never asks for is not shown.
+    let forged = guesser.get("/signin?until=9999999999").await?.body;
+    assert!(!forged.contains("Too many sign-in attempts"), "{forged}");
 
     // Per client: many accounts from one address.
     let app = start_with(None, false, PasswordLimits::default());
