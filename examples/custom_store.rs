@@ -50,10 +50,7 @@ impl Store for Table {
         Ok(rows
             .iter()
             .find(|row| row.kind == key.kind() && row.id == key.id())
-            .map(|row| Versioned {
-                version: Version(row.version),
-                bytes: row.bytes.clone(),
-            }))
+            .map(|row| Versioned::new(Version(row.version), row.bytes.clone())))
     }
 
     fn save(

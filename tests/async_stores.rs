@@ -113,7 +113,7 @@ fn postgres_sync_and_async_stores_share_one_database() {
     let sync = PostgresStore::connect(&params).unwrap();
     let rt = runtime();
     let store = rt.block_on(migrated_sqlx_pg(&params));
-    assert_eq!(rt.block_on(store.schema_version()).unwrap(), 2);
+    assert_eq!(rt.block_on(store.schema_version()).unwrap(), 3);
     sync_and_async_take_turns(sync, store, &rt);
 }
 
@@ -131,7 +131,7 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
         let old = SqlxSqliteStore::new(sqlite_pool(&dir.join("old.db")).await);
         sqlx::raw_sql(SCHEMA_1).execute(old.pool()).await.unwrap();
         old.migrate().await.unwrap();
-        assert_eq!(old.schema_version().await.unwrap(), 2);
+        assert_eq!(old.schema_version().await.unwrap(), 3);
         let kept = AsyncStore::load(&old, twostep::store::RecordKey::User("old"))
             .await
             .unwrap()
@@ -140,15 +140,15 @@ fn sqlx_sqlite_migrates_an_old_file_and_refuses_a_newer_or_journaled_one() {
 
         let newer = SqlxSqliteStore::new(sqlite_pool(&dir.join("newer.db")).await);
         newer.migrate().await.unwrap();
-        sqlx::raw_sql("UPDATE twostep_schema SET version = 3")
+        sqlx::raw_sql("UPDATE twostep_schema SET version = 4")
             .execute(newer.pool())
             .await
             .unwrap();
         assert!(matches!(
             newer.migrate().await,
             Err(SqlxStoreError::SchemaTooNew(SchemaTooNew {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }))
         ));
 
@@ -230,7 +230,7 @@ fn sqlx_postgres_migrates_once_when_servers_start_together() {
             server.await.unwrap().unwrap();
         }
         let store = SqlxPgStore::new(pg_pool(&params).await);
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
     });
 }
 

@@ -170,15 +170,15 @@ where
     );
 }
 
-/// The error of opening a database a schema-3 `twostep` migrated.
+/// The error of opening a database a schema-4 `twostep` migrated.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-fn assert_schema_3_refused(err: &twostep_sql::SqlStoreError) {
+fn assert_schema_4_refused(err: &twostep_sql::SqlStoreError) {
     assert!(
         matches!(
             err,
             twostep_sql::SqlStoreError::SchemaTooNew(twostep_sql::schema::SchemaTooNew {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             })
         ),
         "{err:?}"
@@ -188,7 +188,7 @@ fn assert_schema_3_refused(err: &twostep_sql::SqlStoreError) {
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use super::common::TempDir;
-    use super::{assert_schema_1_row_kept, assert_schema_3_refused};
+    use super::{assert_schema_1_row_kept, assert_schema_4_refused};
     use twostep::store::{RecordKey, Version};
     use twostep::{testkit, Store};
     use twostep_sql::{SqlStoreError, SqliteStore};
@@ -274,7 +274,7 @@ mod sqlite {
                         .join()
                         .unwrap()
                         .unwrap_or_else(|e| panic!("round {round}: {e}"));
-                    assert_eq!(store.schema_version().unwrap(), 2);
+                    assert_eq!(store.schema_version().unwrap(), 3);
                 }
             });
             let check = rusqlite::Connection::open(&path).unwrap();
@@ -304,7 +304,7 @@ mod sqlite {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         assert_schema_1_row_kept(&store);
         let check = rusqlite::Connection::open(&path).unwrap();
         let updated_at: i64 = check
@@ -331,10 +331,10 @@ mod sqlite {
         drop(SqliteStore::open(&path).unwrap());
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute("UPDATE twostep_schema SET version = 3", [])
+            .execute("UPDATE twostep_schema SET version = 4", [])
             .unwrap();
         let err = SqliteStore::open(&path).unwrap_err();
-        assert_schema_3_refused(&err);
+        assert_schema_4_refused(&err);
     }
 
     #[test]
@@ -360,7 +360,7 @@ mod sqlite {
 #[cfg(feature = "postgres")]
 mod postgres_store {
     use super::common::{fresh_database, postgres_url};
-    use super::{assert_schema_1_row_kept, assert_schema_3_refused};
+    use super::{assert_schema_1_row_kept, assert_schema_4_refused};
     use twostep::testkit;
     use twostep_sql::{PostgresStore, SqlStoreError};
 
@@ -402,7 +402,7 @@ mod postgres_store {
         )
         .unwrap();
         let store = PostgresStore::connect(&params).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         assert_schema_1_row_kept(&store);
         let recent: bool = old
             .query_one(
@@ -412,10 +412,10 @@ mod postgres_store {
             .unwrap()
             .get(0);
         assert!(recent);
-        old.execute("UPDATE twostep_schema SET version = 3", &[])
+        old.execute("UPDATE twostep_schema SET version = 4", &[])
             .unwrap();
         let err = PostgresStore::connect(&params).unwrap_err();
-        assert_schema_3_refused(&err);
+        assert_schema_4_refused(&err);
     }
 
     /// Servers starting at once migrate once, without errors, and racing
@@ -446,7 +446,7 @@ mod postgres_store {
         });
         // Every connect above succeeded (none hit "already exists").
         let store = PostgresStore::connect(&params).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         testkit::concurrent_saves_of_one_version(&store, 8).unwrap();
         testkit::no_lost_updates(&store, 8, 10).unwrap();
     }

@@ -34,6 +34,7 @@ use crate::rules::recovery_codes::{
     self as recovery, RecoveryCode, RecoveryMode, RecoveryState, StoredCode,
 };
 use crate::rules::throttle::{Gate, ThrottlePolicy};
+use enrolling::Stage;
 
 pub(crate) use enrolling::Label;
 pub use enrolling::{Acknowledged, Confirmed, EnrollmentCheck};
@@ -209,6 +210,11 @@ pub(crate) struct MfaRecord {
     /// reset): a session made under another stamp is over.
     pub(crate) stamp: u64,
 }
+
+/// How far past the time a store reports lost saves from the servers'
+/// clocks may be (seconds): they are trusted to within this of the
+/// database's (NTP keeps them within milliseconds).
+pub(crate) const FENCE_CLOCK_TOLERANCE: u64 = 5;
 
 /// At most this many company accounts per user.
 pub(crate) const MAX_COMPANIES: usize = 1_000;
@@ -433,6 +439,44 @@ impl MfaRecord {
             stamp: self.stamp.wrapping_add(1),
             ..MfaRecord::default()
         };
+    }
+
+    /// Counts as used every code a save made before `lost_before` (Unix
+    /// seconds, the database's clock) could have accepted, with this
+    /// `window`: the store says such saves may be lost (a failover). A
+    /// save at `t` accepted at most the step of `t` plus the window's
+    /// future steps; `t` is taken up to [`FENCE_CLOCK_TOLERANCE`] past
+    /// `lost_before`, for the servers' clocks. The person is told the code
+    /// was used and waits for a later one.
+    pub(crate) fn fence(&mut self, lost_before: u64, window: Window) {
+        let until = lost_before.saturating_add(FENCE_CLOCK_TOLERANCE);
+        let fenced = |params: &TotpParams| {
+            let step = until.checked_sub(params.t0())? / params.period().seconds();
+            Some(step.saturating_add(u64::from(window.future())))
+        };
+        if let Some(factor) = self.factor.as_deref_mut() {
+            factor.last_accepted = factor.last_accepted.max(fenced(&factor.params));
+        }
+        if let Some(enrollment) = self.enrollment.as_deref_mut() {
+            let Some(step) = fenced(&enrollment.params) else {
+                return;
+            };
+            match &mut enrollment.stage {
+                Stage::FirstCode { .. } => {
+                    let end = step
+                        .saturating_add(1)
+                        .saturating_mul(enrollment.params.period().seconds())
+                        .saturating_add(enrollment.params.t0());
+                    self.used_until = self.used_until.max(end);
+                }
+                Stage::SecondCode { first_step: last }
+                | Stage::RecoveryCode {
+                    last_accepted: last,
+                } => {
+                    *last = (*last).max(step);
+                }
+            }
+        }
     }
 
     /// The newest step of `params` whose codes were already used by a

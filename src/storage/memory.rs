@@ -80,10 +80,7 @@ impl Store for MemoryStore {
         Ok(shard
             .records(key)
             .get(key.id())
-            .map(|(version, bytes)| Versioned {
-                version: *version,
-                bytes: bytes.to_vec(),
-            }))
+            .map(|(version, bytes)| Versioned::new(*version, bytes.to_vec())))
     }
 
     fn save(

@@ -48,6 +48,25 @@ pub struct Versioned {
     pub version: Version,
     /// The record's bytes, exactly as last saved.
     pub bytes: Vec<u8>,
+    /// Set by a store that knows the database may have lost saves it had
+    /// acknowledged, made before this time (Unix seconds): a failover to
+    /// a standby that had not received them, a restored backup. The
+    /// service then counts every code those saves could have accepted as
+    /// used (a person waits for a later code), so none is accepted twice.
+    /// `None` for a store that cannot lose an acknowledged save.
+    pub lost_saves_before: Option<u64>,
+}
+
+impl Versioned {
+    /// A record as stored, at `version`, from a store that cannot lose an
+    /// acknowledged save.
+    pub fn new(version: Version, bytes: Vec<u8>) -> Self {
+        Versioned {
+            version,
+            bytes,
+            lost_saves_before: None,
+        }
+    }
 }
 
 /// The answer to a save.

@@ -162,8 +162,12 @@ impl Core {
         stored: &Versioned,
     ) -> Result<Loaded<MfaRecord>, MfaError<E>> {
         let opened = self.open(RecordKey::User(user), &stored.bytes)?;
+        let mut record = MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?;
+        if let Some(lost_before) = stored.lost_saves_before {
+            record.fence(lost_before, self.config.window);
+        }
         Ok(Loaded {
-            record: MfaRecord::decode(opened.record).map_err(MfaError::CorruptRecord)?,
+            record,
             version: Some(stored.version),
             tagged_by: opened.key_id,
         })

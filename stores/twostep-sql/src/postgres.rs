@@ -7,10 +7,10 @@ use postgres::{Client, NoTls, Statement};
 
 use crate::pool::{Pool, PoolError};
 use crate::schema::postgres::{
-    CLEAR_SCHEMA, CREATE, DURABILITY, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
+    CLEAR_SCHEMA, CREATE, DURABILITY, FENCE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
     SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::schema::{check_durability, steps_after, versioned, Write, SCHEMA_VERSION};
+use crate::schema::{check_durability, steps_after, versioned, Fence, Write, SCHEMA_VERSION};
 use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
@@ -81,6 +81,7 @@ impl Connection {
 /// ```
 pub struct PostgresStore {
     pool: Pool<Connection, postgres::Error>,
+    fence: Fence,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -181,7 +182,10 @@ impl PostgresStore {
             },
             move || Connection::new(connect()?),
         );
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            fence: Fence::default(),
+        })
     }
 
     /// The schema version of the database (after
@@ -307,12 +311,24 @@ impl Store for PostgresStore {
     fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
         outside_async_runtime()?;
         let load = |conn: &mut Connection| {
-            conn.client
+            let Some(row) = conn
+                .client
                 .query_opt(&conn.load, &[&key.kind(), &key.id()])?
-                .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, Vec<u8>>(1)?)))
-                .transpose()
+            else {
+                return Ok((None, None));
+            };
+            let timeline = row.try_get::<_, &str>(2)?;
+            let lost_saves_before = match self.fence.on(timeline) {
+                Ok(known) => known,
+                Err(()) => {
+                    let fence = conn.client.query_one(FENCE, &[])?;
+                    self.fence.learn(fence.try_get(0)?, fence.try_get(1)?)
+                }
+            };
+            let record = (row.try_get::<_, i64>(0)?, row.try_get::<_, Vec<u8>>(1)?);
+            Ok((Some(record), lost_saves_before))
         };
-        let row = match self.pool.run(load) {
+        let (row, lost_saves_before) = match self.pool.run(load) {
             // A pooled connection the server closed (a restart, an idle
             // timeout, a killed backend) shows only when used; reading
             // again on a fresh one is harmless. (A save is not repeated: it
@@ -320,7 +336,7 @@ impl Store for PostgresStore {
             Err(PoolError::Database(e)) if connection_lost(&e) => self.pool.run(load),
             first => first,
         }?;
-        Ok(versioned(row)?)
+        Ok(versioned(row, lost_saves_before)?)
     }
 
     fn save(

@@ -20,7 +20,9 @@ use twostep::store::{SaveOutcome, Version, Versioned};
 /// 2. adds `updated_at`: when the record was last written, by the
 ///    database's clock (find records no one has used in a year, audit a
 ///    burst of writes) — never read by `twostep`.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 3. PostgreSQL only: `twostep_fence (timeline, lost_saves_before)`, one
+///    row ([`Fence`]). SQLite's schema 3 is schema 2.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A database migrated by a newer `twostep` than this build knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,20 +105,69 @@ pub fn steps_after<'a>(
         .map(|(_, step)| *step))
 }
 
-/// A loaded row (its version column and bytes) as a record.
+/// A loaded row (its version column and bytes) as a record, with the
+/// fence of the database it was read from ([`Fence`]; `None` for SQLite).
 ///
 /// # Errors
 /// [`BadVersion`] for a negative version.
-pub fn versioned(row: Option<(i64, Vec<u8>)>) -> Result<Option<Versioned>, BadVersion> {
+pub fn versioned(
+    row: Option<(i64, Vec<u8>)>,
+    lost_saves_before: Option<u64>,
+) -> Result<Option<Versioned>, BadVersion> {
     row.map(|(version, bytes)| {
         Ok(Versioned {
             version: u64::try_from(version)
                 .map(Version)
                 .map_err(|_| BadVersion(version))?,
             bytes,
+            lost_saves_before,
         })
     })
     .transpose()
+}
+
+/// What a PostgreSQL store knows of the database's timeline and of the
+/// fence raised on it ([`postgres::FENCE`]).
+///
+/// A promoted standby, or a cluster restored to a point in time, runs on
+/// a new timeline, and may lack saves the old one acknowledged: the codes
+/// they accepted would be accepted again. Every load reads the timeline
+/// with the row ([`postgres::LOAD`]'s third column, nearly free); the
+/// first load that sees a timeline this store has not, runs
+/// [`postgres::FENCE`], which raises the fence once for every server
+/// (`lost_saves_before`: when the new timeline was first seen) and
+/// answers it. Records then carry it
+/// ([`Versioned::lost_saves_before`]), and the service counts the codes
+/// the lost saves could have accepted as used.
+#[derive(Debug, Default)]
+pub struct Fence(std::sync::Mutex<Option<(String, Option<u64>)>>);
+
+impl Fence {
+    /// The fence for a row read on `timeline`: `Err(())` when it is not
+    /// known yet, and [`postgres::FENCE`] must be run first.
+    #[allow(clippy::result_unit_err, reason = "one answer: not known")]
+    pub fn on(&self, timeline: &str) -> Result<Option<u64>, ()> {
+        match &*self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Some((known, lost_saves_before)) if known == timeline => Ok(*lost_saves_before),
+            _ => Err(()),
+        }
+    }
+
+    /// Remembers [`postgres::FENCE`]'s answer (the timeline and
+    /// `lost_saves_before`), and returns the fence.
+    pub fn learn(&self, timeline: String, lost_saves_before: Option<i64>) -> Option<u64> {
+        let lost_saves_before = lost_saves_before.and_then(|at| u64::try_from(at).ok());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((timeline, lost_saves_before));
+        lost_saves_before
+    }
 }
 
 /// A save as one conditional statement.
@@ -201,7 +252,7 @@ pub mod sqlite {
 /// PostgreSQL's text (`$1`…), for `PostgresStore` and `SqlxPgStore`.
 pub mod postgres {
     /// The schema steps, each taking the database from the version before.
-    pub const MIGRATIONS: [(i64, &str); 2] = [
+    pub const MIGRATIONS: [(i64, &str); 3] = [
         (
             1,
             "CREATE TABLE twostep_records (
@@ -217,14 +268,39 @@ pub mod postgres {
             "ALTER TABLE twostep_records
                  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT 'epoch';",
         ),
+        (
+            3,
+            "CREATE TABLE twostep_fence (
+                 one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                 timeline text NOT NULL,
+                 lost_saves_before bigint
+             );
+             INSERT INTO twostep_fence (timeline) VALUES (left(pg_walfile_name(pg_current_wal_lsn()), 8));",
+        ),
     ];
 
     /// Serializes migrations of one database across processes (an arbitrary
     /// constant: "2step" in ASCII).
     pub const MIGRATION_LOCK: i64 = 0x32_73_74_65_70;
 
-    /// A record and its version, by kind and id.
-    pub const LOAD: &str = "SELECT version, bytes FROM twostep_records WHERE kind = $1 AND id = $2";
+    /// A record and its version, by kind and id, and the timeline the
+    /// database is on (the first 8 hex digits of its WAL file names); on
+    /// a standby it fails, so no record is ever read from a replica.
+    pub const LOAD: &str = "SELECT version, bytes, left(pg_walfile_name(pg_current_wal_lsn()), 8)
+         FROM twostep_records WHERE kind = $1 AND id = $2";
+    /// The timeline and the fence on it: raised (to now, by the database's
+    /// clock) the first time any server asks on a new timeline. A server
+    /// that loses that race answers its own now: as safe, a moment later.
+    pub const FENCE: &str = "WITH here AS (
+             SELECT left(pg_walfile_name(pg_current_wal_lsn()), 8) AS timeline,
+                    extract(epoch FROM statement_timestamp())::bigint AS now
+         ), raised AS (
+             UPDATE twostep_fence f SET timeline = here.timeline, lost_saves_before = here.now
+               FROM here WHERE f.timeline <> here.timeline
+         )
+         SELECT here.timeline,
+                CASE WHEN f.timeline = here.timeline THEN f.lost_saves_before ELSE here.now END
+           FROM here LEFT JOIN twostep_fence f ON true";
     /// A new record at version 1, unless one exists (then 0 rows: a conflict).
     pub const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
          VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING";

@@ -175,7 +175,7 @@ impl Store for SqliteStore {
                 })
                 .optional()
         })?;
-        Ok(versioned(row)?)
+        Ok(versioned(row, None)?)
     }
 
     fn save(

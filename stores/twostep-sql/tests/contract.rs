@@ -167,3 +167,53 @@ fn fresh_database(label: &str) -> String {
         .unwrap();
     format!("{url} dbname={name}")
 }
+
+/// A database whose fence row names another timeline than the one it runs
+/// on is what a promoted standby looks like to a store: the first load
+/// raises the fence (when, by the database's clock) once for everyone, and
+/// records carry it from then on.
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_raises_the_failover_fence_on_a_new_timeline() {
+    use twostep::store::RecordKey;
+    use twostep::Store;
+    use twostep_sql::PostgresStore;
+    let params = fresh_database("fence");
+    let key = RecordKey::User("fay");
+    let before = PostgresStore::connect(&params).unwrap();
+    let _ = before.save(key, None, b"1").unwrap();
+    assert_eq!(before.load(key).unwrap().unwrap().lost_saves_before, None);
+
+    let mut admin = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+    admin
+        .batch_execute("UPDATE twostep_fence SET timeline = '00000000'")
+        .unwrap();
+    let promoted = PostgresStore::connect(&params).unwrap();
+    let raised = promoted.load(key).unwrap().unwrap().lost_saves_before;
+    let now: i64 = admin
+        .query_one("SELECT extract(epoch FROM now())::bigint", &[])
+        .unwrap()
+        .get(0);
+    let raised = raised.expect("the fence is raised");
+    assert!((now as u64).abs_diff(raised) <= 5, "{raised} vs {now}");
+    // Raised once: another server sees the same time, and so does the
+    // table, now on the database's own timeline.
+    let other = PostgresStore::connect(&params).unwrap();
+    assert_eq!(
+        other.load(key).unwrap().unwrap().lost_saves_before,
+        Some(raised)
+    );
+    let row = admin
+        .query_one(
+            "SELECT timeline = left(pg_walfile_name(pg_current_wal_lsn()), 8), lost_saves_before \
+             FROM twostep_fence",
+            &[],
+        )
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    assert_eq!(row.get::<_, Option<i64>>(1), Some(raised as i64));
+}

@@ -1,12 +1,14 @@
 //! Records in PostgreSQL through the host's own sqlx pool, for async hosts.
 
-use sqlx::{PgPool, Row};
+use std::sync::Arc;
+
+use sqlx::{PgConnection, PgPool, Row};
 
 use twostep_sql::schema::postgres::{
-    CLEAR_SCHEMA, CREATE, DURABILITY, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
+    CLEAR_SCHEMA, CREATE, DURABILITY, FENCE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
     SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use twostep_sql::schema::{check_durability, steps_after, versioned, Write, SCHEMA_VERSION};
+use twostep_sql::schema::{check_durability, steps_after, versioned, Fence, Write, SCHEMA_VERSION};
 
 use crate::SqlxStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -45,12 +47,16 @@ use twostep::AsyncStore;
 #[derive(Clone, Debug)]
 pub struct SqlxPgStore {
     pool: PgPool,
+    fence: Arc<Fence>,
 }
 
 impl SqlxPgStore {
     /// A store over `pool`. Nothing is read or written until it is used.
     pub fn new(pool: PgPool) -> Self {
-        SqlxPgStore { pool }
+        SqlxPgStore {
+            pool,
+            fence: Arc::default(),
+        }
     }
 
     /// The pool.
@@ -130,26 +136,46 @@ impl SqlxPgStore {
             .try_get(0)?)
     }
 
-    /// Loads `key`'s record with `executor`: the pool, a connection,
-    /// or the host's own transaction (the sans-IO path,
+    /// Loads `key`'s record on `conn`: a connection, or the host's own
+    /// transaction (`&mut *tx`; the sans-IO path,
     /// [`AsyncMfa::prepare_verify`](twostep::AsyncMfa::prepare_verify)).
+    /// It asks for the database's failover fence each time (a second
+    /// statement; the store's own loads remember it).
     ///
     /// # Errors
-    /// [`SqlxStoreError::Sqlx`] if the query fails.
-    pub async fn load_in<'e>(
-        executor: impl sqlx::PgExecutor<'e>,
+    /// [`SqlxStoreError::Sqlx`] if a query fails.
+    pub async fn load_in(
+        conn: &mut PgConnection,
         key: RecordKey<'_>,
     ) -> Result<Option<Versioned>, SqlxStoreError> {
-        let row = sqlx::query(LOAD)
+        Self::load_fenced(conn, key, &Fence::default()).await
+    }
+
+    /// Loads `key`'s record on `conn`, with the fence of the timeline it
+    /// was read on, as `fence` knows it or asked for now.
+    async fn load_fenced(
+        conn: &mut PgConnection,
+        key: RecordKey<'_>,
+        fence: &Fence,
+    ) -> Result<Option<Versioned>, SqlxStoreError> {
+        let Some(row) = sqlx::query(LOAD)
             .bind(key.kind())
             .bind(key.id())
-            .fetch_optional(executor)
-            .await?;
-        let row = match row {
-            Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
-            None => None,
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
         };
-        Ok(versioned(row)?)
+        let lost_saves_before = match fence.on(row.try_get::<&str, _>(2)?) {
+            Ok(known) => known,
+            Err(()) => {
+                let (timeline, lost_saves_before): (String, Option<i64>) =
+                    sqlx::query_as(FENCE).fetch_one(&mut *conn).await?;
+                fence.learn(timeline, lost_saves_before)
+            }
+        };
+        let record = (row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?);
+        Ok(versioned(Some(record), lost_saves_before)?)
     }
 
     /// Saves `bytes` under `key` if the stored version is still
@@ -202,7 +228,8 @@ impl AsyncStore for SqlxPgStore {
     type Error = SqlxStoreError;
 
     async fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlxStoreError> {
-        Self::load_in(&self.pool, key).await
+        let mut conn = self.pool.acquire().await?;
+        Self::load_fenced(&mut conn, key, &self.fence).await
     }
 
     async fn save(

@@ -212,7 +212,7 @@ impl SqlxSqliteStore {
             Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
             None => None,
         };
-        Ok(versioned(row)?)
+        Ok(versioned(row, None)?)
     }
 
     /// Saves `bytes` under `key` if the stored version is still

@@ -122,3 +122,58 @@ fn options(params: &str) -> sqlx::postgres::PgConnectOptions {
     }
     options
 }
+
+/// As `twostep-sql`'s test: a fence row on another timeline (a promoted
+/// standby) is raised once, by the first load, and carried by every record
+/// loaded after, also in the host's own transaction.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+async fn postgres_raises_the_failover_fence_on_a_new_timeline() {
+    use twostep::store::RecordKey;
+    use twostep::AsyncStore;
+    use twostep_sqlx::SqlxPgStore;
+    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
+    let name = format!("twostep_sqlx_fence_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let pool = sqlx::PgPool::connect_with(options(&params).database(&name))
+        .await
+        .unwrap();
+    let key = RecordKey::User("fay");
+    let before = SqlxPgStore::new(pool.clone());
+    before.migrate().await.unwrap();
+    let _ = before.save(key, None, b"1").await.unwrap();
+    assert_eq!(
+        before.load(key).await.unwrap().unwrap().lost_saves_before,
+        None
+    );
+
+    sqlx::raw_sql("UPDATE twostep_fence SET timeline = '00000000'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let promoted = SqlxPgStore::new(pool.clone());
+    let raised = promoted.load(key).await.unwrap().unwrap().lost_saves_before;
+    let (now,): (i64,) = sqlx::query_as("SELECT extract(epoch FROM now())::bigint")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let raised = raised.expect("the fence is raised");
+    assert!((now as u64).abs_diff(raised) <= 5, "{raised} vs {now}");
+    let mut tx = pool.begin().await.unwrap();
+    let in_tx = SqlxPgStore::load_in(&mut tx, key).await.unwrap().unwrap();
+    assert_eq!(in_tx.lost_saves_before, Some(raised));
+    tx.commit().await.unwrap();
+}
