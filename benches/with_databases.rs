@@ -21,7 +21,9 @@
 //!   the disk), and `SqliteStore` on it.
 //! - `service_verify/{postgres_raw,postgres}`: the `postgres` crate's client
 //!   on the server of `TWOSTEP_POSTGRES_URL` (see `tools/pg-test-cluster`;
-//!   skipped without it), and `PostgresStore` on it.
+//!   skipped without it), and `PostgresStore` on it;
+//!   `service_verify/postgres_unnamed`: `PostgresStore::through_transaction_pooler`
+//!   on the same server, directly (every statement parsed again).
 //! - `service_verify/{sqlx_sqlite_raw,sqlx_sqlite}` and
 //!   `{sqlx_postgres_raw,sqlx_postgres}`: sqlx queries on a pool, and
 //!   `AsyncMfa` over `SqlxSqliteStore` / `SqlxPgStore` on the same pool, on a
@@ -166,6 +168,23 @@ fn postgres(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, ur
         b.iter_custom(|iters| {
             let (first, codes) = bench.codes(iters);
             bench.run(first, &codes)
+        })
+    });
+    // The same store with no statement prepared (for transaction poolers
+    // that cannot keep them), here on a direct connection: what the
+    // server's parsing of every statement costs.
+    let config: postgres::Config = url.parse().unwrap();
+    let unnamed = Bench::new(
+        twostep_sql::PostgresStore::through_transaction_pooler(16, move || {
+            config.connect(postgres::NoTls)
+        })
+        .unwrap(),
+        &format!("unnamed-{}", std::process::id()),
+    );
+    group.bench_function("postgres_unnamed", |b| {
+        b.iter_custom(|iters| {
+            let (first, codes) = unnamed.codes(iters);
+            unnamed.run(first, &codes)
         })
     });
 }

@@ -1,8 +1,11 @@
 //! Records in PostgreSQL: one table, a small pool of connections with
-//! prepared statements, every write one conditional statement.
+//! prepared statements (or none, behind a transaction pooler), every
+//! write one conditional statement.
 
 use std::time::Duration;
 
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
 use crate::pool::{Pool, PoolError};
@@ -15,25 +18,76 @@ use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
 
-/// A connection with its statements prepared once.
+/// A pooled connection, with the three statements of loads and saves
+/// prepared once, or (behind a transaction pooler) none.
 struct Connection {
     client: Client,
+    prepared: Option<Prepared>,
+}
+
+struct Prepared {
     load: Statement,
     create: Statement,
     update: Statement,
 }
 
 impl Connection {
-    fn new(mut client: Client) -> Result<Self, postgres::Error> {
+    fn new(mut client: Client, prepare: bool) -> Result<Self, postgres::Error> {
         read_committed(&mut client)?;
-        Ok(Connection {
-            load: client.prepare(LOAD)?,
-            create: client.prepare(CREATE)?,
-            update: client.prepare(UPDATE)?,
-            client,
-        })
+        let prepared = if prepare {
+            Some(Prepared {
+                load: client.prepare(LOAD)?,
+                create: client.prepare(CREATE)?,
+                update: client.prepare(UPDATE)?,
+            })
+        } else {
+            None
+        };
+        Ok(Connection { client, prepared })
+    }
+
+    /// Runs the prepared `statement`, or `sql` unnamed: then it carries
+    /// its parameters' `types` and is parsed, bound and run in one message,
+    /// so it never meets a statement prepared earlier, on whichever server
+    /// connection a pooler lends. Its rows.
+    fn query(
+        &mut self,
+        statement: fn(&Prepared) -> &Statement,
+        (sql, types): (&str, &[Type]),
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        match &self.prepared {
+            Some(prepared) => self.client.query(statement(prepared), values),
+            None => self.client.query_typed(sql, &typed(values, types)),
+        }
+    }
+
+    /// As [`query`](Self::query), for a write: the rows it changed.
+    fn execute(
+        &mut self,
+        statement: fn(&Prepared) -> &Statement,
+        (sql, types): (&str, &[Type]),
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        match &self.prepared {
+            Some(prepared) => self.client.execute(statement(prepared), values),
+            None => self.client.execute_typed(sql, &typed(values, types)),
+        }
     }
 }
+
+/// Parameters with their types, for an unnamed statement.
+fn typed<'a>(
+    values: &[&'a (dyn ToSql + Sync)],
+    types: &[Type],
+) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    values.iter().copied().zip(types.iter().cloned()).collect()
+}
+
+/// The statements with their parameters' types.
+const LOAD_TYPED: (&str, &[Type]) = (LOAD, &[Type::TEXT, Type::TEXT]);
+const CREATE_TYPED: (&str, &[Type]) = (CREATE, &[Type::TEXT, Type::TEXT, Type::BYTEA]);
+const UPDATE_TYPED: (&str, &[Type]) = (UPDATE, &[Type::BYTEA, Type::TEXT, Type::TEXT, Type::INT8]);
 
 /// Keeps records in PostgreSQL (feature `postgres`), shared by any number
 /// of threads, processes and machines.
@@ -44,7 +98,8 @@ impl Connection {
 ///   would need an async trait or a runtime inside a sync call.)
 /// - **Pool**: at most 16 connections by default
 ///   ([`with_connect`](Self::with_connect) sets another maximum), opened
-///   when needed, each with its three statements prepared once and
+///   when needed, each with its three statements prepared once (none
+///   [`through_transaction_pooler`](Self::through_transaction_pooler)) and
 ///   `READ COMMITTED` set; a call waits up to 5 s for a free one. A
 ///   connection found closed, or whose session the server ended (a killed
 ///   backend, a restart), is dropped, never handed out again (a load is then
@@ -61,15 +116,20 @@ impl Connection {
 /// - **Schema**: created and migrated on [`connect`](Self::connect) inside
 ///   one transaction holding an advisory lock, so servers starting together
 ///   migrate once; a database from a newer `twostep` is refused with
-///   [`SqlStoreError::SchemaTooNew`]. The tables are `twostep_records` and
-///   `twostep_schema` in the connection's `search_path` (set
+///   [`SqlStoreError::SchemaTooNew`]. The tables are `twostep_records`,
+///   `twostep_schema` and `twostep_fence` in the connection's `search_path` (set
 ///   `options=-csearch_path=…` to put them in a schema of their own).
 /// - **Writes**: the conditional `UPDATE … WHERE kind = $2 AND id = $3 AND
 ///   version = $4` is the only way a record changes (one row: saved; none:
 ///   conflict); a new record is an `INSERT … ON CONFLICT DO NOTHING`. Under
 ///   `READ COMMITTED`, a concurrent `UPDATE` of the same row waits for the
-///   first and then re-checks the version, so exactly one of them writes.
-///   One round trip for a load, one for a save.
+///   first and then re-checks the version, so exactly one of them writes
+///   (where a stricter isolation reports a serialization failure instead,
+///   that is a conflict too). One round trip for a load, one for a save.
+/// - **Failover**: each load reads the database's timeline with the row;
+///   on a new one (a promoted standby, a point-in-time restore) the store
+///   raises the fence ([`Fence`](crate::schema::Fence)), and no code
+///   accepted before the failover is accepted after it.
 ///
 /// ```no_run
 /// use twostep::{Keyring, Mfa};
@@ -172,6 +232,42 @@ impl PostgresStore {
         max_connections: usize,
         connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
     ) -> Result<Self, SqlStoreError> {
+        Self::build(max_connections, true, connect)
+    }
+
+    /// As [`with_connect`](Self::with_connect), for a pooler in
+    /// transaction mode that cannot keep prepared statements (PgBouncer
+    /// before 1.21, or with `max_prepared_statements = 0`): no statement is
+    /// ever prepared by name. Each is sent unnamed with its parameters'
+    /// types, parsed, bound and run in one message, so it cannot meet a
+    /// statement another client prepared on the server connection the
+    /// pooler lends. The server parses each statement again: a verify costs
+    /// more (`benches/README.md`). PgBouncer 1.21 or newer with
+    /// `max_prepared_statements` above 0 needs none of this: use the other
+    /// constructors.
+    ///
+    /// ```no_run
+    /// use twostep_sql::PostgresStore;
+    /// let config: postgres::Config = "host=pgbouncer.internal port=6432 user=app dbname=app".parse()?;
+    /// # let tls = postgres::NoTls;
+    /// let store = PostgresStore::through_transaction_pooler(16, move || config.connect(tls.clone()))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub fn through_transaction_pooler(
+        max_connections: usize,
+        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
+    ) -> Result<Self, SqlStoreError> {
+        Self::build(max_connections, false, connect)
+    }
+
+    fn build(
+        max_connections: usize,
+        prepare: bool,
+        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
+    ) -> Result<Self, SqlStoreError> {
         outside_async_runtime()?;
         migrate(&mut connect()?)?;
         let pool = Pool::new(
@@ -180,7 +276,7 @@ impl PostgresStore {
             |conn: &Connection, error| {
                 conn.client.is_closed() || error.is_some_and(connection_lost)
             },
-            move || Connection::new(connect()?),
+            move || Connection::new(connect()?, prepare),
         );
         Ok(PostgresStore {
             pool,
@@ -197,7 +293,7 @@ impl PostgresStore {
         outside_async_runtime()?;
         let row = self.pool.run(|conn| {
             conn.client
-                .query_one("SELECT MAX(version)::bigint FROM twostep_schema", &[])
+                .query_typed_one("SELECT MAX(version)::bigint FROM twostep_schema", &[])
         })?;
         Ok(row.try_get::<_, i64>(0)?)
     }
@@ -283,23 +379,25 @@ fn read_committed(client: &mut Client) -> Result<(), postgres::Error> {
 /// up to [`SCHEMA_VERSION`] in one transaction.
 fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
     read_committed(client)?;
-    let settings = client.query_one(DURABILITY, &[])?;
+    let settings = client.query_typed_one(DURABILITY, &[])?;
     check_durability(
         settings.try_get(0)?,
         settings.try_get(1)?,
         settings.try_get::<_, Option<&str>>(2)?,
     )?;
     let mut tx = client.transaction()?;
-    tx.execute(LOCK, &[&MIGRATION_LOCK])?;
+    // Behind a pooler the session's setting may not be this connection's.
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")?;
+    tx.execute_typed(LOCK, &[(&MIGRATION_LOCK, Type::INT8)])?;
     tx.batch_execute(SCHEMA_TABLE)?;
-    let found: i64 = tx.query_one(READ_SCHEMA, &[])?.try_get(0)?;
+    let found: i64 = tx.query_typed_one(READ_SCHEMA, &[])?.try_get(0)?;
     let steps = steps_after(&MIGRATIONS, found)?;
     if found < SCHEMA_VERSION {
         for step in steps {
             tx.batch_execute(step)?;
         }
-        tx.execute(CLEAR_SCHEMA, &[])?;
-        tx.execute(WRITE_SCHEMA, &[&SCHEMA_VERSION])?;
+        tx.execute_typed(CLEAR_SCHEMA, &[])?;
+        tx.execute_typed(WRITE_SCHEMA, &[(&SCHEMA_VERSION, Type::INT8)])?;
     }
     tx.commit()?;
     Ok(())
@@ -311,17 +409,15 @@ impl Store for PostgresStore {
     fn load(&self, key: RecordKey<'_>) -> Result<Option<Versioned>, SqlStoreError> {
         outside_async_runtime()?;
         let load = |conn: &mut Connection| {
-            let Some(row) = conn
-                .client
-                .query_opt(&conn.load, &[&key.kind(), &key.id()])?
-            else {
+            let rows = conn.query(|p| &p.load, LOAD_TYPED, &[&key.kind(), &key.id()])?;
+            let Some(row) = rows.first() else {
                 return Ok((None, None));
             };
             let timeline = row.try_get::<_, &str>(2)?;
             let lost_saves_before = match self.fence.on(timeline) {
                 Ok(known) => known,
                 Err(()) => {
-                    let fence = conn.client.query_one(FENCE, &[])?;
+                    let fence = conn.client.query_typed_one(FENCE, &[])?;
                     self.fence.learn(fence.try_get(0)?, fence.try_get(1)?)
                 }
             };
@@ -348,16 +444,28 @@ impl Store for PostgresStore {
         outside_async_runtime()?;
         let (kind, id) = (key.kind(), key.id());
         let write = Write::at(expected);
-        let rows = match write {
+        let done = match write {
             Write::Create => self
                 .pool
-                .run(|conn| conn.client.execute(&conn.create, &[&kind, &id, &bytes]))?,
+                .run(|conn| conn.execute(|p| &p.create, CREATE_TYPED, &[&kind, &id, &bytes])),
             Write::Update(column) => self.pool.run(|conn| {
-                conn.client
-                    .execute(&conn.update, &[&bytes, &kind, &id, &column])
-            })?,
-            Write::Conflict => 0,
+                conn.execute(|p| &p.update, UPDATE_TYPED, &[&bytes, &kind, &id, &column])
+            }),
+            Write::Conflict => Ok(0),
         };
-        Ok(write.outcome(rows))
+        match done {
+            Ok(rows) => Ok(write.outcome(rows)),
+            // Under REPEATABLE READ or SERIALIZABLE (a database's default,
+            // which a transaction pooler's server connections follow
+            // whatever this session set) a concurrent writer of the row is
+            // a serialization failure: it won, this one wrote nothing. A
+            // conflict, not an error.
+            Err(PoolError::Database(e))
+                if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE) =>
+            {
+                Ok(SaveOutcome::Conflict)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -151,6 +151,41 @@ fn postgres_never_hands_out_a_connection_whose_backend_was_killed() {
     }
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_pgbouncer,
+    ignore = "needs PgBouncer in front of the test PostgreSQL: apt-get install pgbouncer, then eval \"$(tools/pg-test-cluster start)\"; CI does"
+)]
+fn postgres_keeps_the_contract_behind_pgbouncer_in_transaction_mode() {
+    use twostep_sql::PostgresStore;
+    let bouncer = std::env::var("TWOSTEP_PGBOUNCER_URL").expect("no TWOSTEP_PGBOUNCER_URL");
+    let through = |direct: &str| {
+        let name = direct.rsplit("dbname=").next().unwrap();
+        let config: postgres::Config = format!("{bouncer} dbname={name}").parse().unwrap();
+        PostgresStore::through_transaction_pooler(16, move || config.connect(postgres::NoTls))
+    };
+    // 16 clients' connections share the pooler's 4 server connections:
+    // no statement may depend on the server connection it lands on.
+    let store = through(&fresh_database("bouncer")).unwrap();
+    testkit::check_all(&store).unwrap();
+    testkit::no_lost_updates(&store, 16, 10).unwrap();
+    // A stricter default isolation, which the pooler's server connections
+    // follow whatever a session set: a lost race is a serialization
+    // failure, and it is a conflict, not an error.
+    let strict = fresh_database("bouncer_rr");
+    let name = strict.rsplit("dbname=").next().unwrap().to_owned();
+    let url = std::env::var("TWOSTEP_POSTGRES_URL").unwrap();
+    postgres::Client::connect(&url, postgres::NoTls)
+        .unwrap()
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+        ))
+        .unwrap();
+    let store = through(&strict).unwrap();
+    testkit::no_lost_updates(&store, 16, 10).unwrap();
+}
+
 /// A new, empty database on the test server (`TWOSTEP_POSTGRES_URL` in
 /// `key=value` form, as `tools/pg-test-cluster` prints it).
 #[cfg(feature = "postgres")]

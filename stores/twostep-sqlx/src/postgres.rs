@@ -28,6 +28,14 @@ use twostep::AsyncStore;
 ///   migrate once; a database from a newer `twostep` is refused). Call it
 ///   where the application runs its migrations; [`new`](Self::new) touches
 ///   nothing.
+/// - **Failover**: each load reads the database's timeline with the row;
+///   on a new one (a promoted standby) the store raises the fence
+///   ([`twostep_sql::schema::Fence`]), and no code accepted before the
+///   failover is accepted after it.
+/// - **Poolers**: PgBouncer in session mode, or 1.21 and newer in
+///   transaction mode with `max_prepared_statements` above 0. Not older
+///   transaction poolers: sqlx names its prepared statements per
+///   connection, and there two clients' names would meet.
 /// - **Writes**: one conditional `UPDATE … WHERE version = $4` (or `INSERT …
 ///   ON CONFLICT DO NOTHING` for a new record) per save; one `SELECT` per
 ///   load. Whatever isolation level the pool's sessions use: a concurrent

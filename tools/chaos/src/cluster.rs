@@ -21,7 +21,9 @@ fn bin(name: &str) -> PathBuf {
         found.sort();
         found.pop()
     });
-    dir.map_or_else(|| PathBuf::from(name), |dir| dir.join(name))
+    dir.map(|dir| dir.join(name))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn is_root() -> bool {
@@ -280,5 +282,85 @@ pub fn pg(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
         None => error.to_string(),
+    }
+}
+
+/// PgBouncer in transaction mode in front of a server, as products run it:
+/// 16 clients' connections share 6 server connections. A failover tool
+/// points it at the new primary (a reload); its clients' connections stay.
+/// It retries a failed server login after 1 s (the default, 15 s, is the
+/// time to recover after a restart or failover).
+pub struct Bouncer {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Bouncer {
+    pub fn start(server: &Server) -> Result<Bouncer, String> {
+        let bouncer = Bouncer {
+            dir: temp_dir("bouncer")?,
+            port: free_port(),
+        };
+        let users = bouncer.dir.join("users.txt");
+        std::fs::write(&users, "\"postgres\" \"\"\n").map_err(|e| e.to_string())?;
+        bouncer.point_at(server)?;
+        if is_root() {
+            run_plain(
+                "chown",
+                &["-R", "postgres:", &bouncer.dir.to_string_lossy()],
+            )?;
+        }
+        run("pgbouncer", &["-d", &bouncer.ini().to_string_lossy()])?;
+        Ok(bouncer)
+    }
+
+    fn ini(&self) -> PathBuf {
+        self.dir.join("pgbouncer.ini")
+    }
+
+    /// Writes the configuration for `server`, and reloads a running
+    /// PgBouncer.
+    pub fn point_at(&self, server: &Server) -> Result<(), String> {
+        let dir = self.dir.to_string_lossy();
+        let ini = format!(
+            "[databases]\npostgres = host={} port={} dbname=postgres\n\
+             [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {dir}/users.txt\npool_mode = transaction\n\
+             default_pool_size = 6\nmax_client_conn = 200\nserver_login_retry = 1\n\
+             ignore_startup_parameters = extra_float_digits\n\
+             logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\n",
+            server.dir.to_string_lossy(),
+            server.port,
+            self.port
+        );
+        std::fs::write(self.ini(), ini).map_err(|e| e.to_string())?;
+        match self.pid() {
+            Some(pid) => signal(pid, "HUP"),
+            None => Ok(()),
+        }
+    }
+
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.join("pgbouncer.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    pub fn params(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = signal(pid, "KILL");
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -23,8 +23,21 @@ use twostep_sqlx::SqlxPgStore;
 pub enum StoreKind {
     /// `twostep_sql::PostgresStore`, blocking, its own pool.
     Sync,
+    /// `twostep_sql::PostgresStore::through_transaction_pooler`, behind
+    /// PgBouncer in transaction mode.
+    SyncPooler,
     /// `twostep_sqlx::SqlxPgStore` on a sqlx pool, from async tasks.
     Sqlx,
+}
+
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sync => "PostgresStore",
+            StoreKind::SyncPooler => "PostgresStore via PgBouncer (transaction mode)",
+            StoreKind::Sqlx => "SqlxPgStore",
+        }
+    }
 }
 
 /// A save the store answered `Saved`: which record, at which version,
@@ -206,14 +219,19 @@ impl AppServer {
     ) -> Result<AppServer, String> {
         let config = Config::default().with_clock(Arc::new(SystemClock));
         let (driver, pools) = match kind {
-            StoreKind::Sync => {
+            StoreKind::Sync | StoreKind::SyncPooler => {
                 let target = target.clone();
-                let store = PostgresStore::with_connect(8, move || {
+                let connect = move || {
                     let params = target.read().unwrap_or_else(|e| e.into_inner()).clone();
                     let mut config: postgres::Config = params.parse()?;
                     config.connect_timeout(Duration::from_secs(2));
                     config.connect(postgres::NoTls)
-                })
+                };
+                let store = if kind == StoreKind::Sync {
+                    PostgresStore::with_connect(8, connect)
+                } else {
+                    PostgresStore::through_transaction_pooler(8, connect)
+                }
                 .map_err(|e| e.to_string())?;
                 let store = Arc::new(Traced::new(store, fence));
                 (

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use cluster::{pg, Server};
+use cluster::{pg, Bouncer, Server};
 use load::{AppServer, Log, StoreKind, Target};
 
 /// People signing in at once: enough that a 300 ms lag holds hundreds of
@@ -98,7 +98,15 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
         }
         _ => None,
     };
-    let target: Target = Arc::new(RwLock::new(primary.params()));
+    let bouncer = match kind {
+        StoreKind::SyncPooler => Some(Bouncer::start(&primary)?),
+        _ => None,
+    };
+    let target: Target = Arc::new(RwLock::new(
+        bouncer
+            .as_ref()
+            .map_or_else(|| primary.params(), Bouncer::params),
+    ));
     // The schema, then the history trigger on it.
     drop(twostep_sql::PostgresStore::connect(&primary.params()).map_err(|e| e.to_string())?);
     primary
@@ -128,7 +136,14 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
 
     sleep_ms(600);
     let event_at = began.elapsed();
-    let event = cause(event, &primary, standby.as_ref(), &target, &servers);
+    let event = cause(
+        event,
+        &primary,
+        standby.as_ref(),
+        bouncer.as_ref(),
+        &target,
+        &servers,
+    );
     let event_done = began.elapsed();
     if event.is_ok() {
         sleep_ms(1_000);
@@ -227,6 +242,7 @@ fn cause(
     event: Event,
     primary: &Server,
     standby: Option<&Server>,
+    bouncer: Option<&Bouncer>,
     target: &Target,
     servers: &[Arc<AppServer>],
 ) -> Result<String, String> {
@@ -267,10 +283,16 @@ fn cause(
             }
             primary.kill();
             standby.promote()?;
-            let params = standby.params();
-            *target.write().unwrap_or_else(|e| e.into_inner()) = params.clone();
-            for server in servers {
-                server.retarget(&params);
+            // The name the servers use moves to the new primary: the
+            // pooler's target, or the servers' own.
+            if let Some(bouncer) = bouncer {
+                bouncer.point_at(standby)?;
+            } else {
+                let params = standby.params();
+                *target.write().unwrap_or_else(|e| e.into_inner()) = params.clone();
+                for server in servers {
+                    server.retarget(&params);
+                }
             }
         }
     }
@@ -313,7 +335,14 @@ fn main() {
     println!("| scenario | store | fence | acceptances | accepted twice | acknowledged saves lost / saves | errors by kind | first error to next answer | |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for event in events {
-        for kind in [StoreKind::Sync, StoreKind::Sqlx] {
+        for kind in [StoreKind::Sync, StoreKind::Sqlx, StoreKind::SyncPooler] {
+            // Behind the pooler: a restart, and the lagging failover (its
+            // clients' connections outlive the old primary).
+            if kind == StoreKind::SyncPooler
+                && !matches!(event, Event::RestartImmediate | Event::AsyncFailoverLagging)
+            {
+                continue;
+            }
             let fences: &[bool] = if event == Event::AsyncFailoverLagging {
                 &[false, true]
             } else {
@@ -332,8 +361,9 @@ fn main() {
                             .recovery
                             .map_or("no errors".into(), |d| format!("{} ms", d.as_millis()));
                         println!(
-                            "| {} | {kind:?} | {} | {} | {} (of {} typed again) | {} / {} | {} | {recovery} | {} |",
+                            "| {} | {} | {} | {} | {} (of {} typed again) | {} / {} | {} | {recovery} | {} |",
                             event.name(),
+                            kind.name(),
                             if fence { "on" } else { "off" },
                             r.acks,
                             r.twice,
