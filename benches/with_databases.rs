@@ -22,7 +22,7 @@
 //! - `service_verify/{postgres_raw,postgres}`: the `postgres` crate's client
 //!   on the server of `TWOSTEP_POSTGRES_URL` (see `tools/pg-test-cluster`;
 //!   skipped without it), and `PostgresStore` on it;
-//!   `service_verify/postgres_unnamed`: `PostgresStore::through_transaction_pooler`
+//!   `service_verify/postgres_unnamed`: `PostgresOptions::transaction_pooler`
 //!   on the same server, directly (every statement parsed again).
 //! - `service_verify/{sqlx_sqlite_raw,sqlx_sqlite}` and
 //!   `{sqlx_postgres_raw,sqlx_postgres}`: sqlx queries on a pool, and
@@ -173,11 +173,12 @@ fn postgres(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, ur
     // The same store with no statement prepared (for transaction poolers
     // that cannot keep them), here on a direct connection: what the
     // server's parsing of every statement costs.
-    let config: postgres::Config = url.parse().unwrap();
     let unnamed = Bench::new(
-        twostep_sql::PostgresStore::through_transaction_pooler(16, move || {
-            config.connect(postgres::NoTls)
-        })
+        twostep_sql::PostgresStore::with_config(
+            url.parse().unwrap(),
+            twostep_sql::tokio_postgres::NoTls,
+            twostep_sql::PostgresOptions::new().transaction_pooler(),
+        )
         .unwrap(),
         &format!("unnamed-{}", std::process::id()),
     );

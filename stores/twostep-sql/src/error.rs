@@ -18,7 +18,20 @@ pub enum SqlStoreError {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[error("postgres: {}", server_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
+    /// PostgreSQL did not answer within the call timeout
+    /// ([`PostgresOptions::call_timeout`](crate::PostgresOptions::call_timeout)):
+    /// the connection was closed, and a save may or may not have happened.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("postgres: no answer within {0:?}; the connection was closed")]
+    PostgresTimedOut(std::time::Duration),
+    /// A connection's runtime could not be started (out of threads or file
+    /// descriptors).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[error("postgres: cannot start a connection's runtime: {0}")]
+    PostgresRuntime(std::io::Error),
     /// The database was migrated by a newer `twostep`: refusing to write
     /// records in a layout this build does not know.
     #[error(transparent)]
@@ -71,11 +84,22 @@ impl<E: Into<SqlStoreError>> From<PoolError<E>> for SqlStoreError {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl From<crate::postgres::CallError> for SqlStoreError {
+    fn from(e: crate::postgres::CallError) -> Self {
+        match e {
+            crate::postgres::CallError::Db(e) => SqlStoreError::Postgres(e),
+            crate::postgres::CallError::TimedOut(after) => SqlStoreError::PostgresTimedOut(after),
+            crate::postgres::CallError::Runtime(e) => SqlStoreError::PostgresRuntime(e),
+        }
+    }
+}
+
 /// The server's own words when it answered with an error (`postgres`'s
 /// `Display` says only "db error" and keeps them in `source()`), else the
 /// client's.
 #[cfg(feature = "postgres")]
-fn server_message(error: &postgres::Error) -> String {
+fn server_message(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
         None => error.to_string(),

@@ -1,12 +1,14 @@
 //! Records in PostgreSQL: one table, a small pool of connections with
 //! prepared statements (or none, behind a transaction pooler), every
-//! write one conditional statement.
+//! write one conditional statement, every call with a deadline.
 
+use std::future::Future;
 use std::time::Duration;
 
-use postgres::error::SqlState;
-use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Row, Socket, Statement};
 
 use crate::pool::{Pool, PoolError};
 use crate::schema::postgres::{
@@ -18,11 +20,117 @@ use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
 
-/// A pooled connection, with the three statements of loads and saves
-/// prepared once, or (behind a transaction pooler) none.
+/// How a [`PostgresStore`] connects: how many connections, how long a call
+/// may take, and whether statements are prepared.
+///
+/// ```
+/// use std::time::Duration;
+/// use twostep_sql::PostgresOptions;
+/// let options = PostgresOptions::new()
+///     .max_connections(32)
+///     .call_timeout(Duration::from_secs(2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostgresOptions {
+    max_connections: usize,
+    call_timeout: Duration,
+    prepared: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions::new()
+    }
+}
+
+impl PostgresOptions {
+    /// 16 connections, calls answered within 10 s, statements prepared.
+    pub const fn new() -> Self {
+        PostgresOptions {
+            max_connections: 16,
+            call_timeout: Duration::from_secs(10),
+            prepared: true,
+        }
+    }
+
+    /// At most `n` connections open at once (at least 1); a call waits up
+    /// to 5 s for a free one.
+    pub const fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// How long a call (a load or a save, and opening a connection) may
+    /// take before it is an error. A call that overruns gives up its
+    /// connection, which is closed and never used again: nothing is
+    /// cancelled on the server, so a commit waiting for a synchronous
+    /// standby is not turned into one that did not wait; a save that
+    /// overran is an error ("may have happened"), never `Saved`. The
+    /// default, 10 s, is far above a healthy call (under a millisecond)
+    /// and below what a person waits for before trying again.
+    pub const fn call_timeout(mut self, limit: Duration) -> Self {
+        self.call_timeout = limit;
+        self
+    }
+
+    /// For a pooler in transaction mode that cannot keep prepared
+    /// statements (PgBouncer before 1.21, or with `max_prepared_statements
+    /// = 0`): no statement is ever prepared by name. Each is sent unnamed
+    /// with its parameters' types, parsed, bound and run in one message,
+    /// so it cannot meet a statement another client prepared on the server
+    /// connection the pooler lends. The server parses each statement
+    /// again: a verify costs more (`benches/README.md`). Not needed for
+    /// PgBouncer 1.21 or newer with `max_prepared_statements` above 0.
+    pub const fn transaction_pooler(mut self) -> Self {
+        self.prepared = false;
+        self
+    }
+}
+
+/// What a call on a connection fails with.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The server or the client library answered with an error.
+    Db(tokio_postgres::Error),
+    /// No answer within the call timeout.
+    TimedOut(Duration),
+    /// The connection's runtime could not be made.
+    Runtime(std::io::Error),
+}
+
+impl From<tokio_postgres::Error> for CallError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        CallError::Db(error)
+    }
+}
+
+impl CallError {
+    /// Whether the call leaves the connection unusable: closed, an I/O or
+    /// protocol failure, the server ending the session (`FATAL`, `PANIC`:
+    /// a killed backend, a shutdown), or an answer that never came. Such a
+    /// connection is never handed out again. A plain `ERROR` leaves it as
+    /// good as before.
+    fn connection_lost(&self) -> bool {
+        match self {
+            CallError::Db(error) => {
+                error.is_closed()
+                    || error
+                        .as_db_error()
+                        .is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
+            }
+            CallError::TimedOut(_) | CallError::Runtime(_) => true,
+        }
+    }
+}
+
+/// A pooled connection: the client, the runtime its I/O runs on (only
+/// while a call waits, on the calling thread), and the three statements
+/// of loads and saves prepared once, or none.
 struct Connection {
+    runtime: tokio::runtime::Runtime,
     client: Client,
     prepared: Option<Prepared>,
+    limit: Duration,
 }
 
 struct Prepared {
@@ -31,19 +139,54 @@ struct Prepared {
     update: Statement,
 }
 
+/// Runs `call` on `runtime` until it answers or `limit` passes.
+fn within<R>(
+    runtime: &tokio::runtime::Runtime,
+    limit: Duration,
+    call: impl Future<Output = Result<R, tokio_postgres::Error>>,
+) -> Result<R, CallError> {
+    runtime
+        .block_on(async { tokio::time::timeout(limit, call).await })
+        .map_err(|_| CallError::TimedOut(limit))?
+        .map_err(CallError::Db)
+}
+
 impl Connection {
-    fn new(mut client: Client, prepare: bool) -> Result<Self, postgres::Error> {
-        read_committed(&mut client)?;
-        let prepared = if prepare {
-            Some(Prepared {
-                load: client.prepare(LOAD)?,
-                create: client.prepare(CREATE)?,
-                update: client.prepare(UPDATE)?,
-            })
+    /// Opens a connection with `READ COMMITTED` set, and prepares the
+    /// statements unless told not to.
+    fn open<T>(config: &Config, tls: T, options: PostgresOptions) -> Result<Self, CallError>
+    where
+        T: MakeTlsConnect<Socket> + Send + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(CallError::Runtime)?;
+        let limit = options.call_timeout;
+        let (client, connection) = within(&runtime, limit, config.connect(tls))?;
+        // Its I/O runs whenever a call on this runtime waits.
+        runtime.spawn(connection);
+        within(&runtime, limit, read_committed(&client))?;
+        let prepared = if options.prepared {
+            Some(within(&runtime, limit, async {
+                Ok(Prepared {
+                    load: client.prepare(LOAD).await?,
+                    create: client.prepare(CREATE).await?,
+                    update: client.prepare(UPDATE).await?,
+                })
+            })?)
         } else {
             None
         };
-        Ok(Connection { client, prepared })
+        Ok(Connection {
+            runtime,
+            client,
+            prepared,
+            limit,
+        })
     }
 
     /// Runs the prepared `statement`, or `sql` unnamed: then it carries
@@ -51,28 +194,53 @@ impl Connection {
     /// so it never meets a statement prepared earlier, on whichever server
     /// connection a pooler lends. Its rows.
     fn query(
-        &mut self,
+        &self,
         statement: fn(&Prepared) -> &Statement,
         (sql, types): (&str, &[Type]),
         values: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+    ) -> Result<Vec<Row>, CallError> {
         match &self.prepared {
-            Some(prepared) => self.client.query(statement(prepared), values),
-            None => self.client.query_typed(sql, &typed(values, types)),
+            Some(prepared) => within(
+                &self.runtime,
+                self.limit,
+                self.client.query(statement(prepared), values),
+            ),
+            None => within(
+                &self.runtime,
+                self.limit,
+                self.client.query_typed(sql, &typed(values, types)),
+            ),
         }
     }
 
     /// As [`query`](Self::query), for a write: the rows it changed.
     fn execute(
-        &mut self,
+        &self,
         statement: fn(&Prepared) -> &Statement,
         (sql, types): (&str, &[Type]),
         values: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, postgres::Error> {
+    ) -> Result<u64, CallError> {
         match &self.prepared {
-            Some(prepared) => self.client.execute(statement(prepared), values),
-            None => self.client.execute_typed(sql, &typed(values, types)),
+            Some(prepared) => within(
+                &self.runtime,
+                self.limit,
+                self.client.execute(statement(prepared), values),
+            ),
+            None => within(
+                &self.runtime,
+                self.limit,
+                self.client.execute_typed(sql, &typed(values, types)),
+            ),
         }
+    }
+
+    /// The one row of an unnamed statement without parameters.
+    fn query_one(&self, sql: &str) -> Result<Row, CallError> {
+        within(
+            &self.runtime,
+            self.limit,
+            self.client.query_typed_one(sql, &[]),
+        )
     }
 }
 
@@ -92,19 +260,19 @@ const UPDATE_TYPED: (&str, &[Type]) = (UPDATE, &[Type::BYTEA, Type::TEXT, Type::
 /// Keeps records in PostgreSQL (feature `postgres`), shared by any number
 /// of threads, processes and machines.
 ///
-/// - **Why the `postgres` crate**: [`Store`] is synchronous, and the
-///   synchronous client needs no runtime from the host; an async host calls
-///   the service from `spawn_blocking`, as with any blocking store. (`sqlx`
-///   would need an async trait or a runtime inside a sync call.)
-/// - **Pool**: at most 16 connections by default
-///   ([`with_connect`](Self::with_connect) sets another maximum), opened
-///   when needed, each with its three statements prepared once (none
-///   [`through_transaction_pooler`](Self::through_transaction_pooler)) and
-///   `READ COMMITTED` set; a call waits up to 5 s for a free one. A
-///   connection found closed, or whose session the server ended (a killed
-///   backend, a restart), is dropped, never handed out again (a load is then
-///   retried once on a fresh one; a save answers the error, since it may
-///   have happened).
+/// - **Blocking, with no runtime from the host**: [`Store`] is
+///   synchronous; each connection runs `tokio-postgres` on a small runtime
+///   of its own, only while a call waits on the calling thread (what the
+///   `postgres` crate does), so that each call has a deadline. An async
+///   host uses `SqlxPgStore` (crate `twostep-sqlx`).
+/// - **Pool**: at most 16 connections by default ([`PostgresOptions`]),
+///   opened when needed, each with its three statements prepared once
+///   (none with [`PostgresOptions::transaction_pooler`]) and `READ
+///   COMMITTED` set; a call waits up to 5 s for a free one. A connection
+///   found closed, whose session the server ended (a killed backend, a
+///   restart), or whose call overran its timeout (10 s by default), is
+///   closed, never handed out again (a load is then retried once on a fresh
+///   one; a save answers the error, since it may have happened).
 /// - **Durable answers**: [`connect`](Self::connect) refuses a database
 ///   whose commits would not wait for the WAL flush
 ///   (`synchronous_commit = off`) or for the standbys declared synchronous
@@ -140,7 +308,7 @@ const UPDATE_TYPED: (&str, &[Type]) = (UPDATE, &[Type::BYTEA, Type::TEXT, Type::
 /// # Ok::<(), twostep_sql::SqlStoreError>(())
 /// ```
 pub struct PostgresStore {
-    pool: Pool<Connection, postgres::Error>,
+    pool: Pool<Connection, CallError>,
     fence: Fence,
 }
 
@@ -166,12 +334,11 @@ impl PostgresStore {
     /// [`SqlStoreError::SchemaTooNew`] if a newer `twostep` migrated it,
     /// [`SqlStoreError::CommitNotDurable`] if its commits are not durable.
     pub fn connect(params: &str) -> Result<Self, SqlStoreError> {
-        outside_async_runtime()?;
         let config = config(params)?;
         if let Some(remote) = remote_host(&config) {
             return Err(SqlStoreError::PlaintextToRemoteHost(remote));
         }
-        Self::with_connect(16, move || config.connect(NoTls))
+        Self::with_config(config, NoTls, PostgresOptions::new())
     }
 
     /// As [`connect`](Self::connect), to any host, in plain text: only for a
@@ -182,9 +349,7 @@ impl PostgresStore {
     /// # Errors
     /// As [`connect`](Self::connect), but for the refusal.
     pub fn connect_plaintext(params: &str) -> Result<Self, SqlStoreError> {
-        outside_async_runtime()?;
-        let config = config(params)?;
-        Self::with_connect(16, move || config.connect(NoTls))
+        Self::with_config(config(params)?, NoTls, PostgresOptions::new())
     }
 
     /// Connects over TLS (feature `postgres-tls`, rustls), whatever the
@@ -214,69 +379,54 @@ impl PostgresStore {
     #[cfg(feature = "postgres-tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres-tls")))]
     pub fn connect_tls(params: &str, tls: rustls::ClientConfig) -> Result<Self, SqlStoreError> {
-        outside_async_runtime()?;
         let mut config = config(params)?;
-        config.ssl_mode(postgres::config::SslMode::Require);
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
-        Self::with_connect(16, move || config.connect(connector.clone()))
+        Self::with_config(config, connector, PostgresOptions::new())
     }
 
-    /// A store whose connections `connect` opens (with the host's own TLS
-    /// connector, or any configuration it needs), at most `max_connections`
-    /// at once. Opens one at once to migrate the schema. The host decides
-    /// what travels in plain text here.
-    ///
-    /// # Errors
-    /// As [`connect`](Self::connect).
-    pub fn with_connect(
-        max_connections: usize,
-        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
-    ) -> Result<Self, SqlStoreError> {
-        Self::build(max_connections, true, connect)
-    }
-
-    /// As [`with_connect`](Self::with_connect), for a pooler in
-    /// transaction mode that cannot keep prepared statements (PgBouncer
-    /// before 1.21, or with `max_prepared_statements = 0`): no statement is
-    /// ever prepared by name. Each is sent unnamed with its parameters'
-    /// types, parsed, bound and run in one message, so it cannot meet a
-    /// statement another client prepared on the server connection the
-    /// pooler lends. The server parses each statement again: a verify costs
-    /// more (`benches/README.md`). PgBouncer 1.21 or newer with
-    /// `max_prepared_statements` above 0 needs none of this: use the other
-    /// constructors.
+    /// A store on `config` (parsed from libpq-style parameters, or built;
+    /// several hosts with `target_session_attrs=read-write` follow a
+    /// failover), connecting with `tls` (the host decides what travels in
+    /// plain text here), as `options` say. Opens one connection at once to
+    /// migrate the schema.
     ///
     /// ```no_run
-    /// use twostep_sql::PostgresStore;
-    /// let config: postgres::Config = "host=pgbouncer.internal port=6432 user=app dbname=app".parse()?;
-    /// # let tls = postgres::NoTls;
-    /// let store = PostgresStore::through_transaction_pooler(16, move || config.connect(tls.clone()))?;
+    /// use twostep_sql::{PostgresOptions, PostgresStore};
+    /// // Behind PgBouncer 1.18 in transaction mode, on a network you trust:
+    /// let config = "host=pgbouncer.internal port=6432 user=app dbname=app".parse()?;
+    /// let options = PostgresOptions::new().transaction_pooler();
+    /// let store = PostgresStore::with_config(config, twostep_sql::tokio_postgres::NoTls, options)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// As [`connect`](Self::connect).
-    pub fn through_transaction_pooler(
-        max_connections: usize,
-        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
-    ) -> Result<Self, SqlStoreError> {
-        Self::build(max_connections, false, connect)
-    }
-
-    fn build(
-        max_connections: usize,
-        prepare: bool,
-        connect: impl Fn() -> Result<Client, postgres::Error> + Send + Sync + 'static,
-    ) -> Result<Self, SqlStoreError> {
+    /// As [`connect`](Self::connect); [`SqlStoreError::PostgresTimedOut`]
+    /// if the server does not answer in time.
+    pub fn with_config<T>(
+        mut config: Config,
+        tls: T,
+        options: PostgresOptions,
+    ) -> Result<Self, SqlStoreError>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
         outside_async_runtime()?;
-        migrate(&mut connect()?)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.call_timeout);
+        }
+        let first = Connection::open(&config, tls.clone(), options.transaction_pooler())?;
+        migrate(&first)?;
         let pool = Pool::new(
-            max_connections,
+            options.max_connections,
             Duration::from_secs(5),
             |conn: &Connection, error| {
-                conn.client.is_closed() || error.is_some_and(connection_lost)
+                conn.client.is_closed() || error.is_some_and(CallError::connection_lost)
             },
-            move || Connection::new(connect()?, prepare),
+            move || Connection::open(&config, tls.clone(), options),
         );
         Ok(PostgresStore {
             pool,
@@ -291,15 +441,14 @@ impl PostgresStore {
     /// [`SqlStoreError::Postgres`] if it cannot be read.
     pub fn schema_version(&self) -> Result<i64, SqlStoreError> {
         outside_async_runtime()?;
-        let row = self.pool.run(|conn| {
-            conn.client
-                .query_typed_one("SELECT MAX(version)::bigint FROM twostep_schema", &[])
-        })?;
+        let row = self
+            .pool
+            .run(|conn| conn.query_one("SELECT MAX(version)::bigint FROM twostep_schema"))?;
         Ok(row.try_get::<_, i64>(0)?)
     }
 }
 
-/// The `postgres` crate blocks on a runtime of its own, which panics on any
+/// Each connection blocks on a runtime of its own, which panics on any
 /// thread that carries a tokio runtime (a worker, and `spawn_blocking`'s
 /// threads too): refuse there, with the error that names the async store.
 fn outside_async_runtime() -> Result<(), SqlStoreError> {
@@ -324,23 +473,19 @@ impl Drop for PostgresStore {
     }
 }
 
-/// Parameters parsed, with a `connect_timeout` of 5 s unless they set one.
-fn config(params: &str) -> Result<postgres::Config, SqlStoreError> {
-    let mut config: postgres::Config = params.parse()?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(5));
-    }
-    Ok(config)
+/// Parameters parsed.
+fn config(params: &str) -> Result<Config, SqlStoreError> {
+    Ok(params.parse()?)
 }
 
 /// The first host the parameters name that is not this machine: not a
 /// Unix socket, `localhost` or a loopback address. (No host at all is the
 /// default Unix socket.)
-fn remote_host(config: &postgres::Config) -> Option<String> {
+fn remote_host(config: &Config) -> Option<String> {
     let hosts = config.get_hosts().iter().filter_map(|host| match host {
-        postgres::config::Host::Tcp(name) => Some(name.clone()),
+        tokio_postgres::config::Host::Tcp(name) => Some(name.clone()),
         #[cfg(unix)]
-        postgres::config::Host::Unix(_) => None,
+        tokio_postgres::config::Host::Unix(_) => None,
     });
     let addresses = config
         .get_hostaddrs()
@@ -354,53 +499,81 @@ fn remote_host(config: &postgres::Config) -> Option<String> {
     })
 }
 
-/// Whether `error` leaves the connection unusable: closed, an I/O or
-/// protocol failure, or the server ending the session (`FATAL`, `PANIC`:
-/// a killed backend, a shutdown). Such a connection is never handed out
-/// again. A plain `ERROR` leaves it as good as before.
-fn connection_lost(error: &postgres::Error) -> bool {
-    error.is_closed()
-        || error
-            .as_db_error()
-            .is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
-}
-
 /// `READ COMMITTED` whatever the role's or database's default: a racing
 /// `UPDATE` then waits, re-checks the version and changes no row (a
 /// conflict), where `REPEATABLE READ` would fail with a serialization
 /// error; and the migration sees what another server committed while it
 /// waited for the lock.
-fn read_committed(client: &mut Client) -> Result<(), postgres::Error> {
+async fn read_committed(client: &Client) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
 }
 
 /// Refuses a session whose commits are not durable, then brings the schema
-/// up to [`SCHEMA_VERSION`] in one transaction.
-fn migrate(client: &mut Client) -> Result<(), SqlStoreError> {
-    read_committed(client)?;
-    let settings = client.query_typed_one(DURABILITY, &[])?;
+/// up to [`SCHEMA_VERSION`] in one transaction. Every statement unnamed, so
+/// this runs behind any pooler.
+fn migrate(conn: &Connection) -> Result<(), SqlStoreError> {
+    let settings = conn.query_one(DURABILITY)?;
     check_durability(
         settings.try_get(0)?,
         settings.try_get(1)?,
         settings.try_get::<_, Option<&str>>(2)?,
     )?;
-    let mut tx = client.transaction()?;
-    // Behind a pooler the session's setting may not be this connection's.
-    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")?;
-    tx.execute_typed(LOCK, &[(&MIGRATION_LOCK, Type::INT8)])?;
-    tx.batch_execute(SCHEMA_TABLE)?;
-    let found: i64 = tx.query_typed_one(READ_SCHEMA, &[])?.try_get(0)?;
-    let steps = steps_after(&MIGRATIONS, found)?;
-    if found < SCHEMA_VERSION {
-        for step in steps {
-            tx.batch_execute(step)?;
+    let client = &conn.client;
+    let done = within(&conn.runtime, conn.limit, async {
+        // Behind a pooler the session's setting may not be this
+        // connection's: the transaction says it.
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await?;
+        client
+            .execute_typed(LOCK, &[(&MIGRATION_LOCK, Type::INT8)])
+            .await?;
+        client.batch_execute(SCHEMA_TABLE).await?;
+        let found: i64 = client.query_typed_one(READ_SCHEMA, &[]).await?.try_get(0)?;
+        Ok(found)
+    });
+    let found = match done {
+        Ok(found) => found,
+        Err(error) => {
+            rollback(conn);
+            return Err(error.into());
         }
-        tx.execute_typed(CLEAR_SCHEMA, &[])?;
-        tx.execute_typed(WRITE_SCHEMA, &[(&SCHEMA_VERSION, Type::INT8)])?;
+    };
+    let steps = match steps_after(&MIGRATIONS, found) {
+        Ok(steps) => steps,
+        Err(too_new) => {
+            rollback(conn);
+            return Err(too_new.into());
+        }
+    };
+    let done = within(&conn.runtime, conn.limit, async {
+        if found < SCHEMA_VERSION {
+            for step in steps {
+                client.batch_execute(step).await?;
+            }
+            client.execute_typed(CLEAR_SCHEMA, &[]).await?;
+            client
+                .execute_typed(WRITE_SCHEMA, &[(&SCHEMA_VERSION, Type::INT8)])
+                .await?;
+        }
+        client.batch_execute("COMMIT").await
+    });
+    if done.is_err() {
+        rollback(conn);
     }
-    tx.commit()?;
-    Ok(())
+    Ok(done?)
+}
+
+/// Ends a failed migration's transaction (the connection is not reused
+/// either way).
+fn rollback(conn: &Connection) {
+    let _ = within(
+        &conn.runtime,
+        conn.limit,
+        conn.client.batch_execute("ROLLBACK"),
+    );
 }
 
 impl Store for PostgresStore {
@@ -417,7 +590,7 @@ impl Store for PostgresStore {
             let lost_saves_before = match self.fence.on(timeline) {
                 Ok(known) => known,
                 Err(()) => {
-                    let fence = conn.client.query_typed_one(FENCE, &[])?;
+                    let fence = conn.query_one(FENCE)?;
                     self.fence.learn(fence.try_get(0)?, fence.try_get(1)?)
                 }
             };
@@ -429,7 +602,7 @@ impl Store for PostgresStore {
             // timeout, a killed backend) shows only when used; reading
             // again on a fresh one is harmless. (A save is not repeated: it
             // may have happened.)
-            Err(PoolError::Database(e)) if connection_lost(&e) => self.pool.run(load),
+            Err(PoolError::Database(e)) if e.connection_lost() => self.pool.run(load),
             first => first,
         }?;
         Ok(versioned(row, lost_saves_before)?)
@@ -460,7 +633,7 @@ impl Store for PostgresStore {
             // whatever this session set) a concurrent writer of the row is
             // a serialization failure: it won, this one wrote nothing. A
             // conflict, not an error.
-            Err(PoolError::Database(e))
+            Err(PoolError::Database(CallError::Db(e)))
                 if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE) =>
             {
                 Ok(SaveOutcome::Conflict)

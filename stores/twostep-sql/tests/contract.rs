@@ -10,6 +10,8 @@
 )]
 
 use twostep::testkit;
+#[cfg(feature = "postgres")]
+use twostep_sql::tokio_postgres::NoTls;
 
 #[cfg(feature = "sqlite")]
 #[test]
@@ -32,14 +34,15 @@ fn sqlite_keeps_the_contract() {
     ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
 )]
 fn postgres_keeps_the_contract() {
-    use twostep_sql::PostgresStore;
+    use twostep_sql::{PostgresOptions, PostgresStore};
     let store = PostgresStore::connect(&fresh_database("contract")).unwrap();
     testkit::check_all(&store).unwrap();
     // More writers than pooled connections wait for one, and lose nothing.
-    let small = PostgresStore::with_connect(2, {
-        let config: postgres::Config = fresh_database("small").parse().unwrap();
-        move || config.connect(postgres::NoTls)
-    })
+    let small = PostgresStore::with_config(
+        fresh_database("small").parse().unwrap(),
+        NoTls,
+        PostgresOptions::new().max_connections(2),
+    )
     .unwrap();
     testkit::no_lost_updates(&small, 8, 10).unwrap();
 }
@@ -117,12 +120,11 @@ fn postgres_never_hands_out_a_connection_whose_backend_was_killed() {
     use twostep::store::{RecordKey, SaveOutcome};
     use twostep::Store;
     let name = format!("twostep-killed-{}", std::process::id());
-    let mut config: postgres::Config = fresh_database("killed").parse().unwrap();
+    let mut config: twostep_sql::tokio_postgres::Config = fresh_database("killed").parse().unwrap();
     config.application_name(&name);
     // One connection, so the killed one is the one used next.
-    let store =
-        twostep_sql::PostgresStore::with_connect(1, move || config.connect(postgres::NoTls))
-            .unwrap();
+    let one = twostep_sql::PostgresOptions::new().max_connections(1);
+    let store = twostep_sql::PostgresStore::with_config(config, NoTls, one).unwrap();
     let key = RecordKey::User("umar");
     assert!(matches!(
         store.save(key, None, b"1").unwrap(),
@@ -158,12 +160,12 @@ fn postgres_never_hands_out_a_connection_whose_backend_was_killed() {
     ignore = "needs PgBouncer in front of the test PostgreSQL: apt-get install pgbouncer, then eval \"$(tools/pg-test-cluster start)\"; CI does"
 )]
 fn postgres_keeps_the_contract_behind_pgbouncer_in_transaction_mode() {
-    use twostep_sql::PostgresStore;
+    use twostep_sql::{PostgresOptions, PostgresStore};
     let bouncer = std::env::var("TWOSTEP_PGBOUNCER_URL").expect("no TWOSTEP_PGBOUNCER_URL");
     let through = |direct: &str| {
         let name = direct.rsplit("dbname=").next().unwrap();
-        let config: postgres::Config = format!("{bouncer} dbname={name}").parse().unwrap();
-        PostgresStore::through_transaction_pooler(16, move || config.connect(postgres::NoTls))
+        let config = format!("{bouncer} dbname={name}").parse().unwrap();
+        PostgresStore::with_config(config, NoTls, PostgresOptions::new().transaction_pooler())
     };
     // 16 clients' connections share the pooler's 4 server connections:
     // no statement may depend on the server connection it lands on.
@@ -251,4 +253,93 @@ fn postgres_raises_the_failover_fence_on_a_new_timeline() {
         .unwrap();
     assert!(row.get::<_, bool>(0));
     assert_eq!(row.get::<_, Option<i64>>(1), Some(raised as i64));
+}
+
+/// A call that gets no answer (here: its `UPDATE` waits for a row another
+/// transaction holds) is an error once the call timeout passes, and its
+/// connection is closed, never used again.
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_calls_give_up_after_the_call_timeout() {
+    use std::time::{Duration, Instant};
+    use twostep::store::{RecordKey, SaveOutcome};
+    use twostep::Store;
+    use twostep_sql::{PostgresOptions, PostgresStore, SqlStoreError};
+    let params = fresh_database("timeout");
+    let options = PostgresOptions::new()
+        .max_connections(1)
+        .call_timeout(Duration::from_millis(300));
+    let store = PostgresStore::with_config(params.parse().unwrap(), NoTls, options).unwrap();
+    let key = RecordKey::User("tim");
+    let SaveOutcome::Saved(version) = store.save(key, None, b"1").unwrap() else {
+        panic!("not saved");
+    };
+    let mut holder = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute(
+        "SELECT 1 FROM twostep_records WHERE id = 'tim' FOR UPDATE",
+        &[],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let error = store.save(key, Some(version), b"2").unwrap_err();
+    assert!(
+        matches!(error, SqlStoreError::PostgresTimedOut(_)),
+        "{error:?}"
+    );
+    // The deadline, not the lock, ended the wait (the lock is still held).
+    assert!(started.elapsed() < Duration::from_secs(5));
+    tx.rollback().unwrap();
+    // The pool's one connection was closed: the next call opens another.
+    let stored = store.load(key).unwrap().unwrap();
+    let next = store.save(key, Some(stored.version), b"3").unwrap();
+    assert!(matches!(next, SaveOutcome::Saved(_)));
+}
+
+/// Behind a pooler whose server connections are all taken, a call waits in
+/// the pooler's queue (PgBouncer's own limit is 120 s): the call timeout
+/// ends it.
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_pgbouncer,
+    ignore = "needs PgBouncer in front of the test PostgreSQL: apt-get install pgbouncer, then eval \"$(tools/pg-test-cluster start)\"; CI does"
+)]
+fn postgres_gives_up_waiting_for_an_exhausted_pooler() {
+    use std::time::{Duration, Instant};
+    use twostep::store::RecordKey;
+    use twostep::Store;
+    use twostep_sql::{PostgresOptions, PostgresStore, SqlStoreError};
+    let bouncer = std::env::var("TWOSTEP_PGBOUNCER_URL").expect("no TWOSTEP_PGBOUNCER_URL");
+    let direct = fresh_database("exhausted");
+    let through = format!(
+        "{bouncer} dbname={}",
+        direct.rsplit("dbname=").next().unwrap()
+    );
+    let options = PostgresOptions::new()
+        .transaction_pooler()
+        .call_timeout(Duration::from_millis(500));
+    let store = PostgresStore::with_config(through.parse().unwrap(), NoTls, options).unwrap();
+    // The pooler lends this database 4 server connections: hold them all.
+    let mut holders: Vec<postgres::Client> = (0..4)
+        .map(|_| postgres::Client::connect(&through, postgres::NoTls).unwrap())
+        .collect();
+    for holder in &mut holders {
+        holder.batch_execute("BEGIN; SELECT 1").unwrap();
+    }
+    let started = Instant::now();
+    let error = store.load(RecordKey::User("ida")).unwrap_err();
+    assert!(
+        matches!(error, SqlStoreError::PostgresTimedOut(_)),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    for holder in &mut holders {
+        holder.batch_execute("COMMIT").unwrap();
+    }
+    assert!(store.load(RecordKey::User("ida")).unwrap().is_none());
 }

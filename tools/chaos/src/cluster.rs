@@ -257,11 +257,7 @@ impl Server {
     }
 
     pub fn admin(&self) -> Result<postgres::Client, String> {
-        Server::admin_at(&self.params())
-    }
-
-    pub fn admin_at(params: &str) -> Result<postgres::Client, String> {
-        postgres::Client::connect(params, postgres::NoTls).map_err(|e| pg(&e))
+        postgres::Client::connect(&self.params(), postgres::NoTls).map_err(|e| pg(&e))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -15,7 +15,7 @@ use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::{
     AsyncMfa, AsyncStore, Config, Enrollment, Keyring, Mfa, MfaError, MfaSession, Store,
 };
-use twostep_sql::PostgresStore;
+use twostep_sql::{PostgresOptions, PostgresStore};
 use twostep_sqlx::SqlxPgStore;
 
 /// Which store the servers use.
@@ -23,7 +23,7 @@ use twostep_sqlx::SqlxPgStore;
 pub enum StoreKind {
     /// `twostep_sql::PostgresStore`, blocking, its own pool.
     Sync,
-    /// `twostep_sql::PostgresStore::through_transaction_pooler`, behind
+    /// `twostep_sql::PostgresStore` with `PostgresOptions::transaction_pooler`, behind
     /// PgBouncer in transaction mode.
     SyncPooler,
     /// `twostep_sqlx::SqlxPgStore` on a sqlx pool, from async tasks.
@@ -171,10 +171,6 @@ fn error_kind<E: std::fmt::Display + std::fmt::Debug>(error: MfaError<E>) -> Str
     }
 }
 
-/// Where the servers connect: moved by a failover, as a virtual IP or a
-/// DNS name would be.
-pub type Target = Arc<RwLock<String>>;
-
 /// One application server.
 enum Driver {
     Sync(Mfa<Arc<Traced<PostgresStore>>>),
@@ -209,10 +205,12 @@ fn keyring() -> Keyring {
 
 impl AppServer {
     /// A server over a store of `kind` with its own pool of 8, connecting
-    /// to `target`; with the failover fence or without.
+    /// with `params` (for `PostgresStore`, the primary and the standby with
+    /// `target_session_attrs=read-write`, so that it follows a failover);
+    /// with the failover fence or without.
     pub fn new(
         kind: StoreKind,
-        target: &Target,
+        params: &str,
         fence: bool,
         users: usize,
         runtime: &tokio::runtime::Runtime,
@@ -220,19 +218,16 @@ impl AppServer {
         let config = Config::default().with_clock(Arc::new(SystemClock));
         let (driver, pools) = match kind {
             StoreKind::Sync | StoreKind::SyncPooler => {
-                let target = target.clone();
-                let connect = move || {
-                    let params = target.read().unwrap_or_else(|e| e.into_inner()).clone();
-                    let mut config: postgres::Config = params.parse()?;
-                    config.connect_timeout(Duration::from_secs(2));
-                    config.connect(postgres::NoTls)
-                };
-                let store = if kind == StoreKind::Sync {
-                    PostgresStore::with_connect(8, connect)
-                } else {
-                    PostgresStore::through_transaction_pooler(8, connect)
+                let mut pg: twostep_sql::tokio_postgres::Config =
+                    params.parse().map_err(|e| format!("{e}"))?;
+                pg.connect_timeout(Duration::from_secs(2));
+                let mut options = PostgresOptions::new().max_connections(8);
+                if kind == StoreKind::SyncPooler {
+                    options = options.transaction_pooler();
                 }
-                .map_err(|e| e.to_string())?;
+                let store =
+                    PostgresStore::with_config(pg, twostep_sql::tokio_postgres::NoTls, options)
+                        .map_err(|e| e.to_string())?;
                 let store = Arc::new(Traced::new(store, fence));
                 (
                     Driver::Sync(Mfa::with_config(store, keyring(), config)),
@@ -240,13 +235,12 @@ impl AppServer {
                 )
             }
             StoreKind::Sqlx => {
-                let params = target.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let pool = runtime
                     .block_on(
                         sqlx::postgres::PgPoolOptions::new()
                             .max_connections(8)
                             .acquire_timeout(Duration::from_secs(5))
-                            .connect_with(sqlx_options_for(&params)),
+                            .connect_with(sqlx_options_for(params)),
                     )
                     .map_err(|e| e.to_string())?;
                 let store = SqlxPgStore::new(pool.clone());

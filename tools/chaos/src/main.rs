@@ -27,11 +27,11 @@ mod load;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cluster::{pg, Bouncer, Server};
-use load::{AppServer, Log, StoreKind, Target};
+use load::{AppServer, Log, StoreKind};
 
 /// People signing in at once: enough that a 300 ms lag holds hundreds of
 /// acceptances.
@@ -102,11 +102,21 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
         StoreKind::SyncPooler => Some(Bouncer::start(&primary)?),
         _ => None,
     };
-    let target: Target = Arc::new(RwLock::new(
-        bouncer
-            .as_ref()
-            .map_or_else(|| primary.params(), Bouncer::params),
-    ));
+    // Where the servers connect: PostgresStore names both servers and asks
+    // for the writable one (libpq's multi-host form), so it follows a
+    // failover by itself; sqlx's pool is pointed at the new primary, as a
+    // virtual IP or a DNS name would be; behind the pooler, the pooler is.
+    let params = match (kind, &bouncer, &standby) {
+        (StoreKind::SyncPooler, Some(bouncer), _) => bouncer.params(),
+        (StoreKind::Sync, _, Some(standby)) => format!(
+            "host={},{} port={},{} user=postgres dbname=postgres target_session_attrs=read-write",
+            primary.dir.display(),
+            standby.dir.display(),
+            primary.port,
+            standby.port
+        ),
+        _ => primary.params(),
+    };
     // The schema, then the history trigger on it.
     drop(twostep_sql::PostgresStore::connect(&primary.params()).map_err(|e| e.to_string())?);
     primary
@@ -126,8 +136,8 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
         .build()
         .map_err(|e| e.to_string())?;
     let servers = [
-        Arc::new(AppServer::new(kind, &target, fence, USERS, &runtime)?),
-        Arc::new(AppServer::new(kind, &target, fence, USERS, &runtime)?),
+        Arc::new(AppServer::new(kind, &params, fence, USERS, &runtime)?),
+        Arc::new(AppServer::new(kind, &params, fence, USERS, &runtime)?),
     ];
     let stop = Arc::new(AtomicBool::new(false));
     let log = Arc::new(Log::default());
@@ -141,7 +151,6 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
         &primary,
         standby.as_ref(),
         bouncer.as_ref(),
-        &target,
         &servers,
     );
     let event_done = began.elapsed();
@@ -183,7 +192,10 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
     }
 
     // Acknowledged saves the database no longer has.
-    let mut admin = Server::admin_at(&target.read().unwrap_or_else(|e| e.into_inner()))?;
+    let mut admin = match &standby {
+        Some(standby) => standby.admin()?,
+        None => primary.admin()?,
+    };
     let kept: HashSet<(String, i64, Vec<u8>)> = admin
         .query("SELECT id, version, digest FROM chaos_history", &[])
         .map_err(|e| e.to_string())?
@@ -243,7 +255,6 @@ fn cause(
     primary: &Server,
     standby: Option<&Server>,
     bouncer: Option<&Bouncer>,
-    target: &Target,
     servers: &[Arc<AppServer>],
 ) -> Result<String, String> {
     let mut note = String::new();
@@ -283,16 +294,12 @@ fn cause(
             }
             primary.kill();
             standby.promote()?;
-            // The name the servers use moves to the new primary: the
-            // pooler's target, or the servers' own.
+            // The pooler, or sqlx's pool, is pointed at the new primary.
             if let Some(bouncer) = bouncer {
                 bouncer.point_at(standby)?;
-            } else {
-                let params = standby.params();
-                *target.write().unwrap_or_else(|e| e.into_inner()) = params.clone();
-                for server in servers {
-                    server.retarget(&params);
-                }
+            }
+            for server in servers {
+                server.retarget(&standby.params());
             }
         }
     }
