@@ -88,7 +88,8 @@ struct Setup {
     session: MfaSession,
 }
 
-fn setup() -> Setup {
+/// The service over a replicated store, on a clock set to T0.
+fn service() -> (Mfa<Arc<Replicated>>, Arc<Replicated>, Arc<ManualClock>) {
     let store = Arc::new(Replicated::default());
     let clock = Arc::new(ManualClock::new(T0));
     let mfa = Mfa::with_config(
@@ -96,6 +97,11 @@ fn setup() -> Setup {
         Keyring::new(1, &[7; 32]),
         Config::default().with_clock(clock.clone()),
     );
+    (mfa, store, clock)
+}
+
+fn setup() -> Setup {
+    let (mfa, store, clock) = service();
     let mut session = mfa.start_session("alice").unwrap();
     let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
     let phone = Enrollment::builder("Acme", "alice")
@@ -172,13 +178,7 @@ fn an_old_fence_costs_nothing() {
 
 #[test]
 fn the_first_enrollment_code_lost_in_a_failover_is_refused_after_it() {
-    let store = Arc::new(Replicated::default());
-    let clock = Arc::new(ManualClock::new(T0));
-    let mfa = Mfa::with_config(
-        store.clone(),
-        Keyring::new(1, &[7; 32]),
-        Config::default().with_clock(clock.clone()),
-    );
+    let (mfa, store, clock) = service();
     let session = mfa.start_session("bob").unwrap();
     let phone = mfa
         .begin_enrollment(

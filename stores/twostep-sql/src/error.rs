@@ -95,7 +95,7 @@ impl From<crate::postgres::CallError> for SqlStoreError {
     }
 }
 
-/// The server's own words when it answered with an error (`postgres`'s
+/// The server's own words when it answered with an error (`tokio-postgres`'s
 /// `Display` says only "db error" and keeps them in `source()`), else the
 /// client's.
 #[cfg(feature = "postgres")]

@@ -163,40 +163,21 @@ impl Server {
     }
 
     pub fn start(&self) -> Result<(), String> {
-        let log = self.dir.join("server.log");
-        run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-l",
-                &log.to_string_lossy(),
-                "-o",
-                &self.options(),
-                "-w",
-                "start",
-            ],
-        )
+        self.pg_ctl(&["start"])
     }
 
     /// `pg_ctl restart -m fast|immediate`.
     pub fn restart(&self, mode: &str) -> Result<(), String> {
-        let log = self.dir.join("server.log");
-        run(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-l",
-                &log.to_string_lossy(),
-                "-o",
-                &self.options(),
-                "-m",
-                mode,
-                "-w",
-                "restart",
-            ],
-        )
+        self.pg_ctl(&["-m", mode, "restart"])
+    }
+
+    /// `pg_ctl` on this server's data, log and options, waiting for it.
+    fn pg_ctl(&self, action: &[&str]) -> Result<(), String> {
+        let (data, log, options) = (self.data(), self.dir.join("server.log"), self.options());
+        let log = log.to_string_lossy();
+        let mut args = vec!["-D", &data, "-l", &log, "-o", &options, "-w"];
+        args.extend_from_slice(action);
+        run("pg_ctl", &args)
     }
 
     /// Promotes the standby, and (the runbook's next step) stops waiting
