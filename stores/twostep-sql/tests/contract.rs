@@ -272,7 +272,7 @@ fn postgres_calls_give_up_after_the_call_timeout() {
     let params = fresh_database("timeout");
     let options = PostgresOptions::new()
         .max_connections(1)
-        .call_timeout(Duration::from_millis(300));
+        .call_timeout(Duration::from_secs(2));
     let store = PostgresStore::with_config(params.parse().unwrap(), NoTls, options).unwrap();
     let key = RecordKey::User("tim");
     let SaveOutcome::Saved(version) = store.save(key, None, b"1").unwrap() else {
@@ -292,12 +292,19 @@ fn postgres_calls_give_up_after_the_call_timeout() {
         "{error:?}"
     );
     // The deadline, not the lock, ended the wait (the lock is still held).
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(10));
     tx.rollback().unwrap();
-    // The pool's one connection was closed: the next call opens another.
-    let stored = store.load(key).unwrap().unwrap();
-    let next = store.save(key, Some(stored.version), b"3").unwrap();
-    assert!(matches!(next, SaveOutcome::Saved(_)));
+    // The pool's one connection was closed: the next calls open another.
+    // The abandoned UPDATE may still commit once the lock is free (a save
+    // that overran may have happened): then the first try is a conflict.
+    let saved = (0..3).any(|_| {
+        let stored = store.load(key).unwrap().unwrap();
+        matches!(
+            store.save(key, Some(stored.version), b"3").unwrap(),
+            SaveOutcome::Saved(_)
+        )
+    });
+    assert!(saved);
 }
 
 /// Behind a pooler whose server connections are all taken, a call waits in
@@ -322,7 +329,7 @@ fn postgres_gives_up_waiting_for_an_exhausted_pooler() {
     );
     let options = PostgresOptions::new()
         .transaction_pooler()
-        .call_timeout(Duration::from_millis(500));
+        .call_timeout(Duration::from_secs(2));
     let store = PostgresStore::with_config(through.parse().unwrap(), NoTls, options).unwrap();
     // The pooler lends this database 4 server connections: hold them all.
     let mut holders: Vec<postgres::Client> = (0..4)
@@ -337,7 +344,7 @@ fn postgres_gives_up_waiting_for_an_exhausted_pooler() {
         matches!(error, SqlStoreError::PostgresTimedOut(_)),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(started.elapsed() < Duration::from_secs(20));
     for holder in &mut holders {
         holder.batch_execute("COMMIT").unwrap();
     }
