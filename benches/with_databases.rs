@@ -154,10 +154,14 @@ fn postgres(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, ur
             for _ in 0..iters {
                 round += 1;
                 let row = raw.query_one(&load, &[&"user", &raw_id]).unwrap();
-                let (version, bytes): (i64, Vec<u8>) = (row.get(0), row.get(1));
+                let (version, bytes, timeline): (i64, Vec<u8>, &str) =
+                    (row.get(0), row.get(1), row.get(2));
                 black_box(bytes);
                 let updated = raw
-                    .execute(&update, &[&payload(round), &"user", &raw_id, &version])
+                    .execute(
+                        &update,
+                        &[&payload(round), &"user", &raw_id, &version, &timeline],
+                    )
                     .unwrap();
                 assert_eq!(updated, 1);
             }
@@ -203,14 +207,17 @@ macro_rules! raw_round {
             .unwrap();
         let version: i64 = row.try_get(0).unwrap();
         black_box(row.try_get::<Vec<u8>, _>(1).unwrap());
-        let done = sqlx::query($update)
+        let mut update = sqlx::query($update)
             .bind(payload($round))
             .bind("user")
             .bind($id)
-            .bind(version)
-            .execute($pool)
-            .await
-            .unwrap();
+            .bind(version);
+        // PostgreSQL's statements carry the timeline from the load to the
+        // update; SQLite's have none.
+        if row.len() > 2 {
+            update = update.bind(row.try_get::<String, _>(2).unwrap());
+        }
+        let done = update.execute($pool).await.unwrap();
         assert_eq!(done.rows_affected(), 1);
     }};
 }

@@ -2,7 +2,7 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::pool::PoolError;
-use crate::schema::{BadVersion, CommitNotDurable, SchemaTooNew};
+use crate::schema::{BadTimeline, BadVersion, CommitNotDurable, SchemaTooNew};
 
 /// An error of [`SqliteStore`](crate::SqliteStore) or
 /// [`PostgresStore`](crate::PostgresStore).
@@ -68,6 +68,9 @@ pub enum SqlStoreError {
     /// A stored row holds a version no `twostep` writes.
     #[error(transparent)]
     BadVersion(#[from] BadVersion),
+    /// PostgreSQL reports a timeline this build cannot keep.
+    #[error(transparent)]
+    BadTimeline(#[from] BadTimeline),
     /// PostgreSQL would answer a save before it is durable
     /// (`synchronous_commit`): refused at connect, with what to set.
     #[error(transparent)]

@@ -15,7 +15,9 @@ use crate::schema::postgres::{
     CLEAR_SCHEMA, CREATE, DURABILITY, FENCE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
     SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::schema::{check_durability, steps_after, versioned, Fence, Write, SCHEMA_VERSION};
+use crate::schema::{
+    check_durability, steps_after, versioned, Fence, Timeline, Write, SCHEMA_VERSION,
+};
 use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
@@ -255,7 +257,10 @@ fn typed<'a>(
 /// The statements with their parameters' types.
 const LOAD_TYPED: (&str, &[Type]) = (LOAD, &[Type::TEXT, Type::TEXT]);
 const CREATE_TYPED: (&str, &[Type]) = (CREATE, &[Type::TEXT, Type::TEXT, Type::BYTEA]);
-const UPDATE_TYPED: (&str, &[Type]) = (UPDATE, &[Type::BYTEA, Type::TEXT, Type::TEXT, Type::INT8]);
+const UPDATE_TYPED: (&str, &[Type]) = (
+    UPDATE,
+    &[Type::BYTEA, Type::TEXT, Type::TEXT, Type::INT8, Type::TEXT],
+);
 
 /// Keeps records in PostgreSQL (feature `postgres`), shared by any number
 /// of threads, processes and machines.
@@ -595,7 +600,7 @@ impl Store for PostgresStore {
                 }
             };
             let record = (row.try_get::<_, i64>(0)?, row.try_get::<_, Vec<u8>>(1)?);
-            Ok((Some(record), lost_saves_before))
+            Ok((Some((record, timeline.to_owned())), lost_saves_before))
         };
         let (row, lost_saves_before) = match self.pool.run(load) {
             // A pooled connection the server closed (a restart, an idle
@@ -605,7 +610,11 @@ impl Store for PostgresStore {
             Err(PoolError::Database(e)) if e.connection_lost() => self.pool.run(load),
             first => first,
         }?;
-        Ok(versioned(row, lost_saves_before)?)
+        let Some((record, timeline)) = row else {
+            return Ok(None);
+        };
+        let timeline = Timeline::parse(&timeline)?;
+        Ok(versioned(Some(record), timeline, lost_saves_before)?)
     }
 
     fn save(
@@ -620,14 +629,25 @@ impl Store for PostgresStore {
         let done = match write {
             Write::Create => self
                 .pool
-                .run(|conn| conn.execute(|p| &p.create, CREATE_TYPED, &[&kind, &id, &bytes])),
-            Write::Update(column) => self.pool.run(|conn| {
-                conn.execute(|p| &p.update, UPDATE_TYPED, &[&bytes, &kind, &id, &column])
-            }),
-            Write::Conflict => Ok(0),
+                .run(|conn| {
+                    let rows = conn.query(|p| &p.create, CREATE_TYPED, &[&kind, &id, &bytes])?;
+                    Ok(rows
+                        .first()
+                        .map(|row| row.try_get::<_, String>(0))
+                        .transpose()?)
+                })
+                .map(|timeline| Write::created(timeline.as_deref())),
+            Write::Update { column, timeline } => self
+                .pool
+                .run(|conn| {
+                    let timeline = timeline.text();
+                    let values: [&(dyn ToSql + Sync); 5] = [&bytes, &kind, &id, &column, &timeline];
+                    conn.execute(|p| &p.update, UPDATE_TYPED, &values)
+                })
+                .map(|rows| Ok(write.outcome(rows))),
         };
         match done {
-            Ok(rows) => Ok(write.outcome(rows)),
+            Ok(outcome) => Ok(outcome?),
             // Under REPEATABLE READ or SERIALIZABLE (a database's default,
             // which a transaction pooler's server connections follow
             // whatever this session set) a concurrent writer of the row is

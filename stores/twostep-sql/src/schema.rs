@@ -6,7 +6,8 @@
 //!
 //! ```sql
 //! UPDATE twostep_records SET bytes = $1, version = version + 1, updated_at = now()
-//!  WHERE kind = $2 AND id = $3 AND version = $4;           -- 1 row: Saved, 0 rows: Conflict
+//!  WHERE kind = $2 AND id = $3 AND version = $4           -- 1 row: Saved, 0 rows: Conflict
+//!    AND left(pg_walfile_name(pg_current_wal_lsn()), 8) = $5;  -- on the timeline it was read on
 //! INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
 //!  VALUES ($2, $3, 1, $1, now()) ON CONFLICT DO NOTHING;   -- 0 rows: Conflict
 //! ```
@@ -38,6 +39,11 @@ pub struct SchemaTooNew {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("a stored record has the impossible version {0}")]
 pub struct BadVersion(pub i64);
+
+/// A timeline the server named that this build cannot keep in a version.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the database reports the timeline {0:?}, which this build cannot keep")]
+pub struct BadTimeline(pub String);
 
 /// A PostgreSQL session whose commits do not wait for what the operator
 /// declared durable: a save answered as done could be lost in a crash (or
@@ -105,20 +111,63 @@ pub fn steps_after<'a>(
         .map(|(_, step)| *step))
 }
 
-/// A loaded row (its version column and bytes) as a record, with the
-/// fence of the database it was read from ([`Fence`]; `None` for SQLite).
+/// The PostgreSQL timeline a row was read on: the first 8 hex digits of
+/// the server's WAL file names ([`postgres::LOAD`]'s third column). A
+/// promoted standby runs on a new one. SQLite has none ([`Timeline::NONE`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline(u32);
+
+/// The bits of a [`Version`] that hold the row's version column; the
+/// timeline is above them.
+const COLUMN_BITS: u32 = 40;
+const COLUMN_MASK: u64 = (1 << COLUMN_BITS) - 1;
+
+impl Timeline {
+    /// No timeline: SQLite.
+    pub const NONE: Timeline = Timeline(0);
+
+    /// Reads the server's text (8 hex digits).
+    ///
+    /// # Errors
+    /// [`BadTimeline`] for anything else, or a timeline of 2^24 or more
+    /// (after millions of failovers).
+    pub fn parse(text: &str) -> Result<Timeline, BadTimeline> {
+        u32::from_str_radix(text, 16)
+            .ok()
+            .filter(|timeline| text.len() == 8 && *timeline < 1 << (64 - COLUMN_BITS))
+            .map(Timeline)
+            .ok_or_else(|| BadTimeline(text.to_owned()))
+    }
+
+    /// The server's text, for [`postgres::UPDATE`]'s `$5`.
+    pub fn text(self) -> String {
+        format!("{:08X}", self.0)
+    }
+}
+
+/// A loaded row (its version column and bytes) as a record, read on
+/// `timeline`, with the fence of the database it was read from ([`Fence`];
+/// `None` for SQLite).
+///
+/// The record's [`Version`] holds the timeline too, so a save planned on a
+/// record read from the old primary cannot land on a promoted standby (a
+/// pool's next connection may go there): its `UPDATE` names the timeline,
+/// finds no row, and the service loads again, fenced.
 ///
 /// # Errors
-/// [`BadVersion`] for a negative version.
+/// [`BadVersion`] for a negative version, or one of 2^40 or more.
 pub fn versioned(
     row: Option<(i64, Vec<u8>)>,
+    timeline: Timeline,
     lost_saves_before: Option<u64>,
 ) -> Result<Option<Versioned>, BadVersion> {
     row.map(|(version, bytes)| {
+        let column = u64::try_from(version)
+            .ok()
+            .filter(|column| *column <= COLUMN_MASK)
+            .ok_or(BadVersion(version))?;
         Ok(Versioned {
-            version: u64::try_from(version)
-                .map(Version)
-                .map_err(|_| BadVersion(version))?,
+            version: Version(column | (u64::from(timeline.0) << COLUMN_BITS)),
             bytes,
             lost_saves_before,
         })
@@ -177,10 +226,14 @@ pub enum Write {
     /// [`postgres::CREATE`]): there was no record.
     Create,
     /// `UPDATE … WHERE version = ?` ([`sqlite::UPDATE`],
-    /// [`postgres::UPDATE`]) with the expected version as the column holds it.
-    Update(i64),
-    /// No row can hold the expected version: a conflict without a query.
-    Conflict,
+    /// [`postgres::UPDATE`]) with the expected version as the column holds
+    /// it, on the timeline the record was read on (PostgreSQL).
+    Update {
+        /// The version column's expected value.
+        column: i64,
+        /// The timeline the record was read on.
+        timeline: Timeline,
+    },
 }
 
 impl Write {
@@ -188,8 +241,27 @@ impl Write {
     pub fn at(expected: Option<Version>) -> Write {
         match expected {
             None => Write::Create,
-            Some(expected) => i64::try_from(expected.0).map_or(Write::Conflict, Write::Update),
+            Some(Version(expected)) => Write::Update {
+                // Both fit: the column has 40 bits, the timeline the rest.
+                column: (expected & COLUMN_MASK) as i64,
+                timeline: Timeline((expected >> COLUMN_BITS) as u32),
+            },
         }
+    }
+
+    /// The answer to a PostgreSQL [`Write::Create`]: saved at version 1 on
+    /// the timeline [`postgres::CREATE`] returned, or a conflict if it
+    /// returned none.
+    ///
+    /// # Errors
+    /// [`BadTimeline`] if the server's timeline cannot be kept.
+    pub fn created(timeline: Option<&str>) -> Result<SaveOutcome, BadTimeline> {
+        Ok(match timeline {
+            Some(text) => SaveOutcome::Saved(Version(
+                1 | (u64::from(Timeline::parse(text)?.0) << COLUMN_BITS),
+            )),
+            None => SaveOutcome::Conflict,
+        })
     }
 
     /// The answer, from the rows the statement changed: one is `Saved` at
@@ -197,8 +269,10 @@ impl Write {
     pub fn outcome(&self, rows: u64) -> SaveOutcome {
         let next = match self {
             Write::Create => Version(1),
-            Write::Update(column) => Version((*column as u64).wrapping_add(1)),
-            Write::Conflict => return SaveOutcome::Conflict,
+            Write::Update { column, timeline } => Version(
+                ((*column as u64).wrapping_add(1) & COLUMN_MASK)
+                    | (u64::from(timeline.0) << COLUMN_BITS),
+            ),
         };
         if rows == 1 {
             SaveOutcome::Saved(next)
@@ -301,13 +375,18 @@ pub mod postgres {
          SELECT here.timeline,
                 CASE WHEN f.timeline = here.timeline THEN f.lost_saves_before ELSE here.now END
            FROM here LEFT JOIN twostep_fence f ON true";
-    /// A new record at version 1, unless one exists (then 0 rows: a conflict).
+    /// A new record at version 1, unless one exists (then no row: a
+    /// conflict); the timeline it was written on ([`Write::created`]).
     pub const CREATE: &str = "INSERT INTO twostep_records (kind, id, version, bytes, updated_at)
-         VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING";
-    /// The record at the next version, only if it is still at the expected one.
+         VALUES ($1, $2, 1, $3, now()) ON CONFLICT DO NOTHING
+         RETURNING left(pg_walfile_name(pg_current_wal_lsn()), 8)";
+    /// The record at the next version, only if it is still at the expected
+    /// one, on the timeline it was read on (`$5`, as [`LOAD`] reads it):
+    /// after a failover, a save planned on the old primary finds no row.
     pub const UPDATE: &str = "UPDATE twostep_records
          SET bytes = $1, version = version + 1, updated_at = now()
-         WHERE kind = $2 AND id = $3 AND version = $4";
+         WHERE kind = $2 AND id = $3 AND version = $4
+           AND left(pg_walfile_name(pg_current_wal_lsn()), 8) = $5";
 
     /// The schema table: one row, the schema version.
     pub const SCHEMA_TABLE: &str =
@@ -329,7 +408,44 @@ pub mod postgres {
 
 #[cfg(test)]
 mod tests {
-    use super::check_durability;
+    use super::{check_durability, versioned, Timeline, Write};
+    use twostep::store::SaveOutcome;
+
+    #[test]
+    fn a_version_carries_the_timeline_it_was_read_on_to_the_save() {
+        let timeline = Timeline::parse("0000002A").unwrap();
+        assert_eq!(timeline.text(), "0000002A");
+        let read = versioned(Some((7, vec![1])), timeline, None)
+            .unwrap()
+            .unwrap();
+        let write = Write::at(Some(read.version));
+        assert_eq!(
+            write,
+            Write::Update {
+                column: 7,
+                timeline
+            }
+        );
+        // The next version: the column's next value, on the same timeline.
+        let SaveOutcome::Saved(next) = write.outcome(1) else {
+            panic!("one row is a save");
+        };
+        assert_eq!(
+            Write::at(Some(next)),
+            Write::Update {
+                column: 8,
+                timeline
+            }
+        );
+        assert_eq!(write.outcome(0), SaveOutcome::Conflict);
+        // SQLite's versions are the column itself.
+        let sqlite = versioned(Some((7, vec![])), Timeline::NONE, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(sqlite.version.0, 7);
+        assert!(Timeline::parse("1000000").is_err() && Timeline::parse("01000000").is_err());
+        assert!(versioned(Some((1 << 40, vec![])), timeline, None).is_err());
+    }
 
     #[test]
     fn commits_are_durable_unless_off_or_local_before_declared_standbys() {

@@ -10,7 +10,7 @@ use crate::pool::Pool;
 use crate::schema::sqlite::{
     CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use crate::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use crate::schema::{steps_after, versioned, Timeline, Write, SCHEMA_VERSION};
 use crate::SqlStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
 use twostep::Store;
@@ -175,7 +175,7 @@ impl Store for SqliteStore {
                 })
                 .optional()
         })?;
-        Ok(versioned(row, None)?)
+        Ok(versioned(row, Timeline::NONE, None)?)
     }
 
     fn save(
@@ -190,11 +190,15 @@ impl Store for SqliteStore {
             Write::Create => self
                 .pool
                 .run(|conn| conn.prepare_cached(CREATE)?.execute((kind, id, bytes)))?,
-            Write::Update(column) => self.pool.run(|conn| {
+            Write::Update {
+                column,
+                timeline: Timeline::NONE,
+            } => self.pool.run(|conn| {
                 conn.prepare_cached(UPDATE)?
                     .execute((bytes, kind, id, column))
             })?,
-            Write::Conflict => 0,
+            // A version SQLite never gave: no row holds it.
+            Write::Update { .. } => 0,
         };
         Ok(write.outcome(rows as u64))
     }

@@ -350,3 +350,30 @@ fn postgres_gives_up_waiting_for_an_exhausted_pooler() {
     }
     assert!(store.load(RecordKey::User("ida")).unwrap().is_none());
 }
+
+/// A save planned on a record read on one timeline finds no row on
+/// another (what a pool's fresh connection to a promoted standby would
+/// meet): a conflict, so the service loads again and meets the fence.
+#[cfg(feature = "postgres")]
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL: eval \"$(tools/pg-test-cluster start)\" first; CI starts one"
+)]
+fn postgres_a_save_planned_on_another_timeline_finds_no_row() {
+    use twostep::store::{RecordKey, SaveOutcome, Version};
+    use twostep::Store;
+    let store = twostep_sql::PostgresStore::connect(&fresh_database("timeline")).unwrap();
+    let key = RecordKey::User("tia");
+    let _ = store.save(key, None, b"1").unwrap();
+    let read = store.load(key).unwrap().unwrap().version;
+    let next_timeline = Version(read.0 + (1 << 40));
+    assert_eq!(
+        store.save(key, Some(next_timeline), b"2").unwrap(),
+        SaveOutcome::Conflict
+    );
+    let SaveOutcome::Saved(saved) = store.save(key, Some(read), b"3").unwrap() else {
+        panic!("the right timeline saves");
+    };
+    assert_eq!(store.load(key).unwrap().unwrap().version, saved);
+}

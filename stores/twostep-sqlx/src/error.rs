@@ -1,6 +1,6 @@
 //! What the stores of this crate fail with.
 
-use twostep_sql::schema::{BadVersion, CommitNotDurable, SchemaTooNew};
+use twostep_sql::schema::{BadTimeline, BadVersion, CommitNotDurable, SchemaTooNew};
 
 /// An error of [`SqlxSqliteStore`](crate::SqlxSqliteStore) or
 /// [`SqlxPgStore`](crate::SqlxPgStore).
@@ -24,6 +24,9 @@ pub enum SqlxStoreError {
     /// A stored row holds a version no `twostep` writes.
     #[error(transparent)]
     BadVersion(#[from] BadVersion),
+    /// PostgreSQL reports a timeline this build cannot keep.
+    #[error(transparent)]
+    BadTimeline(#[from] BadTimeline),
     /// PostgreSQL would answer a save before it is durable
     /// (`synchronous_commit`): refused by `migrate`, with what to set.
     #[error(transparent)]

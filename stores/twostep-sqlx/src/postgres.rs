@@ -8,7 +8,9 @@ use twostep_sql::schema::postgres::{
     CLEAR_SCHEMA, CREATE, DURABILITY, FENCE, LOAD, LOCK, MIGRATIONS, MIGRATION_LOCK, READ_SCHEMA,
     SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use twostep_sql::schema::{check_durability, steps_after, versioned, Fence, Write, SCHEMA_VERSION};
+use twostep_sql::schema::{
+    check_durability, steps_after, versioned, Fence, Timeline, Write, SCHEMA_VERSION,
+};
 
 use crate::SqlxStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -174,7 +176,8 @@ impl SqlxPgStore {
         else {
             return Ok(None);
         };
-        let lost_saves_before = match fence.on(row.try_get::<&str, _>(2)?) {
+        let timeline = row.try_get::<&str, _>(2)?;
+        let lost_saves_before = match fence.on(timeline) {
             Ok(known) => known,
             Err(()) => {
                 let (timeline, lost_saves_before): (String, Option<i64>) =
@@ -182,8 +185,9 @@ impl SqlxPgStore {
                 fence.learn(timeline, lost_saves_before)
             }
         };
+        let timeline = Timeline::parse(timeline)?;
         let record = (row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?);
-        Ok(versioned(Some(record), lost_saves_before)?)
+        Ok(versioned(Some(record), timeline, lost_saves_before)?)
     }
 
     /// Saves `bytes` under `key` if the stored version is still
@@ -200,27 +204,25 @@ impl SqlxPgStore {
     ) -> Result<SaveOutcome, SqlxStoreError> {
         let write = Write::at(expected);
         let done = match write {
-            Write::Create => {
-                sqlx::query(CREATE)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(bytes)
-                    .execute(executor)
-                    .await
-            }
-            Write::Update(column) => {
-                sqlx::query(UPDATE)
-                    .bind(bytes)
-                    .bind(key.kind())
-                    .bind(key.id())
-                    .bind(column)
-                    .execute(executor)
-                    .await
-            }
-            Write::Conflict => return Ok(SaveOutcome::Conflict),
+            Write::Create => sqlx::query_scalar::<_, String>(CREATE)
+                .bind(key.kind())
+                .bind(key.id())
+                .bind(bytes)
+                .fetch_optional(executor)
+                .await
+                .map(|timeline| Write::created(timeline.as_deref())),
+            Write::Update { column, timeline } => sqlx::query(UPDATE)
+                .bind(bytes)
+                .bind(key.kind())
+                .bind(key.id())
+                .bind(column)
+                .bind(timeline.text())
+                .execute(executor)
+                .await
+                .map(|done| Ok(write.outcome(done.rows_affected()))),
         };
         match done {
-            Ok(done) => Ok(write.outcome(done.rows_affected())),
+            Ok(outcome) => Ok(outcome?),
             // Under REPEATABLE READ or SERIALIZABLE a concurrent writer of the
             // row is reported as a serialization failure: it won, this one did
             // not write. That is a conflict, not an error.

@@ -9,7 +9,7 @@ use sqlx::{Row, SqlitePool};
 use twostep_sql::schema::sqlite::{
     CLEAR_SCHEMA, CREATE, LOAD, MIGRATIONS, READ_SCHEMA, SCHEMA_TABLE, UPDATE, WRITE_SCHEMA,
 };
-use twostep_sql::schema::{steps_after, versioned, Write, SCHEMA_VERSION};
+use twostep_sql::schema::{steps_after, versioned, Timeline, Write, SCHEMA_VERSION};
 
 use crate::SqlxStoreError;
 use twostep::store::{RecordKey, SaveOutcome, Version, Versioned};
@@ -212,7 +212,7 @@ impl SqlxSqliteStore {
             Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)),
             None => None,
         };
-        Ok(versioned(row, None)?)
+        Ok(versioned(row, Timeline::NONE, None)?)
     }
 
     /// Saves `bytes` under `key` if the stored version is still
@@ -237,7 +237,10 @@ impl SqlxSqliteStore {
                     .execute(executor)
                     .await
             }
-            Write::Update(column) => {
+            Write::Update {
+                column,
+                timeline: Timeline::NONE,
+            } => {
                 sqlx::query(UPDATE)
                     .bind(bytes)
                     .bind(key.kind())
@@ -246,7 +249,8 @@ impl SqlxSqliteStore {
                     .execute(executor)
                     .await
             }
-            Write::Conflict => return Ok(SaveOutcome::Conflict),
+            // A version SQLite never gave: no row holds it.
+            Write::Update { .. } => return Ok(SaveOutcome::Conflict),
         };
         // SQLite serializes writers: a conditional update that lost changes
         // no row, and an error is an error.

@@ -77,7 +77,9 @@ impl<S> Traced<S> {
         if let SaveOutcome::Saved(Version(version)) = outcome {
             let saved = Saved {
                 id: key.id().to_owned(),
-                version: *version as i64,
+                // The version column (a PostgreSQL store keeps the timeline
+                // above its 40 bits).
+                version: (*version & ((1 << 40) - 1)) as i64,
                 digest: Sha256::digest(bytes).to_vec(),
             };
             self.saved
@@ -371,6 +373,9 @@ pub fn enroll(params: &str, phones: &[Enrollment], start: u64) -> Result<(), Str
 pub struct Ack {
     pub user: usize,
     pub step: u64,
+    /// Which server, and when (since the load began).
+    pub server: usize,
+    pub at: Duration,
 }
 
 /// What the load saw.
@@ -399,7 +404,7 @@ pub fn run(
     let next: Arc<Vec<AtomicU64>> =
         Arc::new(phones.iter().map(|_| AtomicU64::new(first_step)).collect());
     let mut threads = Vec::new();
-    for server in servers {
+    for (index, server) in servers.iter().enumerate() {
         let cursor = Arc::new(AtomicUsize::new(0));
         for _ in 0..8 {
             let (server, phones, next, stop, log, cursor) = (
@@ -435,7 +440,12 @@ pub fn run(
                             log.acks
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
-                                .push(Ack { user, step });
+                                .push(Ack {
+                                    user,
+                                    step,
+                                    server: index,
+                                    at: began.elapsed(),
+                                });
                         }
                         Answer::Replayed | Answer::Expired => {
                             next.fetch_max(step + 1, Ordering::Relaxed);

@@ -166,29 +166,54 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
     // Every acknowledged code, typed once more at the first server.
     let acks = log.acks.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut seen = HashSet::new();
-    let mut twice = acks
-        .iter()
-        .filter(|a| !seen.insert((a.user, a.step)))
-        .count();
+    let mut twice = 0;
+    for ack in &acks {
+        if !seen.insert((ack.user, ack.step)) {
+            twice += 1;
+            if !fence {
+                continue;
+            }
+            let first = acks
+                .iter()
+                .find(|a| (a.user, a.step) == (ack.user, ack.step));
+            eprintln!(
+                "chaos: user {} step {} accepted at server {} at {:?} and again at server {} at {:?} (event at {event_at:?})",
+                ack.user,
+                ack.step,
+                first.map_or(9, |a| a.server),
+                first.map(|a| a.at),
+                ack.server,
+                ack.at
+            );
+        }
+    }
+    // Typed again: answered by the database (an error is tried again, for
+    // 5 s) and not too old by now.
     let mut resubmitted = 0;
-    for ack in seen.iter().map(|&(user, step)| load::Ack { user, step }) {
-        let Some(phone) = phones.get(ack.user) else {
+    for &(user, step) in &seen {
+        let Some(phone) = phones.get(user) else {
             continue;
         };
-        let code = phone.totp().generate_at_step(ack.step).expose().to_string();
+        let code = phone.totp().generate_at_step(step).expose().to_string();
+        let mut answer = servers[0].verify(user, &code);
         for _ in 0..50 {
-            match servers[0].verify(ack.user, &code) {
-                load::Answer::Accepted(_) => twice += 1,
-                load::Answer::Error(_) => {
-                    sleep_ms(100);
-                    continue;
-                }
-                load::Answer::Expired => resubmitted -= 1,
-                load::Answer::Replayed => {}
+            if !matches!(answer, load::Answer::Error(_)) {
+                break;
             }
-            resubmitted += 1;
-            break;
+            sleep_ms(100);
+            answer = servers[0].verify(user, &code);
         }
+        match answer {
+            load::Answer::Accepted(_) => {
+                twice += 1;
+                if fence {
+                    eprintln!("chaos: user {user} step {step} accepted again when typed again");
+                }
+            }
+            load::Answer::Replayed => {}
+            load::Answer::Expired | load::Answer::Error(_) => continue,
+        }
+        resubmitted += 1;
     }
 
     // Acknowledged saves the database no longer has.
