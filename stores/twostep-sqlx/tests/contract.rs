@@ -37,22 +37,10 @@ async fn sqlite_keeps_the_contract() {
 )]
 async fn postgres_keeps_the_contract() {
     use twostep_sqlx::SqlxPgStore;
-    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
-    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
-    let name = format!("twostep_sqlx_contract_{}", std::process::id());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name}"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    let (database, _) = fresh_database("contract").await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
-        .connect_with(options(&params).database(&name))
+        .connect_with(database)
         .await
         .unwrap();
     let store = SqlxPgStore::new(pool);
@@ -72,23 +60,15 @@ async fn postgres_keeps_the_contract() {
 )]
 async fn postgres_migrate_refuses_commits_that_are_not_durable_unless_told_by_name() {
     use twostep_sqlx::{SqlxPgStore, SqlxStoreError};
-    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
-    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
-    let name = format!("twostep_sqlx_durable_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-        format!("ALTER DATABASE {name} SET synchronous_commit = off"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&admin)
-            .await
-            .unwrap();
-    }
+    let (database, admin) = fresh_database("durable").await;
+    let name = database.get_database().unwrap().to_owned();
+    let off = format!("ALTER DATABASE {name} SET synchronous_commit = off");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(off))
+        .execute(&admin)
+        .await
+        .unwrap();
     let store = |_: ()| async {
-        let pool = sqlx::PgPool::connect_with(options(&params).database(&name))
-            .await
-            .unwrap();
+        let pool = sqlx::PgPool::connect_with(database.clone()).await.unwrap();
         SqlxPgStore::new(pool)
     };
     let refused = store(()).await.migrate().await.unwrap_err();
@@ -103,6 +83,25 @@ async fn postgres_migrate_refuses_commits_that_are_not_durable_unless_told_by_na
         .await
         .unwrap();
     store(()).await.migrate().await.unwrap();
+}
+
+/// A new, empty database on the test server: the options that reach it,
+/// and a pool on the server's own database to administer it.
+#[cfg(feature = "postgres")]
+async fn fresh_database(label: &str) -> (sqlx::postgres::PgConnectOptions, sqlx::PgPool) {
+    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
+    let name = format!("twostep_sqlx_{label}_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    (options(&params).database(&name), admin)
 }
 
 /// The test server's `key=value` parameters as sqlx options.
@@ -136,21 +135,8 @@ async fn postgres_raises_the_failover_fence_on_a_new_timeline() {
     use twostep::store::RecordKey;
     use twostep::AsyncStore;
     use twostep_sqlx::SqlxPgStore;
-    let params = std::env::var("TWOSTEP_POSTGRES_URL").expect("no TWOSTEP_POSTGRES_URL");
-    let admin = sqlx::PgPool::connect_with(options(&params)).await.unwrap();
-    let name = format!("twostep_sqlx_fence_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&admin)
-            .await
-            .unwrap();
-    }
-    let pool = sqlx::PgPool::connect_with(options(&params).database(&name))
-        .await
-        .unwrap();
+    let (database, _) = fresh_database("fence").await;
+    let pool = sqlx::PgPool::connect_with(database).await.unwrap();
     let key = RecordKey::User("fay");
     let before = SqlxPgStore::new(pool.clone());
     before.migrate().await.unwrap();
