@@ -132,9 +132,12 @@ impl Timeline {
     /// [`BadTimeline`] for anything else, or a timeline of 2^24 or more
     /// (after millions of failovers).
     pub fn parse(text: &str) -> Result<Timeline, BadTimeline> {
+        // `from_str_radix` takes a sign too: only 8 hex digits are the
+        // server's, and only they come back the same from `text`.
+        let digits = text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit());
         u32::from_str_radix(text, 16)
             .ok()
-            .filter(|timeline| text.len() == 8 && *timeline < 1 << (64 - COLUMN_BITS))
+            .filter(|timeline| digits && *timeline < 1 << (64 - COLUMN_BITS))
             .map(Timeline)
             .ok_or_else(|| BadTimeline(text.to_owned()))
     }
@@ -444,6 +447,7 @@ mod tests {
             .unwrap();
         assert_eq!(sqlite.version.0, 7);
         assert!(Timeline::parse("1000000").is_err() && Timeline::parse("01000000").is_err());
+        assert!(Timeline::parse("+0000001").is_err());
         assert!(versioned(Some((1 << 40, vec![])), timeline, None).is_err());
     }
 

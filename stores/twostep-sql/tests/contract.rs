@@ -253,6 +253,18 @@ fn postgres_raises_the_failover_fence_on_a_new_timeline() {
         .unwrap();
     assert!(row.get::<_, bool>(0));
     assert_eq!(row.get::<_, Option<i64>>(1), Some(raised as i64));
+
+    // The guide's runbook after a restore from a dump (the timeline number
+    // stays): the operator raises the fence by hand, then restarts the
+    // servers; a restarted server carries it.
+    admin
+        .batch_execute(
+            "UPDATE twostep_fence SET lost_saves_before = extract(epoch FROM now())::bigint + 60",
+        )
+        .unwrap();
+    let restarted = PostgresStore::connect(&params).unwrap();
+    let by_hand = restarted.load(key).unwrap().unwrap().lost_saves_before;
+    assert!(by_hand.is_some_and(|at| at >= raised + 60), "{by_hand:?}");
 }
 
 /// A call that gets no answer (here: its `UPDATE` waits for a row another

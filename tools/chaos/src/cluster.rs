@@ -189,7 +189,7 @@ impl Server {
         admin
             .batch_execute("ALTER SYSTEM RESET synchronous_standby_names")
             .and_then(|()| admin.batch_execute("SELECT pg_reload_conf()"))
-            .map_err(|e| pg(&e))
+            .map_err(pg)
     }
 
     /// The postmaster and every process under it, by pid.
@@ -238,7 +238,7 @@ impl Server {
     }
 
     pub fn admin(&self) -> Result<postgres::Client, String> {
-        postgres::Client::connect(&self.params(), postgres::NoTls).map_err(|e| pg(&e))
+        postgres::Client::connect(&self.params(), postgres::NoTls).map_err(pg)
     }
 }
 
@@ -254,12 +254,10 @@ pub fn signal(pid: i32, signal: &str) -> Result<(), String> {
     run_plain("kill", &[&format!("-{signal}"), &pid.to_string()])
 }
 
-/// A client error with the server's words, if it answered.
-pub fn pg(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
-        None => error.to_string(),
-    }
+/// A client error with the server's words, if it answered (as the store
+/// prints them).
+pub fn pg(error: postgres::Error) -> String {
+    twostep_sql::SqlStoreError::from(error).to_string()
 }
 
 /// PgBouncer in transaction mode in front of a server, as products run it:

@@ -119,10 +119,7 @@ fn scenario(event: Event, kind: StoreKind, fence: bool) -> Result<Report, String
     };
     // The schema, then the history trigger on it.
     drop(twostep_sql::PostgresStore::connect(&primary.params()).map_err(|e| e.to_string())?);
-    primary
-        .admin()?
-        .batch_execute(HISTORY)
-        .map_err(|e| pg(&e))?;
+    primary.admin()?.batch_execute(HISTORY).map_err(pg)?;
 
     let start = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -298,7 +295,7 @@ fn cause(
                          AND query LIKE 'UPDATE twostep_records%'",
                         &[],
                     )
-                    .map_err(|e| pg(&e))?;
+                    .map_err(pg)?;
                 killed += rows.iter().filter(|r| r.get::<_, bool>(0)).count();
                 sleep_ms(2);
             }
